@@ -1,0 +1,72 @@
+"""The workload-generator interface and its registry.
+
+A workload turns a parameter dict and a seed into one trace file per
+process.  Generators write through ``workloads.trace.TraceWriter`` in
+chunks, so memory stays bounded whatever the footprint.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from workloads.trace import TraceWriter
+
+REGISTRY: dict[str, type["Workload"]] = {}
+
+
+def register(name: str):
+    def deco(cls):
+        if name in REGISTRY:
+            raise ValueError(f"workload {name!r} registered twice")
+        cls.kind = name
+        REGISTRY[name] = cls
+        return cls
+    return deco
+
+
+def get(kind: str) -> type["Workload"]:
+    try:
+        return REGISTRY[kind]
+    except KeyError:
+        raise KeyError(f"unknown workload kind {kind!r}; known: {sorted(REGISTRY)}") from None
+
+
+class Workload(ABC):
+    """A generator of one process's trace.
+
+    ``defaults`` lists every parameter with its default; unknown parameters are
+    rejected so a typo in the config cannot silently fall back to a default.
+    """
+
+    kind: ClassVar[str]
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, params: dict | None = None, seed: int = 0):
+        params = dict(params or {})
+        unknown = sorted(set(params) - set(self.defaults))
+        if unknown:
+            raise ValueError(f"workload {self.kind!r}: unknown parameter(s) {unknown}; "
+                             f"allowed: {sorted(self.defaults)}")
+        self.params = {**self.defaults, **params}
+        self.seed = int(seed)
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError naming a bad parameter."""
+
+    def header(self) -> dict:
+        return {"workload": self.kind, "params": self.params, "seed": self.seed}
+
+    @abstractmethod
+    def generate(self, out: TraceWriter) -> None:
+        """Write the whole trace through ``out``."""
+
+    def write(self, path) -> dict:
+        """Generate into ``path`` atomically; returns the trailer totals."""
+        self.trailer_extra: dict = {}
+        with TraceWriter(path, self.header()) as w:
+            self.generate(w)
+            # generators may add totals (e.g. live-bytes checkpoints) to the trailer
+            w.close(extra=self.trailer_extra)
+        return {"n_accesses": w.n_accesses, "n_records": w.n_records,
+                "peak_mapped_bytes": w.peak_mapped_pages * 4096}

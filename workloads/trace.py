@@ -1,0 +1,314 @@
+"""The trace format: one process's memory-management calls and accesses.
+
+A trace is a single file, written and read in chunks so that memory stays
+bounded whatever the workload's size.  Layout (all integers little-endian):
+
+    header   b"HPTRACE\\0" | u16 version | u32 n | n bytes of JSON (header)
+    chunk*   b"CHNK" | u32 n_records | u32 compressed bytes | u32 crc32 | zstd(records)
+    trailer  b"TEND" | u32 n | n bytes of JSON (trailer)
+
+A record is 12 bytes, ``RECORD_DTYPE``:
+
+    word (u64)  bits 12..63: page-aligned virtual address
+                bits 0..3:   kind (ACCESS, MMAP, MUNMAP, MADV_DONTNEED, PHASE, CYCLES)
+                bit 4:       write flag (ACCESS only)
+    arg  (u32)  ACCESS: repeat count (consecutive accesses to the same page)
+                MMAP / MUNMAP / MADV_DONTNEED: length in 4 KiB pages
+                PHASE: index into the trailer's ``phases`` list
+                CYCLES: compute cycles per access from here on
+
+Accesses are page-granular: consecutive accesses to the same page with the
+same read/write kind are stored once with a repeat count, which changes no
+TLB or fault result.  The header carries the generator's parameters
+(including any sampling factor); the trailer carries totals and phase names.
+A file without its trailer is truncated and is rejected by the reader.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zlib
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import zstandard
+
+MAGIC = b"HPTRACE\x00"
+CHUNK_MAGIC = b"CHNK"
+END_MAGIC = b"TEND"
+VERSION = 1
+SUPPORTED_VERSIONS = (1,)
+
+PAGE_SHIFT = 12
+PAGE_SIZE = 1 << PAGE_SHIFT
+HUGE_SHIFT = 21
+HUGE_SIZE = 1 << HUGE_SHIFT
+
+# Record kinds (bits 0..3 of word).
+ACCESS = 0
+MMAP = 1
+MUNMAP = 2
+MADV_DONTNEED = 3
+PHASE = 4
+CYCLES = 5
+KIND_NAMES = {ACCESS: "access", MMAP: "mmap", MUNMAP: "munmap",
+              MADV_DONTNEED: "madvise_dontneed", PHASE: "phase", CYCLES: "cycles"}
+KIND_MASK = 0xF
+WRITE_BIT = 0x10
+MAX_ARG = 0xFFFFFFFF
+
+RECORD_DTYPE = np.dtype([("word", "<u8"), ("arg", "<u4")])  # packed, 12 bytes
+DEFAULT_CHUNK_RECORDS = 1 << 20
+
+
+class TraceFormatError(ValueError):
+    """A trace file is truncated, malformed or of an unsupported version."""
+
+
+class TraceWriter:
+    """Write a trace in chunks; the file appears only when ``close`` succeeds.
+
+    Use as a context manager.  Data goes to ``<path>.part`` and is renamed
+    into place at the end, so a crash never leaves a half-written trace.
+    """
+
+    def __init__(self, path, header: dict, chunk_records: int = DEFAULT_CHUNK_RECORDS,
+                 level: int = 3):
+        self.path = Path(path)
+        self.tmp = self.path.with_name(self.path.name + ".part")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._f = open(self.tmp, "wb")
+        self._cctx = zstandard.ZstdCompressor(level=level)
+        self._buf = np.empty(chunk_records, RECORD_DTYPE)
+        self._n = 0
+        self.n_records = 0
+        self.n_accesses = 0
+        self.n_writes = 0
+        self.phases: list[str] = []
+        self.phase_starts: list[int] = []  # access index at which each phase starts
+        self.mapped_pages = 0
+        self.peak_mapped_pages = 0
+        hdr = json.dumps({"format": "hptrace", "version": VERSION, **header},
+                         sort_keys=True).encode()
+        self._f.write(MAGIC + struct.pack("<HI", VERSION, len(hdr)) + hdr)
+        self._closed = False
+
+    # --- records -----------------------------------------------------------
+    def _append(self, words: np.ndarray, args: np.ndarray) -> None:
+        n = len(words)
+        pos = 0
+        while pos < n:
+            take = min(n - pos, len(self._buf) - self._n)
+            self._buf["word"][self._n:self._n + take] = words[pos:pos + take]
+            self._buf["arg"][self._n:self._n + take] = args[pos:pos + take]
+            self._n += take
+            pos += take
+            if self._n == len(self._buf):
+                self._flush()
+
+    def _event(self, kind: int, addr: int, arg: int) -> None:
+        if addr < 0 or addr % PAGE_SIZE:
+            raise ValueError(f"{KIND_NAMES[kind]}: address {addr:#x} is not 4 KiB aligned")
+        if not 0 <= arg <= MAX_ARG:
+            raise ValueError(f"{KIND_NAMES[kind]}: argument {arg} out of range 0..{MAX_ARG}")
+        self._append(np.array([addr | kind], np.uint64), np.array([arg], np.uint32))
+
+    def _pages(self, kind: int, length: int) -> int:
+        if length <= 0 or length % PAGE_SIZE:
+            raise ValueError(f"{KIND_NAMES[kind]}: length {length} must be a positive "
+                             "multiple of 4096 bytes")
+        return length // PAGE_SIZE
+
+    def mmap(self, addr: int, length: int) -> None:
+        pages = self._pages(MMAP, length)
+        self._event(MMAP, addr, pages)
+        self.mapped_pages += pages
+        self.peak_mapped_pages = max(self.peak_mapped_pages, self.mapped_pages)
+
+    def munmap(self, addr: int, length: int) -> None:
+        pages = self._pages(MUNMAP, length)
+        self._event(MUNMAP, addr, pages)
+        self.mapped_pages -= pages
+
+    def madvise_dontneed(self, addr: int, length: int) -> None:
+        self._event(MADV_DONTNEED, addr, self._pages(MADV_DONTNEED, length))
+
+    def phase(self, name: str) -> None:
+        self.phases.append(str(name))
+        self.phase_starts.append(self.n_accesses)
+        self._event(PHASE, 0, len(self.phases) - 1)
+
+    def cycles(self, per_access: int) -> None:
+        self._event(CYCLES, 0, int(per_access))
+
+    def access(self, addrs, write, counts=None) -> None:
+        """Append accesses: byte addresses, a write flag (scalar or per access),
+        optional repeat counts.  Runs to the same page and kind are merged."""
+        addrs = np.asarray(addrs, dtype=np.uint64)
+        if addrs.ndim != 1:
+            raise ValueError("access: addresses must be a 1-D array")
+        if len(addrs) == 0:
+            return
+        words = addrs & np.uint64(~(PAGE_SIZE - 1) & 0xFFFFFFFFFFFFFFFF)
+        w = np.broadcast_to(np.asarray(write, dtype=bool), addrs.shape)
+        words = words | (w.astype(np.uint64) * np.uint64(WRITE_BIT))
+        c = (np.ones(len(words), np.uint64) if counts is None
+             else np.asarray(counts, dtype=np.uint64))
+        if c.shape != words.shape or (c == 0).any():
+            raise ValueError("access: counts must be positive, one per address")
+        # merge runs of identical words into one record with the summed count
+        start = np.flatnonzero(np.r_[True, words[1:] != words[:-1]])
+        words = words[start]
+        c = np.add.reduceat(c, start)
+        if (c > MAX_ARG).any():  # split oversize runs (rare)
+            reps = ((c + MAX_ARG - 1) // MAX_ARG).astype(np.int64)
+            words = np.repeat(words, reps)
+            out = np.full(len(words), MAX_ARG, np.uint64)
+            ends = np.cumsum(reps) - 1
+            out[ends] = c - (reps.astype(np.uint64) - 1) * np.uint64(MAX_ARG)
+            c = out
+        self.n_accesses += int(c.sum())
+        self.n_writes += int(c[(words & np.uint64(WRITE_BIT)) != 0].sum())
+        self._append(words, c.astype(np.uint32))
+
+    # --- file --------------------------------------------------------------
+    def _flush(self) -> None:
+        if self._n == 0:
+            return
+        raw = self._buf[:self._n].tobytes()
+        comp = self._cctx.compress(raw)
+        self._f.write(CHUNK_MAGIC + struct.pack("<III", self._n, len(comp),
+                                                zlib.crc32(raw)) + comp)
+        self.n_records += self._n
+        self._n = 0
+
+    def close(self, extra: dict | None = None) -> None:
+        if self._closed:
+            return
+        self._flush()
+        trailer = {"n_records": self.n_records, "n_accesses": self.n_accesses,
+                   "n_writes": self.n_writes, "phases": self.phases,
+                   "phase_starts": self.phase_starts,
+                   "peak_mapped_bytes": self.peak_mapped_pages * PAGE_SIZE,
+                   **(extra or {})}
+        t = json.dumps(trailer, sort_keys=True).encode()
+        self._f.write(END_MAGIC + struct.pack("<I", len(t)) + t)
+        self._f.close()
+        os.replace(self.tmp, self.path)
+        self._closed = True
+
+    def abort(self) -> None:
+        if not self._closed:
+            self._f.close()
+            self.tmp.unlink(missing_ok=True)
+            self._closed = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+        return False
+
+
+class TraceReader:
+    """Read and validate a trace chunk by chunk."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise TraceFormatError(f"{self.path}: no such trace file")
+        with open(self.path, "rb") as f:
+            head = f.read(len(MAGIC) + 6)
+            if len(head) < len(MAGIC) + 6 or head[:len(MAGIC)] != MAGIC:
+                raise TraceFormatError(f"{self.path}: not a trace file (bad magic; "
+                                       f"expected {MAGIC!r})")
+            version, n = struct.unpack("<HI", head[len(MAGIC):])
+            if version not in SUPPORTED_VERSIONS:
+                raise TraceFormatError(f"{self.path}: trace version {version} is not "
+                                       f"supported (supported: {SUPPORTED_VERSIONS})")
+            raw = f.read(n)
+            if len(raw) < n:
+                raise TraceFormatError(f"{self.path}: truncated header")
+            try:
+                self.header = json.loads(raw)
+            except json.JSONDecodeError as e:
+                raise TraceFormatError(f"{self.path}: header is not valid JSON: {e}") from None
+            self._data_start = f.tell()
+            self.trailer = self._scan(f)
+
+    def _scan(self, f) -> dict:
+        """Walk chunk headers to the trailer, checking framing (not payloads)."""
+        i = 0
+        while True:
+            pos = f.tell()
+            tag = f.read(4)
+            if tag == CHUNK_MAGIC:
+                hdr = f.read(12)
+                if len(hdr) < 12:
+                    raise TraceFormatError(f"{self.path}: chunk {i} at byte {pos}: truncated "
+                                           "chunk header")
+                _, clen, _ = struct.unpack("<III", hdr)
+                f.seek(clen, os.SEEK_CUR)
+                i += 1
+            elif tag == END_MAGIC:
+                hdr = f.read(4)
+                n = struct.unpack("<I", hdr)[0] if len(hdr) == 4 else -1
+                raw = f.read(n) if n >= 0 else b""
+                if n < 0 or len(raw) < n:
+                    raise TraceFormatError(f"{self.path}: truncated trailer")
+                self.n_chunks = i
+                return json.loads(raw)
+            elif tag == b"":
+                raise TraceFormatError(f"{self.path}: truncated after chunk {i} at byte "
+                                       f"{pos}: no trailer (the writer did not finish)")
+            else:
+                raise TraceFormatError(f"{self.path}: chunk {i} at byte {pos}: bad chunk "
+                                       f"tag {tag!r} (expected {CHUNK_MAGIC!r})")
+
+    @property
+    def phases(self) -> list[str]:
+        return list(self.trailer.get("phases", []))
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        """Yield validated record arrays, one per chunk."""
+        dctx = zstandard.ZstdDecompressor()
+        with open(self.path, "rb") as f:
+            f.seek(self._data_start)
+            for i in range(self.n_chunks):
+                pos = f.tell()
+                tag = f.read(4)
+                n, clen, crc = struct.unpack("<III", f.read(12))
+                comp = f.read(clen)
+                where = f"{self.path}: chunk {i} at byte {pos}"
+                if tag != CHUNK_MAGIC or len(comp) < clen:
+                    raise TraceFormatError(f"{where}: truncated chunk")
+                try:
+                    raw = dctx.decompress(comp, max_output_size=n * RECORD_DTYPE.itemsize)
+                except zstandard.ZstdError as e:
+                    raise TraceFormatError(f"{where}: corrupt payload: {e}") from None
+                if len(raw) != n * RECORD_DTYPE.itemsize or zlib.crc32(raw) != crc:
+                    raise TraceFormatError(f"{where}: payload does not match its length or "
+                                           "checksum")
+                recs = np.frombuffer(raw, RECORD_DTYPE)
+                kinds = recs["word"] & np.uint64(KIND_MASK)
+                bad = np.flatnonzero(kinds > CYCLES)
+                if len(bad):
+                    raise TraceFormatError(f"{where}: record {bad[0]} has unknown kind "
+                                           f"{int(kinds[bad[0]])} (known: {KIND_NAMES})")
+                yield recs
+
+
+def decode(recs: np.ndarray) -> dict[str, np.ndarray]:
+    """Split records into columns (for tests and tools; the simulator reads words)."""
+    w = recs["word"]
+    return {"kind": (w & np.uint64(KIND_MASK)).astype(np.uint8),
+            "write": ((w & np.uint64(WRITE_BIT)) != 0),
+            "addr": w & np.uint64(~(PAGE_SIZE - 1) & 0xFFFFFFFFFFFFFFFF),
+            "arg": recs["arg"].astype(np.uint64)}
