@@ -5,3 +5,4 @@ Each generator module registers itself in ``REGISTRY`` (see ``base.py``);
 """
 from workloads.base import REGISTRY, Workload, register, get  # noqa: F401
 from workloads import buffer_touch  # noqa: F401  (registers)
+from workloads import graph500  # noqa: F401  (registers)

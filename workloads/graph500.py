@@ -1,0 +1,528 @@
+"""Graph500 BFS (kernels 1 and 2 of the Graph500 reference, sequential CSR).
+
+What it imitates
+----------------
+The Graph500 reference code (``graph500/graph500``: ``octave/kronecker_generator.m``
+for the generator, ``seq-csr/seq-csr.c`` for kernel 1 and the top-down BFS of
+kernel 2, ``graph500.c`` for the driver).
+
+* Generator (spec / ``kronecker_generator.m``): N = 2^scale vertices,
+  M = edgefactor * N edges, initiator A=0.57, B=0.19, C=0.19.  For each bit
+  level: ``ii_bit = rand > A+B``; ``jj_bit = rand > (C/(1-(A+B)))*ii_bit +
+  (A/(A+B))*!ii_bit``; then the vertex labels are permuted (randperm N) and the
+  edge list is permuted (randperm M).  Seeded with ``numpy.random.default_rng``
+  (random numbers are drawn in fixed 2^20-edge blocks, so a seed always gives
+  the same graph; it is not bit-identical to Octave's or the C reference's RNG).
+* Kernel 1 (``create_graph_from_edgelist`` of seq-csr): self loops dropped, each
+  undirected edge put in canonical order (``((i^j)&1) == (i<j)``), duplicates
+  removed, and an int64 CSR built whose adjacency order is exactly seq-csr's
+  (for vertex v: the scattered entries of lower "steps" first, its own sorted
+  half list at step v, then scattered entries of later steps).
+* Search keys (``octave/Graph500.m``): a random permutation of the vertices,
+  vertices of degree 0 (self loops excluded) removed, the first ``n_roots``
+  kept.  ``sample`` = k keeps every k-th of those keys (recorded in the header
+  with the other parameters) so a trace can stand for all ``n_roots`` BFS runs.
+* Kernel 2: the reference top-down BFS (seq-csr 2.1.x ``make_bfs_tree``;
+  the newer direction-optimising switch to bottom-up is not modelled)::
+
+      for k in range(nv): bfs_tree[k] = -1
+      vlist[0] = root; bfs_tree[root] = root
+      while k1 != k2:
+          for k in range(k1, oldk2):
+              v = vlist[k]
+              for vo in range(xoff[v], xoff[v+1]):
+                  j = xadj[vo]
+                  if bfs_tree[j] == -1:
+                      vlist[k2++] = j; bfs_tree[j] = v
+
+  The access stream is exactly this loop's, element by element, except that
+  reads of one neighbour list that fall in the same 4 KiB page are issued
+  as one record (with the run's count) at the first of them (see
+  ``workloads/rows.py``, ``hoist``); ``exact_interleave=True`` turns that off.
+  Each BFS level is processed as whole numpy arrays in blocks of at most
+  ``chunk_edges`` adjacency entries; discovery ("first occurrence of an
+  unvisited vertex in adjacency order") is computed per block in order, so the
+  parent array and queue order are exactly the sequential ones.
+
+Address-space layout (each array its own 2 MiB-aligned anonymous VMA, in
+allocation order, from ``base_addr`` upward, one after the other)::
+
+    IJ         16 * M bytes          edge list (packed_edge = 2 x int64); construct only
+    xoff       8 * (N+1)             row offsets
+    xoff_half  8 * (N+1)             kernel-1 temporary; construct only, unmapped after
+    xadj_half  8 * (M - self loops)  kernel-1 temporary; construct only, unmapped after
+    xadj       8 * 2E                column indices (E = distinct undirected non-loop edges)
+    bfs_tree   8 * N                 parent array (allocated once, as graph500.c)
+    vlist      8 * N                 BFS queue (both frontiers; mapped and unmapped
+                                     around every BFS, as make_bfs_tree's xmalloc_large)
+
+Footprint: BFS working set = 8(N+1) + 16E + 16N bytes, E <= M = 16N, so at most
+~280 N bytes (scale 16: ~17 MiB); with ``construct`` the peak adds the edge list
+and kernel-1 temporaries, 16M + 8(N+1) + 8M <= 392 N bytes more (peak ~ 670 N
+bytes, scale 16: ~40 MiB).  The generator itself holds the graph in numpy
+(~ 60 bytes per edge while building).
+
+Phases
+------
+``construct=True`` (default): "generate" (sequential writes of the edge list),
+"construct" (kernel 1: two counting/copy passes over the edge list with
+random increments of ``xoff_half``, per-vertex sort/dedup sweeps, the scatter
+passes into ``xoff``/``xadj``; sequential sweeps are issued page by page, reads
+then writes; a read-modify-write ``x[i]++`` is one write), then "bfs".
+``construct=False``: "init" writes ``xoff`` and ``xadj`` sequentially (as if
+loaded from a file), then "bfs".  Validation (kernel-2 verification) is not
+traced.
+
+Parameters (``defaults``)
+-------------------------
+scale (16), edgefactor (16), n_roots (64, the spec's), sample (16: keep one
+key in 16, i.e. 4 BFS runs at the defaults), cycles_per_access (10),
+base_addr (0x7f0000000000, 2 MiB aligned), construct (True),
+exact_interleave (False), chunk_edges (2^18 adjacency entries per block).
+
+Trailer extras: ``graph500`` = {n_vertices, n_edges_generated, n_edges_undirected
+(E), n_self_loops, roots (all keys), roots_traced, reached (vertices per traced
+BFS), edges_traversed (adjacency entries scanned per traced BFS), vma_bytes}.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from workloads.base import Workload, register
+from workloads.rows import Slot, emit_rows, hoist, sweep
+from workloads.trace import HUGE_SIZE, PAGE_SIZE
+
+A, B, C = 0.57, 0.19, 0.19
+ELEM = 8  # int64 everywhere, as the reference
+GEN_BLOCK = 1 << 20
+
+
+# --------------------------------------------------------------------------
+# generator and kernel 1
+# --------------------------------------------------------------------------
+def kronecker_edges(scale: int, edgefactor: int, rng: np.random.Generator):
+    """The Graph500 Kronecker edge list (src, dst), zero-based, permuted."""
+    n = 1 << scale
+    m = edgefactor * n
+    vdt = np.int32 if scale < 31 else np.int64
+    src = np.empty(m, vdt)
+    dst = np.empty(m, vdt)
+    ab = A + B
+    c_norm = C / (1 - (A + B))
+    a_norm = A / (A + B)
+    for s in range(0, m, GEN_BLOCK):
+        c = min(GEN_BLOCK, m - s)
+        ii = np.zeros(c, np.int64)
+        jj = np.zeros(c, np.int64)
+        for ib in range(scale):
+            ii_bit = rng.random(c) > ab
+            jj_bit = rng.random(c) > np.where(ii_bit, c_norm, a_norm)
+            ii += ii_bit.astype(np.int64) << ib
+            jj += jj_bit.astype(np.int64) << ib
+        src[s:s + c] = ii
+        dst[s:s + c] = jj
+    p = rng.permutation(n).astype(vdt)
+    src = p[src]
+    dst = p[dst]
+    perm = rng.permutation(m)
+    return src[perm], dst[perm]
+
+
+class Graph:
+    """seq-csr CSR of an edge list; keeps what kernel 1's trace needs."""
+
+    def __init__(self, src: np.ndarray, dst: np.ndarray, nv: int):
+        self.nv = nv = int(nv)
+        self.n_edges_generated = len(src)
+        ns = src != dst
+        self.n_self_loops = int(len(src) - ns.sum())
+        i = src.astype(np.int64)
+        j = dst.astype(np.int64)
+        keep = ((i ^ j) & 1).astype(bool) == (i < j)
+        ci = np.where(keep, i, j)
+        cj = np.where(keep, j, i)
+        self.ns_mask = ns
+        self.ci = ci          # canonical first endpoint per generated edge
+        self.cj = cj
+        # distinct canonical non-loop edges, sorted by (ci, cj): the deduped half lists
+        key = np.unique(ci[ns] * nv + cj[ns])
+        hi = key // nv
+        hj = key % nv
+        self.hi, self.hj = hi, hj
+        self.n_edges = len(key)
+        # final CSR: (v=hi, u=hj, step=hi) and (v=hj, u=hi, step=hi), ordered (v, step, u)
+        v = np.concatenate((hi, hj))
+        u = np.concatenate((hj, hi))
+        step = np.concatenate((hi, hi))
+        order = np.lexsort((u, step, v))
+        self.xadj = u[order].astype(np.int32 if nv < (1 << 31) else np.int64)
+        deg = np.bincount(v, minlength=nv)
+        self.xoff = np.concatenate(([0], np.cumsum(deg))).astype(np.int64)
+        inv = np.empty_like(order)
+        inv[order] = np.arange(len(order))
+        self.pos_own = inv[:len(hi)]      # xadj position of (hi -> hj)
+        self.pos_scatter = inv[len(hi):]  # xadj position of (hj -> hi)
+        del v, u, step, order, inv
+
+    @property
+    def degree(self) -> np.ndarray:
+        return np.diff(self.xoff)
+
+
+def search_keys(graph: Graph, n_roots: int, rng: np.random.Generator) -> np.ndarray:
+    """Graph500.m: randperm, drop degree-0 vertices, keep the first n_roots."""
+    perm = rng.permutation(graph.nv)
+    perm = perm[graph.degree[perm] > 0]
+    return perm[:n_roots].astype(np.int64)
+
+
+# --------------------------------------------------------------------------
+# kernel 2
+# --------------------------------------------------------------------------
+def bfs(graph: Graph, root: int, parent: np.ndarray | None = None, emit=None,
+        chunk_edges: int = 1 << 18):
+    """Top-down BFS from ``root``; returns (parent array, edges scanned).
+
+    ``emit(k0, frontier_block, starts, degrees, entries, js, disc_idx, tail0)``
+    is called for every block in execution order (see ``Graph500.generate``)."""
+    nv = graph.nv
+    xoff, xadj = graph.xoff, graph.xadj
+    if parent is None:
+        parent = np.empty(nv, np.int64)
+    parent.fill(-1)
+    parent[root] = root
+    frontier = np.array([root], np.int64)
+    k1 = 0          # queue index of frontier[0]
+    tail = 1        # next free queue slot
+    scanned = 0
+    while len(frontier):
+        deg = xoff[frontier + 1] - xoff[frontier]
+        cdeg = np.cumsum(deg)
+        nxt = []
+        a = 0
+        while a < len(frontier):
+            base_e = cdeg[a - 1] if a else 0
+            b = int(np.searchsorted(cdeg, base_e + chunk_edges, side="right"))
+            b = max(b, a + 1)
+            fb = frontier[a:b]
+            db = deg[a:b]
+            starts = xoff[fb]
+            tot = int(db.sum())
+            owner = np.repeat(np.arange(len(fb)), db)
+            excl = np.cumsum(db) - db
+            entries = np.repeat(starts - excl, db) + np.arange(tot)
+            js = xadj[entries].astype(np.int64)
+            cand = np.flatnonzero(parent[js] == -1)
+            _, first = np.unique(js[cand], return_index=True)
+            disc = np.sort(cand[first])
+            newv = js[disc]
+            parent[newv] = fb[owner[disc]]
+            if emit is not None:
+                emit(k1 + a, fb, starts, db, owner, entries, js, disc, tail)
+            tail += len(disc)
+            nxt.append(newv)
+            scanned += tot
+            a = b
+        k1 += len(frontier)
+        frontier = np.concatenate(nxt) if nxt else np.zeros(0, np.int64)
+    return parent, scanned
+
+
+def validate_bfs(graph: Graph, src: np.ndarray, dst: np.ndarray, parent: np.ndarray,
+                 root: int) -> None:
+    """The Graph500 BFS validation; raises AssertionError naming the failed rule.
+
+    1. the root's parent is itself; 2. the tree is a tree (following parents
+    from every reached vertex ends at the root) and every tree edge
+    (v, parent[v]) is an edge of the input; 3. tree levels of every input edge's
+    endpoints differ by at most one, and a tree edge's by exactly one; 4. every
+    input edge has both endpoints reached or neither (so every vertex of the
+    root's component is reached and no other vertex is)."""
+    nv = graph.nv
+    parent = np.asarray(parent, np.int64)
+    assert parent[root] == root, "rule 1: root's parent is not the root"
+    reached = parent >= 0
+    # levels by pointer doubling over the parent tree
+    level = np.full(nv, -1, np.int64)
+    level[root] = 0
+    anc = np.where(reached, parent, -1)
+    dist = np.where(reached, 1, 0).astype(np.int64)
+    dist[root] = 0
+    anc[root] = root
+    for _ in range(64):
+        nxt = np.where(anc >= 0, anc[anc.clip(0)], -1)
+        if np.array_equal(nxt, anc):
+            break
+        dist = dist + np.where(anc >= 0, dist[anc.clip(0)], 0)
+        anc = nxt
+    assert np.all(anc[reached] == root), "rule 2: parent pointers do not all lead to the root"
+    level[reached] = dist[reached]
+    # tree edges exist in the input
+    v = np.flatnonzero(reached & (np.arange(nv) != root))
+    s = src.astype(np.int64)
+    d = dst.astype(np.int64)
+    edge_keys = np.unique(np.concatenate((s * nv + d, d * nv + s)))
+    tk = v * nv + parent[v]
+    assert np.all(np.isin(tk, edge_keys)), "rule 2: a tree edge is not in the input"
+    assert np.all(level[v] == level[parent[v]] + 1), "rule 3: tree edge levels differ by != 1"
+    ns = s != d
+    s, d = s[ns], d[ns]
+    rs, rd = reached[s], reached[d]
+    assert np.all(rs == rd), "rule 4: an edge has exactly one reached endpoint"
+    both = rs & rd
+    assert np.all(np.abs(level[s[both]] - level[d[both]]) <= 1), \
+        "rule 3: an input edge spans more than one level"
+
+
+# --------------------------------------------------------------------------
+# the workload
+# --------------------------------------------------------------------------
+def _align(x: int) -> int:
+    return (x + HUGE_SIZE - 1) // HUGE_SIZE * HUGE_SIZE
+
+
+def _page_len(nbytes: int) -> int:
+    return max(PAGE_SIZE, (nbytes + PAGE_SIZE - 1) // PAGE_SIZE * PAGE_SIZE)
+
+
+@register("graph500")
+class Graph500(Workload):
+    __doc__ = __doc__  # the module docstring documents parameters and layout
+    defaults = {
+        "scale": 16,
+        "edgefactor": 16,
+        "n_roots": 64,
+        "sample": 16,
+        "cycles_per_access": 10,
+        "base_addr": 0x7F0000000000,
+        "construct": True,
+        "exact_interleave": False,
+        "chunk_edges": 1 << 18,
+    }
+
+    def validate(self):
+        p = self.params
+        if not 1 <= int(p["scale"]) <= 36:
+            raise ValueError(f"graph500: scale must be in 1..36, got {p['scale']}")
+        if int(p["edgefactor"]) < 1:
+            raise ValueError("graph500: edgefactor must be >= 1")
+        if int(p["n_roots"]) < 1 or int(p["sample"]) < 1:
+            raise ValueError("graph500: n_roots and sample must be >= 1")
+        if int(p["base_addr"]) % HUGE_SIZE:
+            raise ValueError("graph500: base_addr must be 2 MiB aligned")
+        if int(p["chunk_edges"]) < 1:
+            raise ValueError("graph500: chunk_edges must be >= 1")
+
+    # -- graph construction shared with tests ------------------------------
+    def make_graph(self):
+        rng = np.random.default_rng(self.seed)
+        src, dst = kronecker_edges(int(self.params["scale"]), int(self.params["edgefactor"]), rng)
+        g = Graph(src, dst, 1 << int(self.params["scale"]))
+        roots = search_keys(g, int(self.params["n_roots"]), rng)
+        return src, dst, g, roots
+
+    def traced_roots(self, roots):
+        return roots[::int(self.params["sample"])]
+
+    def generate(self, out):
+        p = self.params
+        src, dst, g, roots = self.make_graph()
+        nv, m = g.nv, len(src)
+        raw_half = int(g.ns_mask.sum())
+        sizes = {"IJ": 16 * m, "xoff": ELEM * (nv + 1), "xoff_half": ELEM * (nv + 1),
+                 "xadj_half": ELEM * raw_half, "xadj": ELEM * 2 * g.n_edges,
+                 "bfs_tree": ELEM * nv, "vlist": ELEM * nv}
+        order = ["IJ", "xoff", "xoff_half", "xadj_half", "xadj", "bfs_tree", "vlist"]
+        if not p["construct"]:
+            order = ["xoff", "xadj", "bfs_tree", "vlist"]
+        self.va = va = {}
+        addr = int(p["base_addr"])
+        for name in order:
+            va[name] = addr
+            addr = _align(addr + _page_len(sizes[name]))
+        self.sizes = sizes
+
+        def mmap(name):
+            out.mmap(va[name], _page_len(sizes[name]))
+
+        def munmap(name):
+            out.munmap(va[name], _page_len(sizes[name]))
+
+        out.cycles(int(p["cycles_per_access"]))
+        if p["construct"]:
+            self._construct(out, g, src, dst, mmap, munmap)
+        else:
+            out.phase("init")
+            for name in ("xoff", "xadj"):
+                mmap(name)
+                sweep(out, va[name], sizes[name], write=True)
+        out.phase("bfs")
+        mmap("bfs_tree")
+        parent = np.empty(nv, np.int64)
+        reached, scanned = [], []
+        hoisted = not p["exact_interleave"]
+        U = np.uint64
+        xoff_a, xadj_a, tree_a, q_a = (U(va["xoff"]), U(va["xadj"]), U(va["bfs_tree"]),
+                                       U(va["vlist"]))
+        E = U(ELEM)
+
+        def emit(k0, fb, starts, db, owner, entries, js, disc, tail0):
+            nf = len(fb)
+            fbu = fb.astype(U)
+            head = (np.arange(nf), [
+                Slot(q_a + (U(k0) + np.arange(nf, dtype=U)) * E, False),
+                Slot(xoff_a + fbu * E, False),
+                Slot(xoff_a + (fbu + U(1)) * E, False)])
+            ea = xadj_a + entries.astype(U) * E
+            if hoisted:
+                # a new vertex's list always starts a new run
+                brk = np.zeros(len(entries), bool)
+                firsts = (np.cumsum(db) - db)[db > 0]
+                brk[firsts] = True
+                mk, cnt = hoist(ea, brk)
+                xslot = Slot(ea, False, mk, cnt)
+            else:
+                xslot = Slot(ea, False)
+            is_disc = np.zeros(len(entries), bool)
+            is_disc[disc] = True
+            qpos = np.zeros(len(entries), np.uint64)
+            qpos[disc] = U(tail0) + np.arange(len(disc), dtype=U)
+            ta = tree_a + js.astype(U) * E
+            body = (owner, [xslot, Slot(ta, False),
+                            Slot(q_a + qpos * E, True, is_disc),
+                            Slot(ta, True, is_disc)])
+            emit_rows(out, nf, [head, body])
+
+        for root in self.traced_roots(roots):
+            mmap("vlist")
+            sweep(out, va["bfs_tree"], sizes["bfs_tree"], write=True)   # bfs_tree[k] = -1
+            out.access(np.array([va["vlist"], va["bfs_tree"] + ELEM * int(root)], np.uint64),
+                       True)
+            par, sc = bfs(g, int(root), parent, emit, int(p["chunk_edges"]))
+            reached.append(int((par >= 0).sum()))
+            scanned.append(int(sc))
+            munmap("vlist")
+        self.trailer_extra["graph500"] = {
+            "n_vertices": nv, "n_edges_generated": m, "n_edges_undirected": int(g.n_edges),
+            "n_self_loops": g.n_self_loops, "roots": [int(r) for r in roots],
+            "roots_traced": [int(r) for r in self.traced_roots(roots)],
+            "reached": reached, "edges_traversed": scanned,
+            "vma_bytes": {k: sizes[k] for k in order}}
+
+    # -- kernel 1 trace ------------------------------------------------------
+    def _construct(self, out, g: Graph, src, dst, mmap, munmap):
+        va, sizes = self.va, self.sizes
+        U = np.uint64
+        E = U(ELEM)
+        nv, m = g.nv, len(src)
+        blk = int(self.params["chunk_edges"])
+        out.phase("generate")
+        mmap("IJ")
+        sweep(out, va["IJ"], sizes["IJ"], write=True)
+        out.phase("construct")
+        for name in ("xoff", "xoff_half"):
+            mmap(name)
+        sweep(out, va["xoff_half"], sizes["xoff_half"], write=True)      # zero
+        ij_a, xh_a, xo_a = U(va["IJ"]), U(va["xoff_half"]), U(va["xoff"])
+        xah_a, xa_a = U(va["xadj_half"]), U(va["xadj"])
+        ns = g.ns_mask
+        ci = g.ci
+        # raw position of each non-loop edge in xadj_half (edge order within ci)
+        cnt_half = np.bincount(ci[ns], minlength=nv)
+        off_half = np.concatenate(([0], np.cumsum(cnt_half))).astype(np.int64)
+        nsi = np.flatnonzero(ns)
+        o = np.argsort(ci[nsi], kind="stable")
+        rawpos = np.empty(m, np.int64)
+        rawpos[nsi[o]] = np.arange(len(nsi))
+        del o, nsi
+
+        def edge_pass(copy: bool):
+            for s in range(0, m, blk):
+                e = np.arange(s, min(s + blk, m))
+                ija = ij_a + e.astype(U) * U(16)
+                mk, cnt = hoist(ija, per_elem=2)
+                nsb = ns[e]
+                slots = [Slot(ija, False, mk, cnt),
+                         Slot(xh_a + (ci[e].astype(U) + U(1)) * E, True, nsb)]
+                if copy:
+                    slots.append(Slot(xah_a + rawpos[e].astype(U) * E, True, nsb))
+                emit_rows(out, len(e), [(np.arange(len(e)), slots)])
+
+        edge_pass(copy=False)                                              # count
+        sweep(out, va["xoff_half"], sizes["xoff_half"], read=True, write=True)  # prefix sum
+        mmap("xadj_half")
+        edge_pass(copy=True)                                               # copy endpoints
+        sweep(out, va["xoff"], sizes["xoff"], write=True)                  # zero xoff
+
+        # per-vertex passes; vertices in blocks with about blk half entries each
+        hi = g.hi
+        ucnt = np.bincount(hi, minlength=nv)
+        uoff = np.concatenate(([0], np.cumsum(ucnt))).astype(np.int64)
+        cum = off_half[1:]
+
+        def vertex_blocks():
+            a = 0
+            while a < nv:
+                b = int(np.searchsorted(cum, off_half[a] + blk, side="right"))
+                b = min(max(b, a + 1), nv)
+                yield a, b
+                a = b
+
+        def seg_rows(a, b, cnts, offs):
+            """owner index and element positions of per-vertex segments a..b-1."""
+            c = cnts[a:b]
+            own = np.repeat(np.arange(b - a), c)
+            first = np.cumsum(c) - c
+            pos = np.repeat(offs[a:b] - first, c) + np.arange(int(c.sum()))
+            return own, pos, c
+
+        for a, b in vertex_blocks():                                       # dedup + count
+            vs = np.arange(a, b)
+            nonempty = cnt_half[a:b] > 0
+            vu = vs.astype(U)
+            head = (np.arange(b - a), [Slot(xh_a + vu * E, False),
+                                       Slot(xh_a + (vu + U(1)) * E, False),
+                                       Slot(xo_a + (vu + U(1)) * E, True, nonempty)])
+            own, pos, c = seg_rows(a, b, cnt_half, off_half)
+            pa = xah_a + pos.astype(U) * E
+            brk = np.zeros(len(own), bool)
+            brk[(np.cumsum(c) - c)[c > 0]] = True
+            mk, cnt = hoist(pa, brk)
+            sort = (own, [Slot(pa, False, mk, cnt), Slot(pa, True, mk, cnt)])
+            own2, upos, c2 = seg_rows(a, b, ucnt, uoff)
+            # deduped half entries live at the start of each raw segment
+            first2 = np.cumsum(c2) - c2
+            rank = np.arange(len(own2)) - np.repeat(first2, c2)
+            da = xah_a + (off_half[a:b][own2] + rank).astype(U) * E
+            brk2 = np.zeros(len(own2), bool)
+            brk2[first2[c2 > 0]] = True
+            mk2, cnt2 = hoist(da, brk2)
+            scat = (own2, [Slot(da, False, mk2, cnt2),
+                           Slot(xo_a + (g.hj[upos].astype(U) + U(1)) * E, True)])
+            emit_rows(out, b - a, [head, sort, scat])
+        sweep(out, va["xoff"], sizes["xoff"], read=True, write=True)       # prefix sum
+        mmap("xadj")
+        for a, b in vertex_blocks():                                       # final copy
+            vs = np.arange(a, b)
+            nonempty = cnt_half[a:b] > 0
+            vu = vs.astype(U)
+            head = (np.arange(b - a), [Slot(xh_a + vu * E, False),
+                                       Slot(xh_a + (vu + U(1)) * E, False),
+                                       Slot(xo_a + (vu + U(1)) * E, False)])
+            own2, upos, c2 = seg_rows(a, b, ucnt, uoff)
+            first2 = np.cumsum(c2) - c2
+            rank = np.arange(len(own2)) - np.repeat(first2, c2)
+            da = xah_a + (off_half[a:b][own2] + rank).astype(U) * E
+            brk2 = np.zeros(len(own2), bool)
+            brk2[first2[c2 > 0]] = True
+            mk2, cnt2 = hoist(da, brk2)
+            wa = xa_a + g.pos_own[upos].astype(U) * E
+            mkw, cntw = hoist(wa, brk2)
+            copy = (own2, [Slot(da, False, mk2, cnt2), Slot(wa, True, mkw, cntw)])
+            tail = (np.arange(b - a), [Slot(xo_a + (vu + U(1)) * E, True, nonempty)])
+            scat = (own2, [Slot(da, False, mk2, cnt2),
+                           Slot(xo_a + (g.hj[upos].astype(U) + U(1)) * E, True),
+                           Slot(xa_a + g.pos_scatter[upos].astype(U) * E, True)])
+            emit_rows(out, b - a, [head, copy, tail, scat])
+        munmap("xoff_half")
+        munmap("xadj_half")
