@@ -1,0 +1,320 @@
+"""The compiled per-access loop: TLB lookup, page walk, fault path.
+
+``replay`` consumes one chunk of a process's trace until the chunk ends, the
+process clock reaches a time limit (a background thread is due), or a record
+needs Python (mmap, munmap, phase marker, a policy trigger, memory exhausted).
+It never makes a policy decision: the policy's choices arrive as parameters
+(``P_FAULT_MODE``, ``P_PREFER_ZEROED``, ``P_POP_TRIGGER``, ...).
+
+Cost model per access (cycles): compute (set by the workload) + an L2 TLB
+hit penalty or a page walk on a miss + the fault latency when the page is
+not mapped.  Fault latency = base cost of the page size + zeroing cost of
+the page size, with no zeroing when the frame was pre-zeroed.
+"""
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+
+from machine import physmem, tlb as tlbmod
+from machine.constants import (BLK_HUGE, BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES, C_CLOCK,
+                               C_CYCLES_PER_ACCESS, C_FAULT_CYCLES, C_FAULTS_2M, C_FAULTS_4K,
+                               C_FAULTS_COW, C_FAULTS_PREZEROED, C_FAULTS_ZEROPAGE,
+                               C_FREE_CYCLES, C_L1_HITS, C_L2_HITS, C_LAST_VMA,
+                               C_MADVISED_PAGES, C_NVMA, C_RSS_PAGES, C_SEGV_ADDR, C_THP_FALLBACK,
+                               C_TLB_TICK, C_TRIG_SLOT, C_USER_CYCLES, C_WALK_CYCLES, C_WALKS,
+                               C_WRITES, C_ZERO_CYCLES, FAULT_HUGE, FAULT_RESERVE,
+                               G_RESERVATIONS, HIST_BINS, HIST_MIN_NS, HIST_RATIO,
+                               P_CPU_HZ, P_FAULT_BASE_2M, P_FAULT_BASE_4K, P_FAULT_MODE,
+                               P_FREE_2M, P_FREE_4K, P_L2_HIT, P_POP_TRIGGER, P_PREFER_ZEROED,
+                               P_WALK_2M, P_WALK_4K, P_ZERO_2M, P_ZERO_4K, P_ZEROPAGE_FAULT,
+                               P_ZEROPAGE_ON_READ, PAGES_PER_HUGE, PG_ACCESSED, PG_MAPPED,
+                               PG_TOUCHED, PG_WRITTEN, PG_ZEROPAGE, ST_END, ST_EVENT, ST_NOMEM,
+                               ST_SEGV, ST_TIME, ST_TRIGGER)
+from machine.pagetable import map_huge, zap_range
+from workloads.trace import ACCESS, CYCLES, KIND_MASK, MADV_DONTNEED, WRITE_BIT
+
+# A process's address-space arrays, as the kernel sees them.
+ProcArrays = namedtuple("ProcArrays", [
+    "vma_start", "vma_end",  # int64, sorted by start; C[C_NVMA] are in use
+    "vma_rbase",             # int64: index into slot_table of the VMA's first region
+    "slot_table",            # int64: region slot per (VMA, region) pair
+    "C",                     # int64 counters (C_*)
+    "hist",                  # int64 fault-latency histogram
+])
+
+_LOG_RATIO = math.log(HIST_RATIO)
+
+
+@njit(cache=True)
+def find_vma(pa, nvma, addr):
+    """Index of the VMA containing addr, or -1 (binary search)."""
+    lo, hi = 0, nvma - 1
+    k = -1
+    while lo <= hi:
+        mid = (lo + hi) >> 1
+        if pa.vma_start[mid] <= addr:
+            k = mid
+            lo = mid + 1
+        else:
+            hi = mid - 1
+    if k >= 0 and addr < pa.vma_end[k]:
+        return k
+    return -1
+
+
+@njit(cache=True, inline="always")
+def slot_of(pa, k, addr):
+    return pa.slot_table[pa.vma_rbase[k] + (addr >> 21) - (pa.vma_start[k] >> 21)]
+
+
+@njit(cache=True)
+def record_latency(P, C, hist, lat):
+    ns = lat * 1e9 / P[P_CPU_HZ]
+    b = 0
+    if ns > HIST_MIN_NS:
+        b = int(math.log(ns / HIST_MIN_NS) / _LOG_RATIO)
+        if b >= HIST_BINS:
+            b = HIST_BINS - 1
+    hist[b] += 1
+
+
+@njit(cache=True)
+def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
+    """Handle a fault on page i of region slot.  Returns the latency in cycles,
+    or -1 when no frame could be found (nothing changed)."""
+    p = slot * PAGES_PER_HUGE + i
+    st = rg.pg_state[p]
+    mode = P[P_FAULT_MODE]
+    if st & PG_MAPPED:
+        # write to the shared zero page: copy-on-write into a fresh frame
+        f, z = physmem.alloc_frame(ph, G)
+        if f < 0:
+            return -1
+        rg.zpages[slot] -= 1
+        rg.pg_state[p] = PG_MAPPED | PG_TOUCHED
+        rg.pg_frame[p] = f
+        C[C_RSS_PAGES] += 1
+        C[C_FAULTS_COW] += 1
+        zc = 0 if z else P[P_ZERO_4K]
+        C[C_ZERO_CYCLES] += zc
+        return P[P_FAULT_BASE_4K] + zc
+    if mode == FAULT_HUGE and whole and rg.mapped[slot] == 0:
+        blk, z = physmem.alloc_block(ph, G, P[P_PREFER_ZEROED] != 0, slot, BLK_HUGE)
+        if blk >= 0:
+            map_huge(ph, G, rg, C, tlb, slot, blk)
+            C[C_FAULTS_2M] += 1
+            zc = 0
+            if z:
+                C[C_FAULTS_PREZEROED] += 1
+            else:
+                zc = P[P_ZERO_2M]
+            C[C_ZERO_CYCLES] += zc
+            return P[P_FAULT_BASE_2M] + zc
+        C[C_THP_FALLBACK] += 1
+    if not write and P[P_ZEROPAGE_ON_READ]:
+        rg.pg_state[p] = PG_MAPPED | PG_ZEROPAGE | PG_TOUCHED
+        rg.zpages[slot] += 1
+        rg.mapped[slot] += 1
+        C[C_FAULTS_ZEROPAGE] += 1
+        return P[P_ZEROPAGE_FAULT]
+    f = -1
+    z = False
+    if mode == FAULT_RESERVE:
+        b = rg.block[slot]
+        if b < 0 and whole:
+            b, _z = physmem.alloc_block(ph, G, False, slot, BLK_RESERVED)
+            if b >= 0:
+                rg.block[slot] = b
+                G[G_RESERVATIONS] += 1
+        if b >= 0:
+            f = b * PAGES_PER_HUGE + i
+            z = physmem.alloc_frame_at(ph, G, f)
+    if f < 0:
+        f, z = physmem.alloc_frame(ph, G)
+        if f < 0:
+            return -1
+    rg.pg_state[p] = PG_MAPPED | PG_TOUCHED
+    rg.pg_frame[p] = f
+    rg.mapped[slot] += 1
+    C[C_RSS_PAGES] += 1
+    C[C_FAULTS_4K] += 1
+    zc = P[P_ZERO_4K]
+    if z:
+        zc = 0
+        C[C_FAULTS_PREZEROED] += 1
+    C[C_ZERO_CYCLES] += zc
+    return P[P_FAULT_BASE_4K] + zc
+
+
+@njit(cache=True)
+def unmap_range(ph, G, rg, P, pa, tlb, start, npages):
+    """Zap every mapped page in [start, start + npages * 4 KiB) that lies in a
+    VMA (munmap and madvise DONTNEED).  Returns the cycles it cost."""
+    C = pa.C
+    end = start + npages * 4096
+    addr = start
+    cost = 0
+    nvma = C[C_NVMA]
+    while addr < end:
+        rend = ((addr >> 21) + 1) << 21
+        stop = min(end, rend)
+        k = find_vma(pa, nvma, addr)
+        if k >= 0:
+            stop = min(stop, pa.vma_end[k])
+            slot = slot_of(pa, k, addr)
+            i0 = (addr >> 12) & 511
+            i1 = i0 + ((stop - addr) >> 12)
+            whole_huge = rg.huge[slot] == 1 and i0 == 0 and i1 == PAGES_PER_HUGE
+            freed = zap_range(ph, G, rg, C, tlb, slot, i0, i1)
+            cost += P[P_FREE_2M] if whole_huge else freed * P[P_FREE_4K]
+        else:
+            # skip to the next VMA start inside the range, if any
+            nxt = end
+            for j in range(nvma):
+                if pa.vma_start[j] > addr:
+                    nxt = pa.vma_start[j]
+                    break
+            stop = min(max(nxt, addr + 4096), end)
+        addr = stop
+    C[C_FREE_CYCLES] += cost
+    return cost
+
+
+@njit(cache=True)
+def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
+    """Run records [i, len) of one process.  Returns (next record, status)."""
+    C = pa.C
+    n = len(words)
+    cpa = C[C_CYCLES_PER_ACCESS]
+    nvma = C[C_NVMA]
+    last = C[C_LAST_VMA]
+    trigger = P[P_POP_TRIGGER]
+    l1s, l1h, l2 = tlb.l1s_tag, tlb.l1h_tag, tlb.l2_tag
+    pg_state = rg.pg_state
+    rhuge = rg.huge
+    vma_start, vma_end, vma_rbase, slot_table = pa.vma_start, pa.vma_end, pa.vma_rbase, pa.slot_table
+    walk_4k, walk_2m, l2_hit = P[P_WALK_4K], P[P_WALK_2M], P[P_L2_HIT]
+    m1s = l1s.shape[0] - 1
+    m1h = l1h.shape[0] - 1
+    m2 = l2.shape[0] - 1
+    # hot counters live in locals (stores to C would alias every array)
+    clock = C[C_CLOCK]
+    accesses = writes = l1_hits = l2_hits = walks = walk_cycles = user_cycles = 0
+    status = ST_END
+    while i < n:
+        if clock >= limit:
+            status = ST_TIME
+            break
+        w = words[i]
+        kind = w & KIND_MASK
+        if kind != ACCESS:
+            if kind == CYCLES:
+                cpa = np.int64(args[i])
+                C[C_CYCLES_PER_ACCESS] = cpa
+                i += 1
+                continue
+            if kind == MADV_DONTNEED:
+                addr = np.int64(w >> 12) << 12
+                C[C_MADVISED_PAGES] += args[i]
+                clock += unmap_range(ph, G, rg, P, pa, tlb, addr, np.int64(args[i]))
+                i += 1
+                continue
+            status = ST_EVENT
+            break
+        addr = np.int64(w >> 12) << 12
+        write = (w & WRITE_BIT) != 0
+        cnt = np.int64(args[i])
+        if not (last >= 0 and last < nvma and vma_start[last] <= addr
+                and addr < vma_end[last]):
+            last = find_vma(pa, nvma, addr)
+            if last < 0:
+                C[C_SEGV_ADDR] = addr
+                status = ST_SEGV
+                break
+        r = addr >> 21
+        slot = slot_table[vma_rbase[last] + r - (vma_start[last] >> 21)]
+        p = slot * PAGES_PER_HUGE + ((addr >> 12) & 511)
+        st = pg_state[p]
+        huge = rhuge[slot] != 0
+        lat = 0
+        fired = False
+        if not huge and (not st & PG_MAPPED or (write and st & PG_ZEROPAGE)):
+            whole = vma_start[last] <= (r << 21) and ((r + 1) << 21) <= vma_end[last]
+            lat = fault(ph, G, rg, P, C, tlb, slot, (addr >> 12) & 511, write, whole)
+            if lat < 0:
+                status = ST_NOMEM
+                break
+            C[C_FAULT_CYCLES] += lat
+            record_latency(P, C, pa.hist, lat)
+            huge = rhuge[slot] != 0
+            st = pg_state[p]
+            fired = (trigger > 0 and not huge and rg.mapped[slot] - rg.zpages[slot] >= trigger
+                     and rg.trig[slot] == 0)
+        # --- TLB ---
+        cyc = cnt * cpa
+        if huge:
+            key = r
+            t = tlbmod.tag_2m(r)
+            hit = tlbmod.lookup(l1h, r & m1h, t)
+        else:
+            key = addr >> 12
+            t = tlbmod.tag_4k(key)
+            hit = tlbmod.lookup(l1s, key & m1s, t)
+        if hit:
+            l1_hits += cnt
+        else:
+            s2 = key & m2
+            if tlbmod.lookup(l2, s2, t):
+                l2_hits += 1
+                cyc += l2_hit
+            else:
+                walks += 1
+                wc = walk_2m if huge else walk_4k
+                walk_cycles += wc
+                cyc += wc
+                tlbmod.insert(l2, s2, t)
+            if huge:
+                tlbmod.insert(l1h, r & m1h, t)
+            else:
+                tlbmod.insert(l1s, key & m1s, t)
+            l1_hits += cnt - 1
+        # --- accessed / dirty / content ---
+        nst = st | PG_ACCESSED | PG_TOUCHED
+        if write:
+            nst |= PG_WRITTEN
+            writes += cnt
+        if not st & PG_TOUCHED:
+            C[C_BLOAT_PAGES] -= 1   # a zero-filled frame the program now uses
+        pg_state[p] = nst
+        accesses += cnt
+        user_cycles += cyc
+        clock += cyc + lat
+        i += 1
+        if fired:
+            rg.trig[slot] = 1
+            C[C_TRIG_SLOT] = slot
+            status = ST_TRIGGER
+            break
+    C[C_CLOCK] = clock
+    C[C_ACCESSES] += accesses
+    C[C_WRITES] += writes
+    C[C_L1_HITS] += l1_hits
+    C[C_L2_HITS] += l2_hits
+    C[C_WALKS] += walks
+    C[C_WALK_CYCLES] += walk_cycles
+    C[C_USER_CYCLES] += user_cycles
+    C[C_LAST_VMA] = last
+    return i, status
+
+
+def hist_edges_us() -> np.ndarray:
+    """Lower edges of the fault-latency histogram bins, in microseconds."""
+    return HIST_MIN_NS * HIST_RATIO ** np.arange(HIST_BINS) / 1000.0
+
+
+__all__ = ["ProcArrays", "replay", "fault", "unmap_range", "find_vma", "slot_of",
+           "hist_edges_us", "BLK_RESERVED"]

@@ -1,0 +1,246 @@
+"""Page tables: per 2 MiB virtual region, its 512 PTEs or one huge mapping.
+
+Regions of every process live in one table indexed by *slot*; a slot is
+never reused, so a policy holding a slot number can always tell (``valid``)
+whether its region still exists.  Per page: state bits (``PG_*``) and the
+physical frame.  The functions here are the kernel mechanisms that change
+mappings — map, zap, split, collapse (promote), promote in place, release
+zero pages — each keeping RSS, bloat and the TLB consistent.
+
+Bloat, exactly: resident private frames the program has not accessed since
+they were mapped, i.e. zero-filled memory it got only because a huge page
+was used (a 4 KiB fault maps only the page it touches).
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+
+from machine import physmem
+from machine.constants import (BLK_HUGE, BLK_RESERVED, C_BLOAT_PAGES, C_HUGE, C_PROMOTIONS,
+                               C_RSS_PAGES, C_SPLITS, C_TLB_INVALIDATIONS, G_RESV_PROMOTED,
+                               NO_FRAME, P_COPY_4K, P_PROMOTE_INPLACE, P_ZERO_4K, PAGES_PER_HUGE,
+                               PG_ACCESSED, PG_MAPPED, PG_TOUCHED, PG_WRITTEN, PG_ZEROPAGE)
+from machine import tlb as tlbmod
+
+Regions = namedtuple("Regions", [
+    "pid",       # int32: owning process index
+    "vaddr",     # int64: virtual base address of the region (2 MiB aligned)
+    "huge",      # uint8: mapped by one 2 MiB PTE
+    "block",     # int64: physical block when huge or reserved, else -1
+    "mapped",    # int32: present PTEs (private frames and zero-page mappings)
+    "zpages",    # int32: PTEs that map the shared zero page
+    "valid",     # uint8: the region still exists
+    "trig",      # uint8: the population trigger already fired
+    "pg_state",  # uint8 per page: PG_* bits
+    "pg_frame",  # int64 per page: physical frame or NO_FRAME
+])
+
+
+def new_regions(capacity: int) -> Regions:
+    return Regions(
+        pid=np.full(capacity, -1, np.int32), vaddr=np.zeros(capacity, np.int64),
+        huge=np.zeros(capacity, np.uint8), block=np.full(capacity, -1, np.int64),
+        mapped=np.zeros(capacity, np.int32), zpages=np.zeros(capacity, np.int32),
+        valid=np.zeros(capacity, np.uint8), trig=np.zeros(capacity, np.uint8),
+        pg_state=np.zeros(capacity * PAGES_PER_HUGE, np.uint8),
+        pg_frame=np.full(capacity * PAGES_PER_HUGE, NO_FRAME, np.int64))
+
+
+def grow_regions(rg: Regions, capacity: int) -> Regions:
+    new = new_regions(capacity)
+    n = len(rg.pid)
+    for name in Regions._fields:
+        old = getattr(rg, name)
+        getattr(new, name)[:len(old)] = old
+    assert len(new.pid) == capacity and n <= capacity
+    return new
+
+
+@njit(cache=True)
+def map_huge(ph, G, rg, C, tlb, slot, blk):
+    """Map an empty or 4 KiB-populated region (whose frames the caller has
+    already released) with block blk."""
+    base = slot * PAGES_PER_HUGE
+    bloat = 0
+    for i in range(PAGES_PER_HUGE):
+        st = rg.pg_state[base + i]
+        if st & PG_ZEROPAGE or not st & PG_MAPPED:
+            st = PG_MAPPED            # a fresh zero frame, not accessed yet
+            bloat += 1
+        rg.pg_state[base + i] = st
+        rg.pg_frame[base + i] = blk * PAGES_PER_HUGE + i
+    rg.huge[slot] = 1
+    rg.block[slot] = blk
+    rg.mapped[slot] = PAGES_PER_HUGE
+    rg.zpages[slot] = 0
+    ph.blk_owner[blk] = slot
+    C[C_RSS_PAGES] += PAGES_PER_HUGE
+    C[C_BLOAT_PAGES] += bloat
+    C[C_HUGE] += 1
+    C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_region(tlb, rg.vaddr[slot] >> 21)
+
+
+@njit(cache=True, inline="always")
+def zap_page(ph, G, rg, C, tlb, slot, i):
+    """Remove one 4 KiB PTE of a non-huge region and free its private frame."""
+    p = slot * PAGES_PER_HUGE + i
+    st = rg.pg_state[p]
+    if not st & PG_MAPPED:
+        return 0
+    freed = 0
+    if st & PG_ZEROPAGE:
+        rg.zpages[slot] -= 1
+    else:
+        f = rg.pg_frame[p]
+        if physmem.free_frame(ph, G, f) >= 0:
+            rg.block[slot] = -1       # the reservation emptied and was freed
+        C[C_RSS_PAGES] -= 1
+        if not st & PG_TOUCHED:
+            C[C_BLOAT_PAGES] -= 1
+        freed = 1
+    rg.pg_state[p] = 0
+    rg.pg_frame[p] = NO_FRAME
+    rg.mapped[slot] -= 1
+    tlbmod.invalidate_page(tlb, (rg.vaddr[slot] >> 12) + i)
+    return freed
+
+
+@njit(cache=True)
+def split_region(ph, rg, C, tlb, slot):
+    """Replace a huge mapping by 512 4 KiB PTEs onto the same frames."""
+    blk = rg.block[slot]
+    physmem.huge_to_base(ph, blk)
+    rg.huge[slot] = 0
+    rg.block[slot] = -1
+    C[C_HUGE] -= 1
+    C[C_SPLITS] += 1
+    C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_region(tlb, rg.vaddr[slot] >> 21)
+
+
+@njit(cache=True)
+def zap_range(ph, G, rg, C, tlb, slot, i0, i1):
+    """Unmap pages [i0, i1) of a region (munmap, madvise DONTNEED).  A huge
+    mapping is freed whole when the range covers it, else split first (as
+    Linux 4.3's zap_pmd_range does).  Returns frames freed."""
+    if rg.huge[slot]:
+        if i0 == 0 and i1 == PAGES_PER_HUGE:
+            base = slot * PAGES_PER_HUGE
+            bloat = 0
+            for i in range(PAGES_PER_HUGE):
+                if not rg.pg_state[base + i] & PG_TOUCHED:
+                    bloat += 1
+                rg.pg_state[base + i] = 0
+                rg.pg_frame[base + i] = NO_FRAME
+            physmem.free_block(ph, G, rg.block[slot])
+            rg.huge[slot] = 0
+            rg.block[slot] = -1
+            rg.mapped[slot] = 0
+            C[C_BLOAT_PAGES] -= bloat
+            C[C_RSS_PAGES] -= PAGES_PER_HUGE
+            C[C_HUGE] -= 1
+            C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_region(tlb, rg.vaddr[slot] >> 21)
+            return PAGES_PER_HUGE
+        split_region(ph, rg, C, tlb, slot)
+    freed = 0
+    for i in range(i0, i1):
+        freed += zap_page(ph, G, rg, C, tlb, slot, i)
+    return freed
+
+
+@njit(cache=True)
+def collapse_region(ph, G, rg, P, C, tlb, slot, blk, blk_zeroed):
+    """khugepaged's collapse: copy present pages into the new block blk,
+    zero-fill the missing ones, free the old frames, map huge.  Returns the
+    CPU cycles it cost (charged to the background thread)."""
+    base = slot * PAGES_PER_HUGE
+    cost = 0
+    for i in range(PAGES_PER_HUGE):
+        p = base + i
+        st = rg.pg_state[p]
+        if st & PG_MAPPED and not st & PG_ZEROPAGE:
+            cost += P[P_COPY_4K]
+            f = rg.pg_frame[p]
+            if physmem.free_frame(ph, G, f) >= 0:
+                rg.block[slot] = -1
+            C[C_RSS_PAGES] -= 1
+            rg.pg_frame[p] = NO_FRAME
+        elif not blk_zeroed:
+            cost += P[P_ZERO_4K]
+    # The reservation (if any) is gone once its frames were copied out.
+    rg.block[slot] = -1
+    map_huge(ph, G, rg, C, tlb, slot, blk)
+    C[C_PROMOTIONS] += 1
+    return cost
+
+
+@njit(cache=True)
+def promote_in_place(ph, G, rg, P, C, tlb, slot):
+    """Promote a fully populated reservation: the frames are already the
+    aligned block, so only the mapping changes (FreeBSD pmap_promote_pde)."""
+    blk = rg.block[slot]
+    physmem.reserved_to_huge(ph, blk)
+    rg.huge[slot] = 1
+    C[C_HUGE] += 1
+    C[C_PROMOTIONS] += 1
+    G[G_RESV_PROMOTED] += 1
+    C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_region(tlb, rg.vaddr[slot] >> 21)
+    return P[P_PROMOTE_INPLACE]
+
+
+@njit(cache=True)
+def release_zero_pages(ph, G, rg, C, tlb, slot, max_pages):
+    """HawkEye's bloat recovery on one region: split a huge mapping and unmap
+    its zero-filled pages (a later read maps the zero page, a later write
+    faults in a fresh page).  Returns (released, zero_pages_scanned,
+    nonzero_pages_scanned)."""
+    if rg.huge[slot]:
+        split_region(ph, rg, C, tlb, slot)
+    base = slot * PAGES_PER_HUGE
+    released = 0
+    nonzero = 0
+    for i in range(PAGES_PER_HUGE):
+        if released >= max_pages:
+            break
+        st = rg.pg_state[base + i]
+        if not st & PG_MAPPED or st & PG_ZEROPAGE:
+            continue
+        if st & PG_WRITTEN:
+            nonzero += 1
+            continue
+        released += zap_page(ph, G, rg, C, tlb, slot, i)
+    return released, released, nonzero
+
+
+@njit(cache=True)
+def clear_accessed(rg, slot):
+    """Clear the accessed bits of a region's PTEs (policies sample them)."""
+    base = slot * PAGES_PER_HUGE
+    for i in range(PAGES_PER_HUGE):
+        rg.pg_state[base + i] = rg.pg_state[base + i] & (0xFF ^ PG_ACCESSED)
+
+
+def accessed_counts(rg: Regions, slots: np.ndarray) -> np.ndarray:
+    """Number of pages with the accessed bit set, per region (vectorised)."""
+    st = rg.pg_state.reshape(-1, PAGES_PER_HUGE)[slots]
+    return ((st & PG_ACCESSED) != 0).sum(axis=1)
+
+
+def populated_counts(rg: Regions, slots: np.ndarray) -> np.ndarray:
+    """Private frames mapped per region."""
+    st = rg.pg_state.reshape(-1, PAGES_PER_HUGE)[slots]
+    return ((st & PG_MAPPED) != 0).sum(axis=1) - ((st & PG_ZEROPAGE) != 0).sum(axis=1)
+
+
+def zero_pages(rg: Regions, slot: int) -> int:
+    """Resident private pages with zero content in a region."""
+    st = rg.pg_state[slot * PAGES_PER_HUGE:(slot + 1) * PAGES_PER_HUGE]
+    return int(((st & PG_MAPPED != 0) & (st & PG_ZEROPAGE == 0) & (st & PG_WRITTEN == 0)).sum())
+
+
+__all__ = ["Regions", "new_regions", "grow_regions", "map_huge", "zap_page", "zap_range",
+           "split_region", "collapse_region", "promote_in_place", "release_zero_pages",
+           "clear_accessed", "accessed_counts", "populated_counts", "zero_pages",
+           "BLK_HUGE", "BLK_RESERVED"]

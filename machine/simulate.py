@@ -1,0 +1,352 @@
+"""Replay traces on the machine under one policy and write tidy result tables.
+
+    python -m machine.simulate --spec SPEC_JSON --trace A.trace [--trace B.trace ...] \
+        --out-dir results/runs/table1/linux-thp
+
+SPEC_JSON keys: machine, pressure, policy {name, params}, run {sample_interval_s,
+max_time_s}, processes [{name, start_s}] (one per --trace, same order), seed,
+labels (copied into every output row, e.g. experiment and workload names).
+
+Scheduling: processes run on their own cores with their own clocks;
+physical memory is shared.  Time advances in steps that end at the next
+background-thread wake-up or sample point; within a step, processes run in
+pid order.  Background threads run on other cores: their CPU time is
+accounted separately and does not delay the processes.
+
+Outputs (CSV, documented in README.md "Result tables"): summary.csv,
+timeseries.csv, events.csv, threads.csv, fault_hist.csv.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from machine import engine
+from machine.constants import (C_ACCESSES, C_BLOAT_PAGES, C_CLOCK, C_FAULT_CYCLES,
+                               C_FAULTS_2M, C_FAULTS_4K, C_FAULTS_COW, C_FAULTS_PREZEROED,
+                               C_FAULTS_ZEROPAGE, C_FREE_CYCLES, C_HUGE, C_L1_HITS, C_L2_HITS,
+                               C_PROMOTIONS, C_RSS_PAGES, C_SEGV_ADDR, C_SPLITS, C_THP_FALLBACK,
+                               C_TRIG_SLOT, C_USER_CYCLES, C_WALK_CYCLES, C_WALKS, C_WRITES,
+                               C_ZERO_CYCLES, G_RESERVATIONS, G_RESV_BROKEN, G_RESV_PROMOTED,
+                               ST_END, ST_EVENT, ST_NOMEM, ST_SEGV, ST_TIME, ST_TRIGGER)
+from machine.machine import Machine, Process
+from machine.params import MachineParams
+from workloads.trace import KIND_MASK, MMAP, MUNMAP, PHASE, TraceReader
+
+PAGE = 4096
+SPEC_KEYS = {"machine", "pressure", "policy", "run", "processes", "seed", "labels"}
+
+
+class SimulationError(RuntimeError):
+    pass
+
+
+class TraceCursor:
+    """Streams one process's trace chunk by chunk."""
+
+    def __init__(self, path):
+        self.reader = TraceReader(path)
+        self.path = path
+        self._chunks = self.reader.chunks()
+        self.words = self.args = None
+        self.i = 0
+        self.record_base = 0
+        self.phases = self.reader.phases
+        self.pauses = self.reader.trailer.get("pauses", {})
+        live = self.reader.trailer.get("live_bytes")
+        self.live = np.asarray(live, dtype=np.float64) if live else None
+        self.header = self.reader.header
+
+    def next_chunk(self) -> bool:
+        if self.words is not None:
+            self.record_base += len(self.words)
+        recs = next(self._chunks, None)
+        if recs is None:
+            self.words = None
+            return False
+        self.words, self.args, self.i = recs["word"], recs["arg"], 0
+        return True
+
+    def live_bytes(self, accesses: int) -> float:
+        if self.live is None or len(self.live) == 0:
+            return float("nan")
+        k = np.searchsorted(self.live[:, 0], accesses, side="right") - 1
+        return float(self.live[max(k, 0), 1])
+
+
+class Simulation:
+    def __init__(self, spec: dict, traces: list[str], progress: bool = True):
+        from policies import create  # late import: policies import machine
+        unknown = set(spec) - SPEC_KEYS
+        if unknown:
+            raise ValueError(f"spec: unknown key(s) {sorted(unknown)}; allowed: {sorted(SPEC_KEYS)}")
+        procs = spec.get("processes") or [{"name": Path(t).stem, "start_s": 0.0} for t in traces]
+        if len(procs) != len(traces):
+            raise ValueError(f"spec lists {len(procs)} processes but {len(traces)} traces given")
+        self.spec = spec
+        self.labels = dict(spec.get("labels", {}))
+        self.params = MachineParams.from_config(spec["machine"], spec.get("pressure"))
+        self.hz = self.params.cpu_hz
+        run = spec.get("run", {})
+        self.sample_s = float(run.get("sample_interval_s", 1.0))
+        self.max_time_s = run.get("max_time_s")
+        if self.sample_s <= 0:
+            raise ValueError("run.sample_interval_s must be > 0")
+        self.m = Machine(self.params, seed=int(spec.get("seed", 0)))
+        pol = spec["policy"]
+        self.policy = create(pol["name"], self.m, pol.get("params", {}))
+        self.m.attach(self.policy)
+        self.cursors: list[TraceCursor] = []
+        for p, t in zip(procs, traces):
+            pr = self.m.add_process(p["name"], float(p.get("start_s", 0.0)))
+            self.cursors.append(TraceCursor(t))
+        self.threads = self.policy.threads()
+        self.rows: list[dict] = []
+        self.phase_rows: list[dict] = []
+        self.progress = progress
+        self._last_report = time.perf_counter()
+        self._prev = {}
+
+    # --- running ---------------------------------------------------------
+    def advance(self, pr: Process, cur: TraceCursor, limit: int) -> None:
+        m = self.m
+        while pr.running:
+            if cur.words is None or cur.i >= len(cur.words):
+                if not cur.next_chunk():
+                    pr.running = False
+                    pr.exit_cycles = int(pr.C[C_CLOCK])
+                    return
+            i, st = engine.replay(cur.words, cur.args, cur.i, limit, m.ph, m.G, m.rg, m.P,
+                                  pr.arrays, pr.tlb)
+            cur.i = i
+            if st == ST_END:
+                continue
+            if st == ST_TIME:
+                return
+            now_s = pr.C[C_CLOCK] / self.hz
+            if st == ST_EVENT:
+                self.event(pr, cur, int(cur.words[i]), int(cur.args[i]))
+                cur.i += 1
+            elif st == ST_TRIGGER:
+                self.policy.on_trigger(pr, int(pr.C[C_TRIG_SLOT]), now_s)
+            elif st == ST_NOMEM:
+                if not self.policy.on_memory_shortage(pr, now_s):
+                    m.kill(pr, "oom")
+                    return
+            elif st == ST_SEGV:
+                raise SimulationError(
+                    f"{cur.path}: record {cur.record_base + i}: access to "
+                    f"{int(pr.C[C_SEGV_ADDR]):#x} lies outside every mapped VMA of process "
+                    f"{pr.name!r} (the trace must mmap before it accesses)")
+
+    def event(self, pr: Process, cur: TraceCursor, word: int, arg: int) -> None:
+        kind = word & KIND_MASK
+        addr = word >> 12 << 12
+        if kind == MMAP:
+            self.m.mmap(pr, addr, arg * PAGE)
+        elif kind == MUNMAP:
+            pr.C[C_CLOCK] += self.m.munmap(pr, addr, arg * PAGE)
+        elif kind == PHASE:
+            name = cur.phases[arg] if arg < len(cur.phases) else f"phase{arg}"
+            pr.phase = name
+            self.phase_rows.append({"time_s": pr.C[C_CLOCK] / self.hz, "process": pr.name,
+                                    "event": "phase", "detail": name})
+            pause = float(cur.pauses.get(name, 0.0))
+            if pause > 0:   # the program sleeps; background threads go on
+                pr.C[C_CLOCK] += int(pause * self.hz)
+
+    def run(self) -> None:
+        m = self.m
+        t_sample = 0.0
+        self.sample(0.0)
+        t_sample = self.sample_s
+        while any(p.running for p in m.procs):
+            wake = min([t.next_wake_s for t in self.threads], default=float("inf"))
+            t_next = min(t_sample, wake)
+            if self.max_time_s is not None and t_next > self.max_time_s:
+                break
+            limit = int(t_next * self.hz)
+            for pr, cur in zip(m.procs, self.cursors):
+                if pr.running:
+                    self.advance(pr, cur, limit)
+            for t in self.threads:            # in the policy's declared order
+                if t.next_wake_s <= t_next:
+                    t.run(t_next)
+            if t_next >= t_sample:
+                self.sample(t_next)
+                t_sample = t_next + self.sample_s
+            self.report_progress(t_next)
+        end = max(p.C[C_CLOCK] for p in m.procs) / self.hz if m.procs else 0.0
+        self.sample(max(end, t_sample - self.sample_s), final=True)
+        self.end_s = end
+
+    def report_progress(self, t: float) -> None:
+        if not self.progress:
+            return
+        now = time.perf_counter()
+        if now - self._last_report > 5:
+            acc = sum(int(p.C[C_ACCESSES]) for p in self.m.procs)
+            print(f"  simulated {t:9.2f} s, {acc:,} accesses, "
+                  f"{self.m.free_fraction():.1%} memory free", file=sys.stderr, flush=True)
+            self._last_report = now
+
+    # --- results ----------------------------------------------------------
+    def sample(self, t: float, final: bool = False) -> None:
+        m = self.m
+        for pr, cur in zip(m.procs, self.cursors):
+            C = pr.C
+            prev = self._prev.get(pr.pid, (0, 0))
+            dw, du = C[C_WALK_CYCLES] - prev[0], C[C_USER_CYCLES] - prev[1]
+            self._prev[pr.pid] = (int(C[C_WALK_CYCLES]), int(C[C_USER_CYCLES]))
+            self.rows.append({
+                **self.labels, "policy": self.policy.name, "process": pr.name,
+                "time_s": t, "phase": pr.phase, "running": int(pr.running),
+                "accesses": int(C[C_ACCESSES]),
+                "faults_4k": int(C[C_FAULTS_4K]), "faults_2m": int(C[C_FAULTS_2M]),
+                "faults_zeropage": int(C[C_FAULTS_ZEROPAGE]),
+                "fault_time_s": C[C_FAULT_CYCLES] / self.hz,
+                "rss_bytes": int(C[C_RSS_PAGES]) * PAGE,
+                "bloat_bytes": int(C[C_BLOAT_PAGES]) * PAGE,
+                "live_bytes": cur.live_bytes(int(C[C_ACCESSES])),
+                "huge_pages": int(C[C_HUGE]),
+                "promotions": int(C[C_PROMOTIONS]), "splits": int(C[C_SPLITS]),
+                "tlb_misses": int(C[C_WALKS]),
+                "mmu_overhead": dw / du if du > 0 else 0.0,
+                "free_bytes": m.free_frames * PAGE,
+                "free_huge_blocks": m.free_huge_blocks(),
+            })
+
+    def summary(self) -> pd.DataFrame:
+        m = self.m
+        edges = engine.hist_edges_us()
+        rows = []
+        for pr, cur in zip(m.procs, self.cursors):
+            C = pr.C
+            faults = int(C[C_FAULTS_4K] + C[C_FAULTS_2M] + C[C_FAULTS_ZEROPAGE] + C[C_FAULTS_COW])
+            h = pr.arrays.hist
+            end = pr.exit_cycles if pr.exit_cycles is not None else int(C[C_CLOCK])
+            ts = pd.DataFrame([r for r in self.rows if r["process"] == pr.name])
+            rows.append({
+                **self.labels, "policy": self.policy.name, "process": pr.name,
+                "workload": cur.header.get("workload", ""),
+                "sample_factor": cur.header.get("params", {}).get("sample", 1),
+                "accesses": int(C[C_ACCESSES]), "writes": int(C[C_WRITES]),
+                "footprint_bytes": int(cur.reader.trailer.get("peak_mapped_bytes", 0)),
+                "faults": faults, "faults_4k": int(C[C_FAULTS_4K]),
+                "faults_2m": int(C[C_FAULTS_2M]), "faults_zeropage": int(C[C_FAULTS_ZEROPAGE]),
+                "faults_cow": int(C[C_FAULTS_COW]),
+                "faults_prezeroed": int(C[C_FAULTS_PREZEROED]),
+                "thp_fallbacks": int(C[C_THP_FALLBACK]),
+                "fault_time_s": C[C_FAULT_CYCLES] / self.hz,
+                "zeroing_time_s": C[C_ZERO_CYCLES] / self.hz,
+                "mean_fault_latency_us": (C[C_FAULT_CYCLES] / self.hz * 1e6 / faults
+                                          if faults else 0.0),
+                "p50_fault_latency_us": _quantile(h, edges, 0.50),
+                "p99_fault_latency_us": _quantile(h, edges, 0.99),
+                "free_time_s": C[C_FREE_CYCLES] / self.hz,
+                "runtime_s": (end - pr.start_cycles) / self.hz,
+                "user_cycles": int(C[C_USER_CYCLES]), "walk_cycles": int(C[C_WALK_CYCLES]),
+                "mmu_overhead": (C[C_WALK_CYCLES] / C[C_USER_CYCLES]
+                                 if C[C_USER_CYCLES] else 0.0),
+                "tlb_l1_hits": int(C[C_L1_HITS]), "tlb_l2_hits": int(C[C_L2_HITS]),
+                "tlb_misses": int(C[C_WALKS]),
+                "peak_rss_bytes": int(ts["rss_bytes"].max()) if len(ts) else 0,
+                "peak_bloat_bytes": int(ts["bloat_bytes"].max()) if len(ts) else 0,
+                "final_huge_pages": int(C[C_HUGE]),
+                "peak_huge_pages": int(ts["huge_pages"].max()) if len(ts) else 0,
+                "promotions": int(C[C_PROMOTIONS]), "splits": int(C[C_SPLITS]),
+                "oom": int(pr.oom),
+                "oom_time_s": pr.exit_cycles / self.hz if pr.oom else float("nan"),
+                "reservations": int(m.G[G_RESERVATIONS]),
+                "reservations_promoted": int(m.G[G_RESV_PROMOTED]),
+                "reservations_broken": int(m.G[G_RESV_BROKEN]),
+                **{k: v for k, v in self.policy.counters().items()},
+            })
+        return pd.DataFrame(rows)
+
+    def threads_table(self) -> pd.DataFrame:
+        dur = getattr(self, "end_s", 0.0)
+        rows = []
+        for t in self.threads:
+            cyc = self.m.thread_cycles.get(t.name, 0)
+            rows.append({**self.labels, "policy": self.policy.name, "thread": t.name,
+                         "passes": t.passes, "cpu_s": cyc / self.hz, "duration_s": dur,
+                         "cpu_pct_of_core": 100 * cyc / self.hz / dur if dur else 0.0})
+        return pd.DataFrame(rows, columns=[*self.labels, "policy", "thread", "passes", "cpu_s",
+                                           "duration_s", "cpu_pct_of_core"])
+
+    def hist_table(self) -> pd.DataFrame:
+        edges = engine.hist_edges_us()
+        rows = []
+        for pr in self.m.procs:
+            h = pr.arrays.hist
+            for b in np.flatnonzero(h):
+                rows.append({**self.labels, "policy": self.policy.name, "process": pr.name,
+                             "latency_us": float(edges[b] * np.sqrt(1.01)),
+                             "count": int(h[b])})
+        return pd.DataFrame(rows, columns=[*self.labels, "policy", "process", "latency_us",
+                                           "count"])
+
+    def events_table(self) -> pd.DataFrame:
+        ev = [{**self.labels, "policy": self.policy.name, "detail": "", **e}
+              for e in self.m.events]
+        ev += [{**self.labels, "policy": self.policy.name, **e} for e in self.phase_rows]
+        df = pd.DataFrame(ev, columns=[*self.labels, "policy", "time_s", "process", "event",
+                                       "detail"])
+        return df.sort_values(["time_s", "process", "event"], kind="stable")
+
+    def write(self, out_dir) -> None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        tables = {"summary.csv": self.summary(), "timeseries.csv": pd.DataFrame(self.rows),
+                  "events.csv": self.events_table(), "threads.csv": self.threads_table(),
+                  "fault_hist.csv": self.hist_table()}
+        for name, df in tables.items():   # write all, then move into place
+            df.to_csv(out / (name + ".part"), index=False)
+        for name in tables:
+            os.replace(out / (name + ".part"), out / name)
+
+
+def _quantile(hist: np.ndarray, edges: np.ndarray, q: float) -> float:
+    n = hist.sum()
+    if n == 0:
+        return 0.0
+    k = int(np.searchsorted(np.cumsum(hist), q * n, side="left"))
+    return float(edges[k] * np.sqrt(1.01))   # bin centre (bins are 1% wide)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m machine.simulate", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--spec", required=True, help="JSON run specification (see above)")
+    ap.add_argument("--trace", action="append", required=True, help="trace file, per process")
+    ap.add_argument("--out-dir", required=True)
+    ap.add_argument("--quiet", action="store_true")
+    a = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    try:
+        spec = json.loads(a.spec)
+        sim = Simulation(spec, a.trace, progress=not a.quiet)
+    except (ValueError, KeyError, json.JSONDecodeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    name = spec["policy"]["name"]
+    print(f"simulating {name} on {', '.join(a.trace)}", file=sys.stderr, flush=True)
+    sim.run()
+    sim.write(a.out_dir)
+    acc = sum(int(p.C[C_ACCESSES]) for p in sim.m.procs)
+    dt = time.perf_counter() - t0
+    print(f"done: {acc:,} accesses in {dt:.1f} s wall ({acc / max(dt, 1e-9) / 1e6:.1f} M/s), "
+          f"{sim.end_s:.2f} s simulated", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

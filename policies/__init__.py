@@ -1,0 +1,6 @@
+"""Huge-page policies, one module each, all implementing ``policies.base.Policy``.
+
+``create(name, machine, params)`` builds one by its registered name.
+"""
+from policies.base import REGISTRY, KernelThread, Policy, create, register  # noqa: F401
+from policies import linux_4k, linux_thp  # noqa: F401  (register)
