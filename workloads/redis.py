@@ -1,0 +1,494 @@
+"""Redis key-value store on jemalloc: HawkEye's memory-bloat experiment (Fig. 1).
+
+What it imitates
+----------------
+A single-threaded Redis 3.2/4.0 server (one client connection) whose heap is
+managed by the bundled jemalloc 4, modelled at page level by
+``workloads/jemalloc.py`` (size classes, small objects packed in runs inside
+2 MiB chunks, page runs, huge objects in their own mappings, purging with
+``madvise(MADV_DONTNEED)``, empty chunks unmapped).  HawkEye's experiment
+(paper §1.1 / Fig. 1):
+
+* P1 ``p1_insert``: insert ``n_keys`` pairs of a ``key_bytes`` (10 B) key and a
+  ``value_bytes`` (4 KiB) value.  Paper: 11M keys, ~45 GB.
+* P2 ``p2_delete``: delete ``delete_fraction`` (80%) of the keys, chosen at random
+  (exactly ``round(delete_fraction * n_keys)``), in random order.
+* ``pause``: no accesses; the trailer's ``pauses`` gives its length in seconds
+  (``pause_s``) so the simulator can let background threads (khugepaged, HawkEye's
+  bloat recovery) run.
+* P3 ``p3_insert_large``: insert pairs with ``big_value_bytes`` (2 MiB) values
+  until the live dataset is back at its P1 size (paper: 17K values, 45 GB).
+* ``serve`` (optional, ``serve_requests`` > 0): GET/SET requests over the
+  P1 key space (keys ``0..n_keys-1``; deleted keys miss on GET and are
+  re-inserted by SET) with YCSB key popularity (``distribution``:
+  ``scrambled_zipfian`` (default; constant ``zipf_constant`` 0.99, FNV-1a
+  scrambling so hot keys are scattered in memory), ``zipfian`` (un-scrambled:
+  hot keys are the earliest inserted, so adjacent in memory), ``hotspot``
+  (``hot_data_fraction`` 0.2 of the keys get ``hot_opn_fraction`` 0.8 of the
+  requests) or ``uniform``) and a read fraction from ``ycsb`` preset ``A``
+  (0.5), ``B`` (0.95), ``C`` (1.0), or ``read_fraction`` if given.  With
+  ``bloat=False`` the phases are P1 then ``serve``.
+
+Per request the trace has (one access per 64-byte line touched, per page):
+the request written into the query buffer (``recv``) and parsed from it;
+argument objects allocated (``embstr`` for the key, raw ``robj`` + ``sds``
+for a value) and freed; the dict bucket read (and written on insert/delete),
+the ``dictEntry``, the key ``sds`` compared; on insert the key ``sds`` copy and
+the ``dictEntry`` allocated and written; the value bytes written (SET) or read
+(GET) and the reply written to and sent from the client buffer (values over
+16 KiB are sent straight from the object, as Redis does); allocator metadata
+(the chunk map) on every malloc/free.  Values of 32 KiB or more take Redis's
+big-argument path: received straight into the query buffer, which becomes
+the value, and a new query buffer of the same size is allocated for the
+next request.  The hash table doubles when full (Redis ``dictExpand``); the
+rehash is done at once (old buckets read in order; each entry, its key, its
+new bucket) instead of Redis's incremental one-bucket-per-request steps.
+Not modelled: bucket chains longer than one, the expires dict, tcache,
+persistence, client-side and kernel work outside the process's memory.
+
+Sizes: a 4 KiB value is an ``sds`` of 4096+5+1 bytes -> jemalloc class 5120
+(runs of 4 per 5 pages); the key ``sds`` 10+3+1 -> 16; ``robj`` 16;
+``dictEntry`` 24 -> 32.  A 2 MiB value is 2097152+9+1 bytes -> huge class
+2.5 MiB, mapped as a 4 MiB chunk-aligned region with ``huge_map="chunk"``.
+
+Parameters (``defaults``)
+-------------------------
+n_keys (65536; the paper's 11M scaled by 1/168: P1 dataset 269 MB), key_bytes
+(10), value_bytes (4096), delete_fraction (0.8), big_value_bytes (2 MiB),
+pause_s (10.0), bloat (True), serve_requests (0), ycsb ("A"), read_fraction
+(None: from the preset), distribution ("scrambled_zipfian"), zipf_constant
+(0.99), hot_data_fraction (0.2), hot_opn_fraction (0.8), chunk_mib (2),
+decay_ops (0: purge freed pages at once; else after that many allocator
+operations), huge_map ("chunk"), cycles_per_access (100: ~10 us per 4 KiB SET
+at ~2.5 GHz spread over its ~230 accesses; Redis is syscall-bound),
+mmap_top (0x7f0000000000), checkpoints (100: live-byte checkpoints per run).
+
+Trailer extras: ``live_bytes`` [[access_index, live dataset bytes], ...] at
+every phase boundary and every ~1% of the operations; ``pauses``
+{"pause": pause_s}; ``redis`` {p1_bytes, n_deleted, n_large, final_live_bytes,
+live_after_p2, chunks_mapped, chunks_unmapped, huge_mappings, purged_pages,
+peak_mapped_bytes, gets, sets, misses}.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from workloads import zipf
+from workloads.base import Workload, register
+from workloads.jemalloc import PAGE, Jemalloc, size_class
+
+LINE = 64
+MASK64 = (1 << 64) - 1
+PROTO_MBULK_BIG_ARG = 32 * 1024
+PROTO_REPLY_CHUNK_BYTES = 16 * 1024
+PROTO_IOBUF_LEN = 16 * 1024
+OBJ_ENCODING_EMBSTR_SIZE_LIMIT = 44
+ROBJ = 16
+DICT_ENTRY = 24
+YCSB_READ = {"A": 0.5, "B": 0.95, "C": 1.0}
+
+
+def splitmix64(x: int) -> int:
+    x = (x + 0x9E3779B97F4A7C15) & MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
+    return x ^ (x >> 31)
+
+
+def sds_alloc_size(n: int) -> int:
+    """Bytes Redis asks for an sds string of length n (header + n + NUL)."""
+    hdr = 1 if n < 32 else 3 if n < 256 else 5 if n < 65536 else 9
+    return hdr + n + 1
+
+
+class Emitter:
+    """Queues accesses; flushes them before every mmap/munmap/madvise/phase.
+
+    Accesses are queued as page words (page address | 16 for a write) and
+    counts; ``maybe_flush`` (called between requests) writes them out in batches."""
+
+    def __init__(self, out, batch: int = 1 << 16):
+        self.out = out
+        self.batch = batch
+        self.words: list[int] = []
+        self.counts: list[int] = []
+        self._w = self.words.append
+        self._c = self.counts.append
+
+    def access(self, addr: int, write: bool, count: int = 1) -> None:
+        self._w((addr & ~0xFFF) | (16 if write else 0))
+        self._c(count)
+
+    def touch(self, addr: int, nbytes: int, write: bool) -> None:
+        """Access every 64-byte line of [addr, addr+nbytes), one record per page."""
+        if nbytes <= 0:
+            return
+        end = addr + nbytes
+        wbit = 16 if write else 0
+        page = addr & ~0xFFF
+        first = addr >> 6
+        while page < end:
+            nxt = page + PAGE
+            last = (min(end, nxt) - 1) >> 6
+            self._w(page | wbit)
+            self._c(last - first + 1)
+            first = nxt >> 6
+            page = nxt
+
+    def maybe_flush(self) -> None:
+        if len(self.words) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.words:
+            w = np.array(self.words, np.uint64)
+            self.out.access(w & np.uint64(~0x1F & 0xFFFFFFFFFFFFFFFF),
+                            (w & np.uint64(16)) != 0, np.array(self.counts, np.uint64))
+            self.words.clear()
+            self.counts.clear()
+
+    def event(self, kind: str, addr: int, length: int) -> None:
+        self.flush()
+        if kind == "mmap":
+            self.out.mmap(addr, length)
+        elif kind == "munmap":
+            self.out.munmap(addr, length)
+        elif kind == "madvise":
+            self.out.madvise_dontneed(addr, length)
+        else:
+            raise ValueError(kind)
+
+    def phase(self, name: str) -> None:
+        self.flush()
+        self.out.phase(name)
+
+    @property
+    def n_accesses(self) -> int:
+        return self.out.n_accesses + sum(self.counts)
+
+
+class _Obj:
+    """A heap object: address, size in use, allocator handle."""
+    __slots__ = ("addr", "size", "h")
+
+    def __init__(self, heap: Jemalloc, size: int):
+        self.addr, _, self.h = heap.malloc(size)
+        self.size = size
+
+
+class RedisModel:
+    """The server: one db dict, one client, jemalloc underneath."""
+
+    def __init__(self, em: Emitter, heap: Jemalloc, key_bytes: int, salt: int):
+        self.em = em
+        self.heap = heap
+        self.key_bytes = key_bytes
+        self.salt = salt
+        self.keys: dict[int, tuple] = {}     # key id -> (entry, keysds, robj, valsds, vbytes)
+        self.live_bytes = 0
+        self.client = self._new(PROTO_REPLY_CHUNK_BYTES + 1024)   # client struct with buf
+        self.em.touch(self.client.addr, 1024, True)
+        self.qb = self._new(sds_alloc_size(PROTO_IOBUF_LEN))       # query buffer
+        self.em.touch(self.qb.addr, 64, True)
+        self.ht_size = 4
+        self.ht = self._new(8 * self.ht_size)
+        self.em.touch(self.ht.addr, 8 * self.ht_size, True)
+        self.gets = self.sets = self.misses = 0
+
+    # -- helpers -----------------------------------------------------------
+    def _new(self, size: int, write_bytes: int | None = None) -> _Obj:
+        o = _Obj(self.heap, size)
+        if write_bytes:
+            self.em.touch(o.addr, write_bytes, True)
+        return o
+
+    def _free(self, o: _Obj) -> None:
+        self.heap.free(o.h)
+
+    def _hash(self, k: int) -> int:
+        return splitmix64(k ^ self.salt)
+
+    def _bucket_addr(self, k: int) -> int:
+        return self.ht.addr + 8 * (self._hash(k) & (self.ht_size - 1))
+
+    def _request(self, nbytes: int) -> None:
+        """recv into the query buffer, then parse it."""
+        self.em.touch(self.qb.addr, nbytes, True)
+        self.em.touch(self.qb.addr, nbytes, False)
+
+    def _reply_small(self) -> None:
+        self.em.touch(self.client.addr + 1024, 16, True)
+        self.em.touch(self.client.addr + 1024, 16, False)
+
+    def _argv_key(self) -> _Obj:
+        # createStringObject(key) -> embstr: robj + sdshdr8 + key + NUL in one allocation
+        return self._new(ROBJ + 3 + self.key_bytes + 1, ROBJ + 3 + self.key_bytes + 1)
+
+    def _argv_cmd(self) -> _Obj:
+        return self._new(ROBJ + 3 + 3 + 1, ROBJ + 7)
+
+    def _expand_if_needed(self) -> None:
+        used = len(self.keys)
+        if used < self.ht_size:
+            return
+        new_size = 1
+        while new_size < 2 * used:
+            new_size <<= 1
+        new = self._new(8 * new_size)
+        if size_class(8 * new_size) <= self.heap.large_max:   # calloc: zero it
+            self.em.touch(new.addr, 8 * new_size, True)
+        # rehash: old buckets in order; per entry: entry, key, new bucket, entry->next
+        old_b = {}
+        for k, (entry, keysds, *_r) in self.keys.items():
+            h = self._hash(k)
+            old_b.setdefault(h & (self.ht_size - 1), []).append((h, entry, keysds))
+        mask = new_size - 1
+        for b in sorted(old_b):
+            self.em.access(self.ht.addr + 8 * b, False)
+            for h, entry, keysds in old_b[b]:
+                self.em.access(entry.addr, False)
+                self.em.access(keysds.addr, False)
+                self.em.access(new.addr + 8 * (h & mask), True)
+                self.em.access(entry.addr, True)
+        self._free(self.ht)
+        self.ht = new
+        self.ht_size = new_size
+
+    # -- commands -----------------------------------------------------------
+    def set(self, k: int, vbytes: int) -> None:
+        self.sets += 1
+        kb = self.key_bytes
+        cmd = self._argv_cmd()
+        akey = self._argv_key()
+        vsize = sds_alloc_size(vbytes)
+        if vbytes >= PROTO_MBULK_BIG_ARG:
+            # big-argument path: the query buffer grows to the value, receives it
+            # and becomes the value; a same-sized query buffer is made for the next one
+            self._request(40 + kb)
+            if self.qb.size < vsize:
+                old = self.qb
+                self.qb = self._new(vsize)
+                self._free(old)
+            self.em.touch(self.qb.addr, vbytes, True)               # recv of the value
+            vobj = self.qb
+            self.qb = self._new(vsize, 16)
+            robj = self._new(ROBJ, ROBJ)
+        elif vbytes > OBJ_ENCODING_EMBSTR_SIZE_LIMIT:
+            self._request(40 + kb + vbytes)
+            robj = self._new(ROBJ, ROBJ)
+            vobj = self._new(vsize, vsize)                          # memcpy from querybuf
+        else:
+            self._request(40 + kb + vbytes)
+            robj = self._new(ROBJ + vsize, ROBJ + vsize)            # embstr
+            vobj = None
+        self.em.access(self._bucket_addr(k), False)                 # lookupKeyWrite
+        cur = self.keys.get(k)
+        if cur is None:
+            self._expand_if_needed()
+            keysds = self._new(sds_alloc_size(kb), sds_alloc_size(kb))  # sdsdup(key)
+            entry = self._new(DICT_ENTRY, DICT_ENTRY)
+            self.em.access(self._bucket_addr(k), True)
+            self.keys[k] = (entry, keysds, robj, vobj, vbytes)
+            self.live_bytes += kb + vbytes
+        else:
+            entry, keysds, orobj, ovobj, ovbytes = cur
+            self.em.access(entry.addr, False)
+            self.em.access(keysds.addr, False)
+            self.em.access(entry.addr, True)                        # dictSetVal
+            self.em.access(orobj.addr, False)                       # decrRefCount(old)
+            if ovobj is not None:
+                self._free(ovobj)
+            self._free(orobj)
+            self.keys[k] = (entry, keysds, robj, vobj, vbytes)
+            self.live_bytes += vbytes - ovbytes
+        self.em.access(robj.addr, True)                             # incrRefCount
+        self._reply_small()                                         # +OK
+        self._free(cmd)
+        self._free(akey)
+
+    def delete(self, k: int) -> bool:
+        cmd = self._argv_cmd()
+        akey = self._argv_key()
+        self._request(30 + self.key_bytes)
+        b = self._bucket_addr(k)
+        self.em.access(b, False)
+        cur = self.keys.pop(k, None)
+        if cur is not None:
+            entry, keysds, robj, vobj, vbytes = cur
+            self.em.access(entry.addr, False)
+            self.em.access(keysds.addr, False)
+            self.em.access(b, True)                                 # unlink
+            self._free(keysds)
+            self.em.access(robj.addr, False)                        # decrRefCount
+            if vobj is not None:
+                self._free(vobj)
+            self._free(robj)
+            self._free(entry)
+            self.live_bytes -= self.key_bytes + vbytes
+        self._reply_small()
+        self._free(cmd)
+        self._free(akey)
+        return cur is not None
+
+    def get(self, k: int) -> bool:
+        self.gets += 1
+        cmd = self._argv_cmd()
+        akey = self._argv_key()
+        self._request(30 + self.key_bytes)
+        self.em.access(self._bucket_addr(k), False)
+        cur = self.keys.get(k)
+        if cur is None:
+            self.misses += 1
+            self._reply_small()
+        else:
+            entry, keysds, robj, vobj, vbytes = cur
+            self.em.access(entry.addr, False)
+            self.em.access(keysds.addr, False)
+            self.em.access(robj.addr, False)
+            vaddr = vobj.addr if vobj is not None else robj.addr
+            if vbytes <= PROTO_REPLY_CHUNK_BYTES:
+                self.em.touch(vaddr, vbytes, False)                 # memcpy to c->buf
+                self.em.touch(self.client.addr + 1024, vbytes + 16, True)
+                self.em.touch(self.client.addr + 1024, vbytes + 16, False)   # write(2)
+            else:
+                self.em.touch(vaddr, vbytes, False)                 # writev from the object
+        self._free(cmd)
+        self._free(akey)
+        return cur is not None
+
+
+@register("redis")
+class Redis(Workload):
+    __doc__ = __doc__  # the module docstring documents parameters and phases
+    defaults = {
+        "n_keys": 65536,
+        "key_bytes": 10,
+        "value_bytes": 4096,
+        "delete_fraction": 0.8,
+        "big_value_bytes": 2 << 20,
+        "pause_s": 10.0,
+        "bloat": True,
+        "serve_requests": 0,
+        "ycsb": "A",
+        "read_fraction": None,
+        "distribution": "scrambled_zipfian",
+        "zipf_constant": 0.99,
+        "hot_data_fraction": 0.2,
+        "hot_opn_fraction": 0.8,
+        "chunk_mib": 2,
+        "decay_ops": 0,
+        "huge_map": "chunk",
+        "cycles_per_access": 100,
+        "mmap_top": 0x7F0000000000,
+        "checkpoints": 100,
+    }
+
+    def validate(self):
+        p = self.params
+        if int(p["n_keys"]) < 1:
+            raise ValueError("redis: n_keys must be >= 1")
+        if not 1 <= int(p["key_bytes"]) <= 255:
+            raise ValueError("redis: key_bytes must be in 1..255")
+        if int(p["value_bytes"]) < 1 or int(p["big_value_bytes"]) < 1:
+            raise ValueError("redis: value sizes must be >= 1")
+        if not 0 <= float(p["delete_fraction"]) <= 1:
+            raise ValueError("redis: delete_fraction must be in [0, 1]")
+        if float(p["pause_s"]) < 0:
+            raise ValueError("redis: pause_s must be >= 0")
+        if p["ycsb"] not in YCSB_READ:
+            raise ValueError(f"redis: ycsb must be one of {sorted(YCSB_READ)}, got {p['ycsb']!r}")
+        if p["read_fraction"] is not None and not 0 <= float(p["read_fraction"]) <= 1:
+            raise ValueError("redis: read_fraction must be in [0, 1]")
+        if p["distribution"] not in ("scrambled_zipfian", "zipfian", "hotspot", "uniform"):
+            raise ValueError(f"redis: unknown distribution {p['distribution']!r}")
+        if int(p["chunk_mib"]) not in (1, 2, 4, 8):
+            raise ValueError("redis: chunk_mib must be 1, 2, 4 or 8")
+        if p["huge_map"] not in ("chunk", "page"):
+            raise ValueError("redis: huge_map must be 'chunk' or 'page'")
+        if int(p["serve_requests"]) < 0 or int(p["decay_ops"]) < 0:
+            raise ValueError("redis: serve_requests and decay_ops must be >= 0")
+        if not p["bloat"] and int(p["serve_requests"]) == 0:
+            raise ValueError("redis: bloat=False needs serve_requests > 0")
+
+    def generate(self, out):
+        p = self.params
+        rng = np.random.default_rng(self.seed)
+        n = int(p["n_keys"])
+        kb, vb, bvb = int(p["key_bytes"]), int(p["value_bytes"]), int(p["big_value_bytes"])
+        em = Emitter(out)
+        heap = Jemalloc(em, chunk_bytes=int(p["chunk_mib"]) << 20,
+                        decay_ops=int(p["decay_ops"]), huge_map=p["huge_map"],
+                        mmap_top=int(p["mmap_top"]))
+        out.cycles(int(p["cycles_per_access"]))
+        em.phase("p1_insert")
+        r = RedisModel(em, heap, kb, salt=int(rng.integers(0, 1 << 62)))
+        p1_bytes = n * (kb + vb)
+        n_del = int(round(float(p["delete_fraction"]) * n)) if p["bloat"] else 0
+        n_big_est = (-(-(n_del * (kb + vb)) // (kb + bvb))) if p["bloat"] else 0
+        total_ops = n + n_del + n_big_est + int(p["serve_requests"])
+        every = max(1, total_ops // max(1, int(p["checkpoints"])))
+        live = []
+        ops = 0
+
+        def ckpt(force=False):
+            em.maybe_flush()
+            if force or ops % every == 0:
+                pt = [em.n_accesses, r.live_bytes]
+                if not live or live[-1] != pt:
+                    live.append(pt)
+
+        ckpt(True)
+        for k in range(n):
+            r.set(k, vb)
+            ops += 1
+            ckpt()
+        ckpt(True)
+        stats = {"p1_bytes": p1_bytes}
+        if p["bloat"]:
+            em.phase("p2_delete")
+            ckpt(True)
+            for k in rng.permutation(n)[:n_del]:
+                r.delete(int(k))
+                ops += 1
+                ckpt()
+            ckpt(True)
+            stats["live_after_p2"] = r.live_bytes
+            em.phase("pause")
+            ckpt(True)
+            em.phase("p3_insert_large")
+            n_big = 0
+            while r.live_bytes < p1_bytes:
+                r.set(n + n_big, bvb)
+                n_big += 1
+                ops += 1
+                ckpt()
+            ckpt(True)
+            stats.update(n_deleted=n_del, n_large=n_big)
+            self.trailer_extra["pauses"] = {"pause": float(p["pause_s"])}
+        if int(p["serve_requests"]) > 0:
+            em.phase("serve")
+            ckpt(True)
+            gen = zipf.make(p["distribution"], n, float(p["zipf_constant"]),
+                            float(p["hot_data_fraction"]), float(p["hot_opn_fraction"]))
+            rf = YCSB_READ[p["ycsb"]] if p["read_fraction"] is None else float(p["read_fraction"])
+            left = int(p["serve_requests"])
+            while left:
+                b = min(left, 1 << 16)
+                keys = gen.sample(rng, b)
+                reads = rng.random(b) < rf
+                for k, rd in zip(keys.tolist(), reads.tolist()):
+                    if rd:
+                        r.get(k)
+                    else:
+                        r.set(k, vb)
+                    ops += 1
+                    ckpt()
+                left -= b
+            ckpt(True)
+        em.flush()
+        self.trailer_extra["live_bytes"] = live
+        stats.update(final_live_bytes=r.live_bytes, chunks_mapped=heap.n_chunks,
+                     chunks_unmapped=heap.n_chunk_unmaps, huge_mappings=heap.n_huge,
+                     purged_pages=heap.purged_pages, peak_mapped_bytes=heap.peak_mapped,
+                     gets=r.gets, sets=r.sets, misses=r.misses)
+        self.trailer_extra["redis"] = stats
