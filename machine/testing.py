@@ -1,0 +1,65 @@
+"""Helpers for tests and notebooks: a small machine and one-call simulation.
+
+    from machine.testing import small_spec, run
+    sim = run(small_spec("linux-thp"), [lambda w: (w.mmap(A, 4 << 20), w.access(...))])
+    sim.summary()  # pandas DataFrame, one row per process
+"""
+from __future__ import annotations
+
+import copy
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from machine.simulate import Simulation
+from workloads.trace import TraceWriter
+
+CONFIG = Path(__file__).resolve().parent.parent / "config" / "config.yaml"
+
+
+def default_config() -> dict:
+    with open(CONFIG) as f:
+        return yaml.safe_load(f)
+
+
+def small_spec(policy: str, memory_mib: int = 64, policy_params: dict | None = None,
+               sample_interval_s: float = 1.0, **pressure) -> dict:
+    """A run spec on a small machine with the default profile's constants."""
+    cfg = default_config()
+    machine = copy.deepcopy(cfg["machine"])
+    machine["memory_gib"] = memory_mib / 1024
+    params = copy.deepcopy(cfg["policies"].get(policy, {}))
+    _deep_update(params, policy_params or {})
+    return {"machine": machine, "pressure": {"fragmentation": 0.0, "tenant_fraction": 0.0,
+                                             **pressure},
+            "policy": {"name": policy, "params": params},
+            "run": {"sample_interval_s": sample_interval_s}, "seed": 1}
+
+
+def _deep_update(d: dict, u: dict) -> None:
+    for k, v in u.items():
+        if isinstance(v, dict) and isinstance(d.get(k), dict):
+            _deep_update(d[k], v)
+        else:
+            d[k] = v
+
+
+def write_trace(path, body, header: dict | None = None) -> Path:
+    """Write a trace by calling body(writer)."""
+    with TraceWriter(path, header or {"workload": "test"}) as w:
+        body(w)
+    return Path(path)
+
+
+def run(spec: dict, bodies, starts=None, run_sim: bool = True) -> Simulation:
+    """Simulate one process per body (a function writing a trace)."""
+    tmp = Path(tempfile.mkdtemp(prefix="hpsim-"))
+    paths = [write_trace(tmp / f"p{i}.trace", b) for i, b in enumerate(bodies)]
+    spec = dict(spec)
+    spec.setdefault("processes", [{"name": f"p{i}", "start_s": (starts or [0] * len(paths))[i]}
+                                  for i in range(len(paths))])
+    sim = Simulation(spec, [str(p) for p in paths], progress=False)
+    if run_sim:
+        sim.run()
+    return sim
