@@ -64,7 +64,9 @@ at ~2.5 GHz spread over its ~230 accesses; Redis is syscall-bound),
 mmap_top (0x7f0000000000), checkpoints (100: live-byte checkpoints per run).
 
 Trailer extras: ``live_bytes`` [[access_index, live dataset bytes], ...] at
-every phase boundary and every ~1% of the operations; ``pauses``
+every phase boundary, every ~1% of the operations and whenever the live
+dataset moved by ~1% of its P1 size (live dataset = sum of key and value
+bytes of the live keys; ``checkpoints`` sets the 100); ``pauses``
 {"pause": pause_s}; ``redis`` {p1_bytes, n_deleted, n_large, final_live_bytes,
 live_after_p2, chunks_mapped, chunks_unmapped, huge_mappings, purged_pages,
 peak_mapped_bytes, gets, sets, misses}.
@@ -421,18 +423,22 @@ class Redis(Workload):
                         mmap_top=int(p["mmap_top"]))
         out.cycles(int(p["cycles_per_access"]))
         em.phase("p1_insert")
+        live: list[list[int]] = [[em.n_accesses, 0]]
         r = RedisModel(em, heap, kb, salt=int(rng.integers(0, 1 << 62)))
         p1_bytes = n * (kb + vb)
         n_del = int(round(float(p["delete_fraction"]) * n)) if p["bloat"] else 0
         n_big_est = (-(-(n_del * (kb + vb)) // (kb + bvb))) if p["bloat"] else 0
         total_ops = n + n_del + n_big_est + int(p["serve_requests"])
         every = max(1, total_ops // max(1, int(p["checkpoints"])))
-        live = []
         ops = 0
 
+        step_bytes = max(1, p1_bytes // max(1, int(p["checkpoints"])))
+
         def ckpt(force=False):
+            # at phase boundaries, every ~1% of the operations, and whenever the live
+            # dataset moved by ~1% of its P1 size (P3's few large inserts)
             em.maybe_flush()
-            if force or ops % every == 0:
+            if force or ops % every == 0 or abs(r.live_bytes - live[-1][1]) >= step_bytes:
                 pt = [em.n_accesses, r.live_bytes]
                 if not live or live[-1] != pt:
                     live.append(pt)

@@ -1,0 +1,148 @@
+"""Trace format: round trip, truncation, corruption, versions, atomic writes."""
+import struct
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from workloads import trace as T
+from workloads.trace import TraceFormatError, TraceReader, TraceWriter, decode
+
+
+def write_sample(path, chunk_records=4):
+    with TraceWriter(path, {"workload": "t", "params": {"x": 1}}, chunk_records=chunk_records) as w:
+        w.cycles(7)
+        w.mmap(0x200000, 0x400000)
+        w.phase("a")
+        w.access(np.array([0x200010, 0x200020, 0x201000, 0x200000], np.uint64), False)
+        w.access(np.array([0x202000, 0x202008], np.uint64), np.array([True, True]),
+                 np.array([3, 4]))
+        w.madvise_dontneed(0x201000, 4096)
+        w.phase("b")
+        w.access([0x203000], True)
+        w.munmap(0x200000, 0x400000)
+    return w
+
+
+def records(path):
+    r = TraceReader(path)
+    return r, np.concatenate(list(r.chunks()))
+
+
+def test_round_trip(tmp_path):
+    p = tmp_path / "t.trace"
+    write_sample(p)
+    r, recs = records(p)
+    d = decode(recs)
+    kinds = d["kind"].tolist()
+    assert kinds == [T.CYCLES, T.MMAP, T.PHASE, T.ACCESS, T.ACCESS, T.ACCESS, T.ACCESS,
+                     T.MADV_DONTNEED, T.PHASE, T.ACCESS, T.MUNMAP]
+    acc = d["kind"] == T.ACCESS
+    assert d["addr"][acc].tolist() == [0x200000, 0x201000, 0x200000, 0x202000, 0x203000]
+    assert d["arg"][acc].tolist() == [2, 1, 1, 7, 1]           # same-page runs merged
+    assert d["write"][acc].tolist() == [False, False, False, True, True]
+    assert d["arg"][1] == 0x400000 // 4096 and d["addr"][1] == 0x200000
+    assert d["arg"][0] == 7
+    assert r.header["params"] == {"x": 1} and r.header["version"] == T.VERSION
+    assert r.phases == ["a", "b"]
+    assert r.trailer["n_accesses"] == 12 and r.trailer["n_writes"] == 8
+    assert r.trailer["phase_starts"] == [0, 11]
+    assert r.trailer["peak_mapped_bytes"] == 0x400000
+    assert r.n_chunks == 3                                      # 11 records, 4 per chunk
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2**40), st.booleans(), st.integers(1, 2**20)),
+                min_size=1, max_size=200),
+       st.integers(1, 17))
+def test_round_trip_property(tmp_path_factory, accesses, chunk):
+    p = tmp_path_factory.mktemp("h") / "t.trace"
+    a = np.array([x[0] for x in accesses], np.uint64)
+    w = np.array([x[1] for x in accesses])
+    c = np.array([x[2] for x in accesses], np.uint64)
+    with TraceWriter(p, {}, chunk_records=chunk) as tw:
+        tw.access(a, w, c)
+    _, recs = records(p)
+    d = decode(recs)
+    # expanding the records gives back the page-granular stream
+    got_pages = np.repeat(d["addr"], d["arg"].astype(np.int64))
+    got_w = np.repeat(d["write"], d["arg"].astype(np.int64))
+    exp_pages = np.repeat(a & ~np.uint64(4095), c.astype(np.int64))
+    exp_w = np.repeat(w, c.astype(np.int64))
+    assert np.array_equal(got_pages, exp_pages) and np.array_equal(got_w, exp_w)
+    # no two neighbouring records are mergeable
+    same = (d["addr"][1:] == d["addr"][:-1]) & (d["write"][1:] == d["write"][:-1])
+    assert not same.any()
+
+
+def test_truncated_file_names_file(tmp_path):
+    p = tmp_path / "t.trace"
+    write_sample(p)
+    data = p.read_bytes()
+    for cut in (len(data) - 3, len(data) - 40, 20, 5):
+        q = tmp_path / f"cut{cut}.trace"
+        q.write_bytes(data[:cut])
+        with pytest.raises(TraceFormatError) as e:
+            r = TraceReader(q)
+            list(r.chunks())
+        assert str(q) in str(e.value)
+
+
+def test_corrupt_chunk_detected(tmp_path):
+    p = tmp_path / "t.trace"
+    write_sample(p, chunk_records=1 << 10)
+    data = bytearray(p.read_bytes())
+    pos = data.index(T.CHUNK_MAGIC) + 16 + 5        # inside the compressed payload
+    data[pos] ^= 0xFF
+    p.write_bytes(bytes(data))
+    r = TraceReader(p)                               # framing is still fine
+    with pytest.raises(TraceFormatError, match="chunk 0"):
+        list(r.chunks())
+
+
+def test_unknown_version_rejected(tmp_path):
+    p = tmp_path / "t.trace"
+    write_sample(p)
+    data = bytearray(p.read_bytes())
+    data[len(T.MAGIC):len(T.MAGIC) + 2] = struct.pack("<H", 99)
+    p.write_bytes(bytes(data))
+    with pytest.raises(TraceFormatError, match="version 99"):
+        TraceReader(p)
+
+
+def test_bad_magic_and_missing(tmp_path):
+    p = tmp_path / "x.trace"
+    p.write_bytes(b"not a trace at all")
+    with pytest.raises(TraceFormatError, match="bad magic"):
+        TraceReader(p)
+    with pytest.raises(TraceFormatError, match="no such trace"):
+        TraceReader(tmp_path / "missing.trace")
+
+
+def test_writer_aborts_on_exception(tmp_path):
+    p = tmp_path / "t.trace"
+    with pytest.raises(RuntimeError):
+        with TraceWriter(p, {}) as w:
+            w.access([0x1000], True)
+            raise RuntimeError("boom")
+    assert not p.exists() and not (tmp_path / "t.trace.part").exists()
+
+
+def test_writer_validates_arguments(tmp_path):
+    with TraceWriter(tmp_path / "t.trace", {}) as w:
+        with pytest.raises(ValueError, match="aligned"):
+            w.mmap(0x1001, 4096)
+        with pytest.raises(ValueError, match="multiple of 4096"):
+            w.mmap(0x1000, 100)
+        with pytest.raises(ValueError, match="positive"):
+            w.access([0x1000], True, [0])
+
+
+def test_oversize_repeat_counts_split(tmp_path):
+    p = tmp_path / "t.trace"
+    with TraceWriter(p, {}) as w:
+        w.access([0x1000, 0x1000], True, [T.MAX_ARG, 10])
+    _, recs = records(p)
+    d = decode(recs)
+    assert d["arg"].tolist() == [T.MAX_ARG, 10]
+    assert TraceReader(p).trailer["n_accesses"] == T.MAX_ARG + 10

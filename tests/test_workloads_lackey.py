@@ -1,0 +1,115 @@
+"""Valgrind Lackey import."""
+import gzip
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from workloads.lackey import Lackey, LackeyFormatError
+from workloads.trace import TraceReader, decode, ACCESS, MMAP, PHASE, CYCLES
+from workloads.tracecheck import walk
+
+SAMPLE = """\
+==1234== Lackey, an example Valgrind tool
+==1234== Command: ./a.out
+I  04000c50,3
+ S 7ff000398,8
+ L 7ff000398,8
+ L 7ff000390,8
+ M 0421c7f0,4
+ L 04200ffe,4
+I  04000c53,5
+--1234-- a debug message
+
+ S 7ff000ff0,16
+ L 04400000,1
+"""
+
+
+def convert(tmp_path, text, **params):
+    src = tmp_path / "in.txt"
+    src.write_text(text)
+    out = tmp_path / "out.trace"
+    Lackey({"path": str(src), **params}).write(out)
+    r = TraceReader(out)
+    return r, decode(np.concatenate(list(r.chunks())))
+
+
+def test_known_lines(tmp_path):
+    r, d = convert(tmp_path, SAMPLE)
+    k = d["kind"]
+    # cycles, the synthesised VMAs (2 MiB-aligned maximal runs), the phase, then accesses
+    assert k[0] == CYCLES and d["arg"][0] == 3
+    mm = np.flatnonzero(k == MMAP)
+    vmas = [(int(d["addr"][i]), int(d["arg"][i]) * 4096) for i in mm]
+    assert vmas == [(0x4200000, 4 << 20), (0x7FF000000, 2 << 20)]
+    assert k[mm[-1] + 1] == PHASE and r.phases == ["run"]
+    acc = k == ACCESS
+    got = list(zip(d["addr"][acc].tolist(), d["write"][acc].tolist(), d["arg"][acc].tolist()))
+    assert got == [
+        (0x7FF000000, True, 1),            # S
+        (0x7FF000000, False, 2),           # L, L (same page: merged)
+        (0x421C000, False, 1),             # M = read ...
+        (0x421C000, True, 1),              #     ... then write
+        (0x4200000, False, 1),             # L 04200ffe,4 straddles a page: both pages
+        (0x4201000, False, 1),
+        (0x7FF000000, True, 1),            # S 7ff000ff0,16 (ends at the page end)
+        (0x4400000, False, 1),             # L in the second 2 MiB region of the first VMA
+    ]
+    ex = r.trailer["lackey"]
+    assert ex == {"lines": 9, "skipped_lines": 4, "instr": 2, "loads": 4, "stores": 2,
+                  "modifies": 1, "split_accesses": 1, "vmas": 2, "mapped_bytes": 6 << 20}
+    assert r.trailer["n_accesses"] == 9 and r.trailer["n_writes"] == 3
+
+
+def test_include_instructions(tmp_path):
+    r, d = convert(tmp_path, SAMPLE, include_instr=True)
+    acc = d["kind"] == ACCESS
+    a = d["addr"][acc].tolist()
+    assert a[0] == 0x4000000 and not d["write"][acc][0]      # I 04000c50 first
+    assert r.trailer["n_accesses"] == 11
+    assert r.trailer["lackey"]["instr"] == 2
+    _, _, outside, _ = walk(tmp_path / "out.trace")
+    assert outside == 0
+
+
+@pytest.mark.parametrize("bad,lineno", [
+    (" L 7ff000398\n", 2),            # no size
+    (" X 7ff000398,8\n", 2),          # unknown kind
+    (" L zz12,8\n", 2),               # not hex
+    ("L 7ff000398,8\n", 2),           # data line not indented
+    (" L 7ff000398,-8\n", 2),         # negative size
+])
+def test_malformed_line(tmp_path, bad, lineno):
+    src = tmp_path / "in.txt"
+    src.write_text(" S 1000,4\n" + bad + " L 2000,4\n")
+    out = tmp_path / "out.trace"
+    with pytest.raises(LackeyFormatError) as e:
+        Lackey({"path": str(src)}).write(out)
+    msg = str(e.value)
+    assert f":{lineno}:" in msg and bad.strip() in msg
+    assert not out.exists() and not (tmp_path / "out.trace.part").exists()
+
+
+def test_cli_and_gzip(tmp_path):
+    src = tmp_path / "in.txt.gz"
+    with gzip.open(src, "wt") as f:
+        f.write(SAMPLE)
+    out = tmp_path / "cli.trace"
+    res = subprocess.run([sys.executable, "-m", "workloads.lackey", str(src), str(out)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "RuntimeWarning" not in res.stderr
+    assert TraceReader(out).trailer["n_accesses"] == 9
+    bad = tmp_path / "bad.txt"
+    bad.write_text(" S 1000,4\n S 1000;4\n")
+    res = subprocess.run([sys.executable, "-m", "workloads.lackey", str(bad),
+                          str(tmp_path / "bad.trace")], capture_output=True, text=True)
+    assert res.returncode == 2 and "bad.txt:2" in res.stderr and "1000;4" in res.stderr
+    assert not (tmp_path / "bad.trace").exists()
+
+
+def test_missing_path():
+    with pytest.raises(ValueError, match="path"):
+        Lackey({})
