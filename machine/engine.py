@@ -21,7 +21,7 @@ from numba import njit
 
 from machine import physmem, tlb as tlbmod
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES, C_CLOCK,
-                               C_CYCLES_PER_ACCESS, C_FAULT_CYCLES, C_FAULTS_2M, C_FAULTS_4K,
+                               C_CYCLES_PER_ACCESS, C_FAULT_CYCLES, C_REPEAT_DONE, C_FAULTS_2M, C_FAULTS_4K,
                                C_FAULTS_COW, C_FAULTS_PREZEROED, C_FAULTS_ZEROPAGE,
                                C_FREE_CYCLES, C_L1_HITS, C_L2_HITS, C_LAST_VMA,
                                C_MADVISED_PAGES, C_NVMA, C_RSS_PAGES, C_SEGV_ADDR, C_THP_FALLBACK,
@@ -227,7 +227,15 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
             break
         addr = np.int64(w >> 12) << 12
         write = (w & WRITE_BIT) != 0
-        cnt = np.int64(args[i])
+        cnt = np.int64(args[i]) - C[C_REPEAT_DONE]
+        partial = False
+        if cnt > 1 and cpa > 0 and clock + cnt * cpa > limit:
+            # a long run of repeats crosses the time limit: replay only up to
+            # it, so background threads wake on time
+            k = max(np.int64(1), (limit - clock + cpa - 1) // cpa)
+            if k < cnt:
+                cnt = k
+                partial = True
         if not (last >= 0 and last < nvma and vma_start[last] <= addr
                 and addr < vma_end[last]):
             last = find_vma(pa, nvma, addr)
@@ -293,7 +301,11 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
         accesses += cnt
         user_cycles += cyc
         clock += cyc + lat
-        i += 1
+        if partial:
+            C[C_REPEAT_DONE] += cnt
+        else:
+            C[C_REPEAT_DONE] = 0
+            i += 1
         if fired:
             rg.trig[slot] = 1
             C[C_TRIG_SLOT] = slot

@@ -343,6 +343,7 @@ class Machine:
             assert (fr[s * 512:(s + 1) * 512] == b * 512 + np.arange(512)).all(), \
                 "huge mapping not physically aligned"
         for pr in self.procs:
+            self.check_tlb(pr)
             slots = np.array(list(pr.region_slot.values()), np.int64)
             if len(slots):
                 assert (rg.pid[slots] == pr.pid).all()
@@ -350,6 +351,27 @@ class Machine:
                 assert pr.C[C_RSS_PAGES] == rss, f"RSS {pr.C[C_RSS_PAGES]} != {rss}"
                 assert pr.C[C_HUGE] == int(rg.huge[slots].sum())
             assert pr.C[C_BLOAT_PAGES] >= 0
+
+
+    def check_tlb(self, pr: Process) -> None:
+        """Every cached translation must match a live mapping of its size:
+        the TLB never returns a translation invalidated earlier."""
+        for name in pr.tlb._fields:
+            tags = getattr(pr.tlb, name)
+            for t in tags[tags >= 0]:
+                t = int(t)
+                if t & 1:
+                    r = t >> 1
+                    slot = pr.region_slot.get(r)
+                    assert slot is not None and self.rg.huge[slot], \
+                        f"stale 2 MiB translation for region {r:#x} in {name}"
+                else:
+                    vpn = t >> 1
+                    slot = pr.region_slot.get(vpn >> 9)
+                    assert slot is not None and not self.rg.huge[slot], \
+                        f"stale 4 KiB translation for page {vpn:#x} in {name}"
+                    st = self.rg.pg_state[slot * PAGES_PER_HUGE + (vpn & 511)]
+                    assert st & PG_MAPPED, f"TLB maps unmapped page {vpn:#x} in {name}"
 
 
 __all__ = ["Machine", "Process", "Vma", "P_CPU_HZ"]

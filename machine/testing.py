@@ -52,6 +52,17 @@ def write_trace(path, body, header: dict | None = None) -> Path:
     return Path(path)
 
 
+def access(m, pr, addr: int, write: bool, count: int = 1) -> int:
+    """Replay a single access on machine m for process pr; returns the status."""
+    import numpy as np
+    from machine import engine
+    from workloads.trace import WRITE_BIT
+    words = np.array([(addr >> 12 << 12) | (WRITE_BIT if write else 0)], np.uint64)
+    args = np.array([count], np.uint32)
+    _, st = engine.replay(words, args, 0, 1 << 62, m.ph, m.G, m.rg, m.P, pr.arrays, pr.tlb)
+    return int(st)
+
+
 def run(spec: dict, bodies, starts=None, run_sim: bool = True) -> Simulation:
     """Simulate one process per body (a function writing a trace)."""
     tmp = Path(tempfile.mkdtemp(prefix="hpsim-"))

@@ -2,5 +2,5 @@
 
 ``create(name, machine, params)`` builds one by its registered name.
 """
-from policies.base import REGISTRY, KernelThread, Policy, create, register  # noqa: F401
+from policies.base import REGISTRY, KernelThread, Policy, check_params, create, register  # noqa: F401
 from policies import linux_4k, linux_thp  # noqa: F401  (register)

@@ -40,6 +40,18 @@ def create(name: str, machine, params: dict | None = None) -> "Policy":
     return cls(machine, params or {})
 
 
+def check_params(name: str, params: dict | None) -> None:
+    """Validate a policy's options without a machine (config checking)."""
+    try:
+        cls = REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown policy {name!r}; known: {sorted(REGISTRY)}") from None
+    obj = cls.__new__(cls)
+    obj.m = None
+    obj.p = merge_params(f"policies.{name}", cls.defaults, params or {})
+    obj.validate()
+
+
 def merge_params(owner: str, defaults: dict, given: dict) -> dict:
     """defaults updated by given, recursively; unknown keys are errors."""
     out = {}

@@ -1,0 +1,60 @@
+# Stage 4: claims check and the paper-style report.
+
+
+rule effective_config:
+    output:
+        "results/config.json",
+    params:
+        config=json.dumps(config, sort_keys=True, indent=1),
+    log:
+        "logs/report/effective_config.log",
+    benchmark:
+        "benchmarks/report/effective_config.tsv"
+    threads: 1
+    resources:
+        mem_mb=200,
+        runtime=1,
+    shell:
+        "python -m report.dump_json {params.config:q} {output} 2> {log}"
+
+
+rule claims:
+    input:
+        claims="config/claims.yaml",
+        tables=expand("results/tables/{experiment}.csv", experiment=EXPERIMENTS),
+    output:
+        report("results/claims.csv", caption="../report/captions/claims.rst", category="Claims"),
+    log:
+        "logs/report/claims.log",
+    benchmark:
+        "benchmarks/report/claims.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    shell:
+        "python -m report.claims --claims {input.claims} --tables results/tables "
+        "--out {output} 2> {log}"
+
+
+rule render_report:
+    input:
+        tables=expand("results/tables/{experiment}.csv", experiment=EXPERIMENTS),
+        figures=[f for e in EXPERIMENTS for f in experiment_figures(e)],
+        claims="results/claims.csv",
+        config="results/config.json",
+    output:
+        html="results/report/report.html",
+        pdf="results/report/report.pdf",
+    log:
+        "logs/report/render.log",
+    benchmark:
+        "benchmarks/report/render.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "python -m report.render --config {input.config} --tables results/tables "
+        "--figures results/figures --claims {input.claims} --benchmarks benchmarks "
+        "--out-html {output.html} --out-pdf {output.pdf} 2> {log}"
