@@ -56,11 +56,18 @@ allocation order, from ``base_addr`` upward, one after the other)::
     vlist      8 * N                 BFS queue (both frontiers; mapped and unmapped
                                      around every BFS, as make_bfs_tree's xmalloc_large)
 
-Footprint: BFS working set = 8(N+1) + 16E + 16N bytes, E <= M = 16N, so at most
-~280 N bytes (scale 16: ~17 MiB); with ``construct`` the peak adds the edge list
-and kernel-1 temporaries, 16M + 8(N+1) + 8M <= 392 N bytes more (peak ~ 670 N
-bytes, scale 16: ~40 MiB).  The generator itself holds the graph in numpy
-(~ 60 bytes per edge while building).
+Footprint (M = edgefactor * N generated edges, L self loops, E distinct
+undirected edges; E is ~0.87 M at scale 16 and falls slowly with scale as
+duplicates grow):
+
+    BFS working set   8(N+1) + 16E + 16N                 (xoff, xadj, bfs_tree, vlist)
+    construct peak    16M + 16(N+1) + 8(M-L) + 16E       (IJ, xoff, xoff_half, xadj_half, xadj)
+
+At the defaults (scale 16, edgefactor 16) that is 15.4 MiB for the BFS and a
+peak of 38.9 MiB (622 N bytes) during kernel 1; the edge list (16M bytes) stays
+mapped through the BFS as in graph500.c.  The generator itself holds the graph
+in numpy, about 90 bytes per generated edge at its peak (scale 20: 1.5 GB,
+80 s); only the access stream is streamed.
 
 Phases
 ------
@@ -136,33 +143,33 @@ class Graph:
         self.n_edges_generated = len(src)
         ns = src != dst
         self.n_self_loops = int(len(src) - ns.sum())
-        i = src.astype(np.int64)
-        j = dst.astype(np.int64)
-        keep = ((i ^ j) & 1).astype(bool) == (i < j)
-        ci = np.where(keep, i, j)
-        cj = np.where(keep, j, i)
+        vdt = np.int32 if nv <= (1 << 31) else np.int64
+        keep = ((src ^ dst) & 1).astype(bool) == (src < dst)
         self.ns_mask = ns
-        self.ci = ci          # canonical first endpoint per generated edge
-        self.cj = cj
+        self.ci = np.where(keep, src, dst).astype(vdt)   # canonical first endpoint per edge
+        self.cj = np.where(keep, dst, src).astype(vdt)
+        del keep
         # distinct canonical non-loop edges, sorted by (ci, cj): the deduped half lists
-        key = np.unique(ci[ns] * nv + cj[ns])
-        hi = key // nv
-        hj = key % nv
-        self.hi, self.hj = hi, hj
-        self.n_edges = len(key)
+        key = np.unique(self.ci[ns].astype(np.int64) * nv + self.cj[ns])
+        self.hi = (key // nv).astype(vdt)
+        self.hj = (key % nv).astype(vdt)
+        del key
+        hi, hj = self.hi, self.hj
+        self.n_edges = len(hi)
         # final CSR: (v=hi, u=hj, step=hi) and (v=hj, u=hi, step=hi), ordered (v, step, u)
         v = np.concatenate((hi, hj))
         u = np.concatenate((hj, hi))
-        step = np.concatenate((hi, hi))
-        order = np.lexsort((u, step, v))
-        self.xadj = u[order].astype(np.int32 if nv < (1 << 31) else np.int64)
+        order = np.lexsort((u, np.concatenate((hi, hi)), v))
+        self.xadj = u[order]
         deg = np.bincount(v, minlength=nv)
+        del u, v
         self.xoff = np.concatenate(([0], np.cumsum(deg))).astype(np.int64)
-        inv = np.empty_like(order)
-        inv[order] = np.arange(len(order))
+        pdt = np.int32 if len(order) < (1 << 31) else np.int64
+        inv = np.empty(len(order), pdt)
+        inv[order] = np.arange(len(order), dtype=pdt)
+        del order
         self.pos_own = inv[:len(hi)]      # xadj position of (hi -> hj)
         self.pos_scatter = inv[len(hi):]  # xadj position of (hj -> hi)
-        del v, u, step, order, inv
 
     @property
     def degree(self) -> np.ndarray:
@@ -328,6 +335,7 @@ class Graph500(Workload):
         p = self.params
         src, dst, g, roots = self.make_graph()
         nv, m = g.nv, len(src)
+        del src, dst                                 # Graph keeps what the trace needs
         raw_half = int(g.ns_mask.sum())
         sizes = {"IJ": 16 * m, "xoff": ELEM * (nv + 1), "xoff_half": ELEM * (nv + 1),
                  "xadj_half": ELEM * raw_half, "xadj": ELEM * 2 * g.n_edges,
@@ -350,7 +358,7 @@ class Graph500(Workload):
 
         out.cycles(int(p["cycles_per_access"]))
         if p["construct"]:
-            self._construct(out, g, src, dst, mmap, munmap)
+            self._construct(out, g, m, mmap, munmap)
         else:
             out.phase("init")
             for name in ("xoff", "xadj"):
@@ -410,11 +418,11 @@ class Graph500(Workload):
             "vma_bytes": {k: sizes[k] for k in order}}
 
     # -- kernel 1 trace ------------------------------------------------------
-    def _construct(self, out, g: Graph, src, dst, mmap, munmap):
+    def _construct(self, out, g: Graph, m: int, mmap, munmap):
         va, sizes = self.va, self.sizes
         U = np.uint64
         E = U(ELEM)
-        nv, m = g.nv, len(src)
+        nv = g.nv
         blk = int(self.params["chunk_edges"])
         out.phase("generate")
         mmap("IJ")
@@ -432,7 +440,7 @@ class Graph500(Workload):
         off_half = np.concatenate(([0], np.cumsum(cnt_half))).astype(np.int64)
         nsi = np.flatnonzero(ns)
         o = np.argsort(ci[nsi], kind="stable")
-        rawpos = np.empty(m, np.int64)
+        rawpos = np.zeros(m, np.int64)
         rawpos[nsi[o]] = np.arange(len(nsi))
         del o, nsi
 
