@@ -9,8 +9,10 @@ What is modelled (enough for page faults, RSS, bloat and madvise behaviour):
 * Chunks: ``chunk_bytes`` (2 MiB in jemalloc 4, 4 MiB in 3.x) obtained by a
   chunk-aligned anonymous ``mmap``; the first ``header_pages`` pages hold the
   chunk map (``map_bits`` in the first header page, the per-page
-  ``map_misc`` records -- including small runs' region bitmaps -- after it),
-  and every run allocation or free writes the map entries of its first page.
+  ``map_misc`` records after it), and every page-run allocation or free
+  writes the map entries of the run's first page.  Allocating or freeing a
+  small region writes no allocator metadata: jemalloc's thread cache absorbs
+  those (its batched fills and flushes are not modelled).
 * Small classes live in runs of ``lcm(size, 4096)`` bytes (5120 B objects:
   4 per 5-page run), one region bitmap per run; a bin allocates from its
   current run, else from its lowest-address non-full run, else a new run,
@@ -29,7 +31,7 @@ What is modelled (enough for page faults, RSS, bloat and madvise behaviour):
   the page-rounded usable size (``huge_map="page"``) and are ``munmap``-ed on free.
 * Mappings are placed top-down from ``mmap_top`` in the highest hole that
   fits (as Linux's mmap), so unmapped ranges are reused.
-* Not modelled: thread caches (tcache), arena structures in base chunks,
+* Not modelled: the thread cache's own memory, arena structures in base chunks,
   the "spare" chunk, run quantisation, ``lg_dirty_mult`` ratio purging.
 
 The allocator does not write object contents; it emits its own metadata
@@ -311,6 +313,11 @@ class Jemalloc:
         """One allocator operation passed; run due purges."""
         self.op += 1
         q = self.purge_q
+        if q and q[0][0] <= self.op:
+            self._run_due()
+
+    def _run_due(self) -> None:
+        q = self.purge_q
         while q and q[0][0] <= self.op:
             _, s, n, serial = q.popleft()
             self._purge(s, n, serial)
@@ -318,8 +325,11 @@ class Jemalloc:
     # -- public API ---------------------------------------------------------
     def malloc(self, size: int):
         """Returns (address, usable size, handle)."""
-        self.tick()
-        cls = size_class(size)
+        self.op += 1
+        q = self.purge_q
+        if q and q[0][0] <= self.op:
+            self._run_due()
+        cls = _SC_CACHE.get(size) or size_class(size)
         if cls <= SMALL_MAX:
             b = self.bins.get(cls)
             if b is None:
@@ -340,7 +350,6 @@ class Jemalloc:
             i = (fm & -fm).bit_length() - 1
             run.free_mask = fm & ~(1 << i)
             run.nfree -= 1
-            self._map_touch(run.page0)                 # region bitmap in map_misc
             return run.addr + i * cls, cls, ("s", run, i)
         if cls <= self.large_max:
             n = (cls + PAGE - 1) // PAGE
@@ -353,7 +362,10 @@ class Jemalloc:
         return a, cls, ("h", a, length)
 
     def free(self, handle) -> None:
-        self.tick()
+        self.op += 1
+        q = self.purge_q
+        if q and q[0][0] <= self.op:
+            self._run_due()
         kind = handle[0]
         if kind == "s":
             _, run, i = handle
@@ -361,7 +373,6 @@ class Jemalloc:
             was_full = run.nfree == 0
             run.free_mask |= 1 << i
             run.nfree += 1
-            self._map_touch(run.page0)
             if run.nfree == run.nregs:                  # empty run: give its pages back
                 if b.cur is run:
                     b.cur = None
