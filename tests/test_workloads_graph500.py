@@ -169,3 +169,12 @@ def test_deterministic(tmp_path):
     assert a.read_bytes() == b.read_bytes()
     G.Graph500({"scale": 9, "sample": 64}, seed=8).write(b)
     assert a.read_bytes() != b.read_bytes()
+
+
+def test_bfs_parents_of_traced_roots_validate():
+    w = G.Graph500({"scale": 12, "sample": 16}, seed=9)
+    src, dst, g, runs = w.bfs_parents()
+    assert len(runs) == 4
+    for root, parent in runs:
+        G.validate_bfs(g, src, dst, parent, root)
+        assert parent[root] == root and (parent >= 0).sum() > 1

@@ -331,6 +331,14 @@ class Graph500(Workload):
     def traced_roots(self, roots):
         return roots[::int(self.params["sample"])]
 
+    def bfs_parents(self):
+        """For validation: (src, dst, graph, [(root, parent array), ...]) for the
+        traced roots, exactly the BFS runs whose accesses ``generate`` writes."""
+        src, dst, g, roots = self.make_graph()
+        runs = [(int(r), bfs(g, int(r), chunk_edges=int(self.params["chunk_edges"]))[0])
+                for r in self.traced_roots(roots)]
+        return src, dst, g, runs
+
     def generate(self, out):
         p = self.params
         src, dst, g, roots = self.make_graph()
