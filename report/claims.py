@@ -1,0 +1,493 @@
+"""Check the paper's claims against our tables.
+
+    python -m report.claims --claims config/claims.yaml --tables results/tables --out results/claims.csv
+
+config/claims.yaml lists claims (see that file for the format).  Each claim's
+``our_value`` is a small expression over one table, ``<tables>/<table>.csv``:
+
+    row('linux-thp').zeroing_share
+    row('linux-4k').faults / row('linux-thp').faults
+    1 - row('hawkeye-pmu', workload='graph500').runtime_s / row('linux-thp', workload='graph500').runtime_s
+
+``row(POLICY, COLUMN=VALUE, ...)`` picks the one row whose ``policy`` column is
+POLICY (and whose other named columns have the given values); ``.name`` reads a
+numeric column.  Numbers, ``+ - * /``, unary minus, parentheses and the
+functions ``abs``, ``min`` and ``max`` are allowed; nothing else is (the
+expression is parsed by a tiny recursive-descent parser, never by ``eval``).
+
+Verdicts (``compare`` sets how our value is held against the paper's):
+
+- approx (default): relative error |ours - paper| / |paper| within ``tolerance``:
+  reproduced; within ``partly_tolerance``: partly; else not reproduced.
+- range (when ``paper_range: [lo, hi]`` is given): inside the range is error 0,
+  outside it the relative distance to the nearest end.
+- at_most / at_least: the paper gives a bound; meeting it is error 0, else the
+  relative distance past it.
+- not measured: the table, row or column is missing, or the value is undefined
+  (division by zero, NaN).
+
+Output columns: id, source, statement, paper_value, our_value, rel_error,
+verdict, reason (rel_error is signed: (ours - target) / |target|).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from report import InputError, atomic_write_csv, cli, log, require_dir, require_file
+
+VERDICTS = ("reproduced", "partly", "not reproduced", "not measured")
+COMPARES = ("approx", "range", "at_most", "at_least")
+OUTPUT_COLUMNS = ["id", "source", "statement", "paper_value", "our_value", "rel_error",
+                  "verdict", "reason"]
+MAX_EXPR_LEN = 500
+TABLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+class ExprError(ValueError):
+    """The expression is not in the allowed language."""
+
+
+class NotMeasured(Exception):
+    """The expression is valid but its value cannot be had from the tables."""
+
+
+# --- the expression language ----------------------------------------------------
+
+_TOKEN = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<str>'[^'\\\n]*'|"[^"\\\n]*")
+  | (?P<name>[A-Za-z][A-Za-z0-9_]*)
+  | (?P<op>[-+*/().,=])
+""", re.VERBOSE)
+
+_FUNCTIONS = {"abs": (1, 1), "min": (2, 8), "max": (2, 8)}
+
+
+def _tokenize(text: str) -> list[tuple[str, str, int]]:
+    if not isinstance(text, str):
+        raise ExprError(f"expression must be a string, got {type(text).__name__}")
+    if len(text) > MAX_EXPR_LEN:
+        raise ExprError(f"expression longer than {MAX_EXPR_LEN} characters")
+    toks, pos = [], 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m:
+            raise ExprError(f"unexpected character {text[pos]!r} at position {pos} in {text!r}")
+        kind = m.lastgroup
+        if kind != "ws":
+            toks.append((kind, m.group(), pos))
+        pos = m.end()
+    toks.append(("end", "", pos))
+    return toks
+
+
+@dataclass
+class _Num:
+    value: float
+
+
+@dataclass
+class _Row:
+    key: str | None
+    filters: dict
+    column: str
+
+
+@dataclass
+class _Unary:
+    op: str
+    arg: object
+
+
+@dataclass
+class _Bin:
+    op: str
+    left: object
+    right: object
+
+
+@dataclass
+class _Call:
+    func: str
+    args: list = field(default_factory=list)
+
+
+class _Parser:
+    """expr := term (('+'|'-') term)* ; term := unary (('*'|'/') unary)* ;
+    unary := ('+'|'-') unary | atom ; atom := NUMBER | '(' expr ')' | row | func '(' args ')' ;
+    row := 'row' '(' [STRING] (',' NAME '=' (STRING|NUMBER))* ')' '.' NAME"""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.toks = _tokenize(text)
+        self.i = 0
+
+    def peek(self):
+        return self.toks[self.i]
+
+    def take(self, kind=None, value=None):
+        tok = self.toks[self.i]
+        if (kind and tok[0] != kind) or (value is not None and tok[1] != value):
+            want = value or ("end of expression" if kind == "end" else kind)
+            got = tok[1] or "end of expression"
+            raise ExprError(f"expected {want!r} but found {got!r} at position {tok[2]} "
+                            f"in {self.text!r}")
+        self.i += 1
+        return tok
+
+    def parse(self):
+        node = self.expr()
+        self.take("end")
+        return node
+
+    def expr(self):
+        node = self.term()
+        while self.peek()[1] in ("+", "-") and self.peek()[0] == "op":
+            op = self.take()[1]
+            node = _Bin(op, node, self.term())
+        return node
+
+    def term(self):
+        node = self.unary()
+        while self.peek()[1] in ("*", "/") and self.peek()[0] == "op":
+            op = self.take()[1]
+            node = _Bin(op, node, self.unary())
+        return node
+
+    def unary(self):
+        if self.peek()[0] == "op" and self.peek()[1] in ("+", "-"):
+            op = self.take()[1]
+            return _Unary(op, self.unary())
+        return self.atom()
+
+    def atom(self):
+        kind, val, pos = self.peek()
+        if kind == "num":
+            self.take()
+            return _Num(float(val))
+        if kind == "op" and val == "(":
+            self.take()
+            node = self.expr()
+            self.take("op", ")")
+            return node
+        if kind == "name" and val == "row":
+            return self.row()
+        if kind == "name" and val in _FUNCTIONS:
+            self.take()
+            self.take("op", "(")
+            args = [self.expr()]
+            while self.peek()[1] == ",":
+                self.take()
+                args.append(self.expr())
+            self.take("op", ")")
+            lo, hi = _FUNCTIONS[val]
+            if not lo <= len(args) <= hi:
+                raise ExprError(f"{val}() takes {lo}..{hi} arguments, got {len(args)} "
+                                f"in {self.text!r}")
+            return _Call(val, args)
+        if kind == "name":
+            raise ExprError(f"unknown name {val!r} at position {pos} in {self.text!r} "
+                            f"(allowed: row(...).column, {', '.join(_FUNCTIONS)})")
+        raise ExprError(f"unexpected {val or 'end of expression'!r} at position {pos} "
+                        f"in {self.text!r}")
+
+    def row(self):
+        self.take("name", "row")
+        self.take("op", "(")
+        key, filters = None, {}
+        while not (self.peek()[0] == "op" and self.peek()[1] == ")"):
+            if key is not None or filters:
+                self.take("op", ",")
+            kind, val, pos = self.peek()
+            if kind == "str":
+                if key is not None or filters:
+                    raise ExprError(f"row(): only the first argument may be a plain string "
+                                    f"(the policy), at position {pos} "
+                                    f"in {self.text!r}")
+                key = self.take()[1][1:-1]
+                continue
+            col = self.take("name")[1]
+            if col in filters or col == "policy" and key is not None:
+                raise ExprError(f"row(): {col} given twice in {self.text!r}")
+            self.take("op", "=")
+            kind, val, pos = self.peek()
+            if kind == "str":
+                filters[col] = self.take()[1][1:-1]
+            elif kind == "num":
+                filters[col] = float(self.take()[1])
+            else:
+                raise ExprError(f"row(): value for {col} must be a string or number, found "
+                                f"{val or 'end of expression'!r} at position {pos} in {self.text!r}")
+        self.take("op", ")")
+        if key is None and not filters:
+            raise ExprError(f"row() needs a policy name or COLUMN=VALUE in {self.text!r}")
+        self.take("op", ".")
+        column = self.take("name")[1]
+        return _Row(key, filters, column)
+
+
+class Expr:
+    """A parsed claim expression; construction rejects anything outside the language."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.tree = _Parser(text).parse()
+
+    def evaluate(self, table: pd.DataFrame, table_name: str = "table") -> float:
+        value = self._eval(self.tree, table, table_name)
+        if math.isnan(value):
+            raise NotMeasured(f"{self.text} is undefined (NaN) in table {table_name}")
+        if math.isinf(value):
+            raise NotMeasured(f"{self.text} is infinite in table {table_name}")
+        return value
+
+    def _eval(self, n, df, name) -> float:
+        if isinstance(n, _Num):
+            return n.value
+        if isinstance(n, _Unary):
+            v = self._eval(n.arg, df, name)
+            return -v if n.op == "-" else v
+        if isinstance(n, _Bin):
+            a, b = self._eval(n.left, df, name), self._eval(n.right, df, name)
+            if n.op == "+":
+                return a + b
+            if n.op == "-":
+                return a - b
+            if n.op == "*":
+                return a * b
+            if b == 0:
+                raise NotMeasured(f"division by zero in {self.text}")
+            return a / b
+        if isinstance(n, _Call):
+            args = [self._eval(a, df, name) for a in n.args]
+            return float({"abs": lambda: abs(args[0]), "min": lambda: min(args),
+                          "max": lambda: max(args)}[n.func]())
+        if isinstance(n, _Row):
+            return lookup(df, name, n.key, n.filters, n.column)
+        raise ExprError(f"bad node {n!r}")  # unreachable
+
+
+def _describe(key, filters) -> str:
+    parts = [repr(key)] if key is not None else []
+    parts += [f"{k}={v!r}" for k, v in filters.items()]
+    return f"row({', '.join(parts)})"
+
+
+def lookup(df: pd.DataFrame, table_name: str, key, filters: dict, column: str) -> float:
+    """The numeric value of one column in the one row that matches."""
+    want = dict(filters)
+    if key is not None:
+        want = {"policy": key, **want}
+    mask = pd.Series(True, index=df.index)
+    for col, val in want.items():
+        if col not in df.columns:
+            raise NotMeasured(f"table {table_name} has no column {col!r}")
+        if isinstance(val, float):
+            mask &= pd.to_numeric(df[col], errors="coerce") == val
+        else:
+            mask &= df[col].astype(str) == val
+    hits = df[mask]
+    desc = _describe(key, filters)
+    if len(hits) == 0:
+        raise NotMeasured(f"table {table_name} has no {desc}")
+    if len(hits) > 1:
+        raise NotMeasured(f"table {table_name} has {len(hits)} rows matching {desc}; "
+                          f"add COLUMN=VALUE filters to pick one")
+    if column not in df.columns:
+        raise NotMeasured(f"table {table_name} has no column {column!r}")
+    v = pd.to_numeric(hits[column], errors="coerce").iloc[0]
+    if pd.isna(v):
+        raise NotMeasured(f"{desc}.{column} in table {table_name} is empty or not a number")
+    return float(v)
+
+
+# --- claims -------------------------------------------------------------------
+
+@dataclass
+class Claim:
+    id: str
+    source: str
+    statement: str
+    paper_value: float
+    table: str
+    expr: Expr
+    tolerance: float
+    partly_tolerance: float
+    compare: str = "approx"
+    paper_range: tuple[float, float] | None = None
+
+
+_CLAIM_KEYS = {"id", "source", "statement", "paper_value", "our_value", "tolerance",
+               "partly_tolerance", "compare", "paper_range", "note"}
+
+
+def _number(c: dict, key: str, where: str, default=None) -> float:
+    v = c.get(key, default)
+    if v is None:
+        raise InputError(f"{where}: missing {key}")
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise InputError(f"{where}: {key} must be a finite number, got {v!r}")
+    return float(v)
+
+
+def parse_claim(c, where: str) -> Claim:
+    if not isinstance(c, dict):
+        raise InputError(f"{where}: each claim must be a mapping, got {type(c).__name__}")
+    cid = c.get("id")
+    if not isinstance(cid, str) or not cid:
+        raise InputError(f"{where}: missing id")
+    where = f"{where} (id {cid})"
+    unknown = set(c) - _CLAIM_KEYS
+    if unknown:
+        raise InputError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_CLAIM_KEYS)}")
+    for k in ("source", "statement"):
+        if not isinstance(c.get(k), str) or not c[k].strip():
+            raise InputError(f"{where}: missing {k}")
+    paper = _number(c, "paper_value", where)
+    tol = _number(c, "tolerance", where)
+    partly = _number(c, "partly_tolerance", where, default=tol)
+    if tol < 0 or partly < tol:
+        raise InputError(f"{where}: need 0 <= tolerance <= partly_tolerance, "
+                         f"got {tol} and {partly}")
+    ov = c.get("our_value")
+    if not isinstance(ov, dict) or set(ov) != {"table", "expr"}:
+        raise InputError(f"{where}: our_value must be a mapping with keys table and expr")
+    if not isinstance(ov["table"], str) or not TABLE_NAME.match(ov["table"]):
+        raise InputError(f"{where}: our_value.table must be a table name like table1, "
+                         f"got {ov['table']!r}")
+    try:
+        expr = Expr(ov["expr"])
+    except ExprError as e:
+        raise InputError(f"{where}: our_value.expr: {e}") from e
+    rng = c.get("paper_range")
+    compare = c.get("compare", "range" if rng is not None else "approx")
+    if compare not in COMPARES:
+        raise InputError(f"{where}: compare must be one of {', '.join(COMPARES)}, got {compare!r}")
+    if compare == "range":
+        if (not isinstance(rng, (list, tuple)) or len(rng) != 2
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in rng)
+                or not rng[0] <= rng[1]):
+            raise InputError(f"{where}: paper_range must be [low, high] with low <= high")
+        if rng[0] == 0 or rng[1] == 0:
+            raise InputError(f"{where}: paper_range ends must be non-zero (errors are relative)")
+        rng = (float(rng[0]), float(rng[1]))
+    elif rng is not None:
+        raise InputError(f"{where}: paper_range is only used with compare: range")
+    if paper == 0:
+        raise InputError(f"{where}: paper_value must be non-zero (errors are relative)")
+    return Claim(cid, c["source"].strip(), " ".join(c["statement"].split()), paper, ov["table"],
+                 expr, tol, partly, compare, rng)
+
+
+def load_claims(path) -> list[Claim]:
+    path = require_file(path, "claims file")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise InputError(f"{path}: not valid YAML: {e}") from e
+    items = data.get("claims") if isinstance(data, dict) else data
+    if not isinstance(items, list) or not items:
+        raise InputError(f"{path}: expected a non-empty list under 'claims:'")
+    claims, seen = [], set()
+    for i, c in enumerate(items):
+        claim = parse_claim(c, f"{path}: claim {i + 1}")
+        if claim.id in seen:
+            raise InputError(f"{path}: duplicate claim id {claim.id!r}")
+        seen.add(claim.id)
+        claims.append(claim)
+    return claims
+
+
+def _pct(x: float) -> str:
+    x = 100 * x
+    return f"{x:.1f}%" if abs(x) < 10 else f"{x:.0f}%"
+
+
+def judge(claim: Claim, ours: float) -> tuple[float, str, str]:
+    """(signed relative error, verdict, reason) for a measured value."""
+    p = claim.paper_value
+    if claim.compare == "approx":
+        target, err = p, (ours - p) / abs(p)
+        what = f"{_pct(abs(err))} from the paper's {p:g}"
+    elif claim.compare == "range":
+        lo, hi = claim.paper_range
+        target = lo if ours < lo else hi if ours > hi else ours
+        err = (ours - target) / abs(target) if target != ours else 0.0
+        what = (f"inside the paper's range {lo:g}..{hi:g}" if err == 0 else
+                f"{_pct(abs(err))} outside the paper's range {lo:g}..{hi:g}")
+    else:
+        bound_ok = ours <= p if claim.compare == "at_most" else ours >= p
+        word = "at most" if claim.compare == "at_most" else "at least"
+        err = 0.0 if bound_ok else (ours - p) / abs(p)
+        what = (f"meets the paper's bound ({word} {p:g})" if bound_ok else
+                f"{_pct(abs(err))} past the paper's bound ({word} {p:g})")
+    a = abs(err)
+    if a <= claim.tolerance:
+        verdict, limit = "reproduced", f"tolerance {_pct(claim.tolerance)}"
+    elif a <= claim.partly_tolerance:
+        verdict, limit = "partly", f"within {_pct(claim.partly_tolerance)}, not {_pct(claim.tolerance)}"
+    else:
+        verdict, limit = "not reproduced", f"beyond {_pct(claim.partly_tolerance)}"
+    return err, verdict, f"ours {ours:.4g}: {what} ({limit})"
+
+
+def check(claims: list[Claim], tables_dir) -> pd.DataFrame:
+    tables_dir = Path(tables_dir)
+    cache: dict[str, pd.DataFrame | None] = {}
+    rows = []
+    for c in claims:
+        base = {"id": c.id, "source": c.source, "statement": c.statement,
+                "paper_value": c.paper_value}
+        if c.table not in cache:
+            path = tables_dir / f"{c.table}.csv"
+            if path.is_file():
+                try:
+                    cache[c.table] = pd.read_csv(path)
+                except (pd.errors.EmptyDataError, pd.errors.ParserError) as e:
+                    raise InputError(f"cannot read table {path}: {e}") from e
+            else:
+                cache[c.table] = None
+        df = cache[c.table]
+        try:
+            if df is None:
+                raise NotMeasured(f"table {c.table} not built ({tables_dir / (c.table + '.csv')} "
+                                  f"missing)")
+            ours = c.expr.evaluate(df, c.table)
+        except NotMeasured as e:
+            rows.append({**base, "our_value": float("nan"), "rel_error": float("nan"),
+                         "verdict": "not measured", "reason": str(e)})
+            continue
+        err, verdict, reason = judge(c, ours)
+        rows.append({**base, "our_value": ours, "rel_error": err, "verdict": verdict,
+                     "reason": reason})
+    return pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
+
+
+@cli
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m report.claims", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--claims", required=True, help="claims YAML (config/claims.yaml)")
+    ap.add_argument("--tables", required=True, help="directory of experiment tables (NAME.csv)")
+    ap.add_argument("--out", required=True, help="CSV file to write")
+    a = ap.parse_args(argv)
+    claims = load_claims(a.claims)
+    require_dir(a.tables, "tables directory")
+    log(f"claims: checking {len(claims)} claim(s) from {a.claims} against {a.tables}")
+    df = check(claims, a.tables)
+    atomic_write_csv(a.out, df)
+    counts = df["verdict"].value_counts()
+    log("claims: " + ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS) + f"; wrote {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
