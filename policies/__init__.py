@@ -4,3 +4,4 @@
 """
 from policies.base import REGISTRY, KernelThread, Policy, check_params, create, register  # noqa: F401
 from policies import linux_4k, linux_thp  # noqa: F401  (register)
+from policies import hawkeye  # noqa: F401  (register hawkeye-pmu, hawkeye-g)

@@ -1,0 +1,96 @@
+"""HawkEye's bloat recovery thread.
+
+Paper (hawkeye-facts.md §3.1): under high memory pressure a thread scans huge
+pages for zero-filled 4 KiB sub-pages, splits those huge pages and maps the
+zero sub-pages to the shared zero page (a later read maps the zero page, a
+later write faults in a fresh page); processes are scanned in increasing
+MMU-overhead order, the least huge-page-sensitive first [K-SUM]; the cost is
+proportional to the bloat (a zero page is read whole, a used page only up to
+its first non-zero byte).
+
+Public code (§3.2, hawkeye_modules/bloat_recovery/remove.c): every 120 s, if
+free < 15 % of managed memory, target = 30 % of managed - free; walk the huge
+regions at 2 MiB steps, byte-scan every sub-page, zap each all-zero one; stop
+once the target is reached.  No per-huge-page threshold: any zero sub-page is
+reclaimed (``min_zero_pages`` = 1); the paper speaks of "many" zero
+sub-pages without a number.
+
+Cost charged to this thread per huge region visited: every sub-page is
+scanned, a zero one in full (4 KiB), a non-zero one up to its first non-zero
+byte (``nonzero_scan_bytes``, 9.11 B mean measured by the paper's detect.c
+[K-SUM]), at ``scan_gb_per_s``; plus ``split_us`` per split and the
+machine's ``free_4k_us`` per page released.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from machine.constants import PAGES_PER_HUGE, PG_MAPPED, PG_WRITTEN, PG_ZEROPAGE
+
+PAGE = 4096
+
+
+class BloatRecovery:
+    name = "bloat_recovery"
+
+    def __init__(self, machine, cfg: dict, overhead_of):
+        self.m = machine
+        self.cfg = cfg
+        self.overhead_of = overhead_of     # pid -> MMU overhead used for the scan order
+        self.split_slots: set[int] = set()  # regions this thread split
+        self.passes_triggered = 0
+        self.pages_released = 0
+        self.regions_split = 0
+        self.bytes_scanned = 0.0
+
+    def _zero_counts(self, slots: np.ndarray) -> np.ndarray:
+        st = self.m.rg.pg_state.reshape(-1, PAGES_PER_HUGE)[slots]
+        return ((st & PG_MAPPED != 0) & (st & PG_ZEROPAGE == 0)
+                & (st & PG_WRITTEN == 0)).sum(axis=1)
+
+    def recover(self, now_s: float) -> int:
+        """One pass.  Returns the pages released."""
+        m, c = self.m, self.cfg
+        total = m.total_frames
+        if m.free_frames >= c["trigger_free_pct"] / 100 * total:
+            return 0
+        self.passes_triggered += 1
+        goal = math.ceil(c["target_free_pct"] / 100 * total)
+        p = m.params
+        cyc_per_byte = p.cpu_hz / (c["scan_gb_per_s"] * 1e9)
+        split_cyc = c["split_us"] * 1e-6 * p.cpu_hz
+        free_cyc = p.costs["free_4k_us"] * 1e-6 * p.cpu_hz
+        cycles = 0.0
+        released_total = 0
+        order = sorted((pr for pr in m.procs if pr.region_slot),
+                       key=lambda pr: (self.overhead_of(pr.pid), pr.pid))
+        for pr in order:
+            if m.free_frames >= goal:
+                break
+            slots = np.asarray(pr.regions_in_order(), np.int64)
+            slots = slots[m.rg.huge[slots] != 0]
+            if not len(slots):
+                continue
+            zeros = self._zero_counts(slots)
+            for s, z in zip(slots.tolist(), zeros.tolist()):
+                if m.free_frames >= goal:
+                    break
+                scanned = z * PAGE + (PAGES_PER_HUGE - z) * c["nonzero_scan_bytes"]
+                self.bytes_scanned += scanned
+                cycles += scanned * cyc_per_byte
+                if z < c["min_zero_pages"]:
+                    continue
+                rel, _, _ = m.release_zero_pages(s, goal - m.free_frames)
+                self.split_slots.add(s)
+                self.regions_split += 1
+                released_total += rel
+                cycles += split_cyc + rel * free_cyc
+        self.pages_released += released_total
+        m.charge(self.name, int(cycles))
+        return released_total
+
+    def work(self, now_s: float) -> float:
+        self.recover(now_s)
+        return self.cfg["period_s"]

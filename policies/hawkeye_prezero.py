@@ -1,0 +1,55 @@
+"""HawkEye's asynchronous pre-zeroing thread.
+
+Paper (hawkeye-facts.md §3.1): a rate-limited background thread zeroes free
+pages with non-temporal stores, so the fault path can skip zeroing and the
+application's cache is not polluted.  Zeroed and dirty free pages are kept
+on separate lists (the machine's L_FREE_ZEROED / L_FREE_DIRTY).
+
+Public code (§3.2, hawkeye_modules/async-zero/asynczero.c): take the first
+free 4 MiB block, zero it with ``movnti``, put it back at the tail flagged
+zeroed; ``msleep(sleep)`` every ``count`` blocks; defaults sleep = 1000 ms,
+count = 10, i.e. at most 10 x 4 MiB = 40 MiB/s.
+
+Model: each wake-up zeroes up to ``blocks_per_wake`` free dirty 2 MiB blocks
+(20 = 10 x 4 MiB / 2 MiB, so the rate matches) and sleeps ``sleep_ms``.
+Non-temporal stores: the cost is CPU time of this thread only (512 x the
+machine's ``zero_4k_us`` per block), with no effect on the application (the
+simulator has no data cache to pollute).  A block loses its zeroed state when
+it is allocated (the machine does that).
+"""
+from __future__ import annotations
+
+from machine.constants import L_FREE_DIRTY, PAGES_PER_HUGE
+
+
+class PreZeroer:
+    name = "asynczero"
+
+    def __init__(self, machine, cfg: dict):
+        self.m = machine
+        self.blocks_per_wake = int(cfg["blocks_per_wake"])
+        self.sleep_s = cfg["sleep_ms"] / 1000
+        self.start_fraction = float(cfg["start_zeroed_fraction"])
+        self.block_cycles = int(round(PAGES_PER_HUGE * machine.params.costs["zero_4k_us"]
+                                      * 1e-6 * machine.params.cpu_hz))
+        self.zeroed = 0
+        self._started = False
+
+    def _start(self) -> None:
+        """Blocks already zeroed when the run starts (a machine that was idle
+        before it): not charged, they were zeroed before time 0."""
+        n = int(self.start_fraction * int(self.m.ph.lst[L_FREE_DIRTY, 2]))
+        for _ in range(n):
+            if self.m.zero_free_block() < 0:
+                break
+
+    def work(self, now_s: float) -> float:
+        if not self._started:
+            self._started = True
+            self._start()
+        done = 0
+        while done < self.blocks_per_wake and self.m.zero_free_block() >= 0:
+            done += 1
+        self.zeroed += done
+        self.m.charge(self.name, done * self.block_cycles)
+        return self.sleep_s

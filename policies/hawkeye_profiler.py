@@ -1,0 +1,62 @@
+"""The MMU-overhead feed of HawkEye-PMU (x86-MMU-Profiler's global_profile).
+
+Paper, Table 2: MMU overhead = page-walk cycles (C1 + C2) x 100 / unhalted
+user cycles (C3); here the simulated counters C[C_WALK_CYCLES] and
+C[C_USER_CYCLES].
+
+Public code (hawkeye-facts.md §3.2): every ``-i`` seconds (default 10) the
+profiler measures each process's counters for 1 s and reports
+max(1, integer percent) to the kernel (syscall 325).  The kernel then keeps
+``(8 old + 2 new) / 10`` (integers) as the process weight
+(``update_mm_ohp_stats``); the paper just uses the measured overhead.
+Switch ``smoothing``: ``paper`` (the measured value) or ``code`` (the EMA).
+The profiler skips processes with at most 1,000,000 kB of anonymous memory;
+``min_rss_mib`` models that filter (0 = off).
+
+Two wake-ups per sample: snapshot the counters at t, compute at t + window_s.
+"""
+from __future__ import annotations
+
+from machine.constants import C_RSS_PAGES, C_USER_CYCLES, C_WALK_CYCLES
+
+
+class MMUProfiler:
+    name = "mmu_profiler"
+
+    def __init__(self, machine, cfg: dict):
+        self.m = machine
+        self.interval_s = float(cfg["interval_s"])
+        self.window_s = float(cfg["window_s"])
+        self.smoothing = cfg["smoothing"]
+        self.min_rss_pages = int(cfg["min_rss_mib"] * 256)
+        self.snap: dict[int, tuple[int, int]] | None = None
+        self.weight: dict[int, int] = {}     # pid -> weight the promotion thread compares
+        self.measured: dict[int, int] = {}   # pid -> last measured integer percent
+        self.samples = 0
+
+    def work(self, now_s: float) -> float:
+        m = self.m
+        if self.snap is None:
+            self.snap = {pr.pid: (int(pr.C[C_WALK_CYCLES]), int(pr.C[C_USER_CYCLES]))
+                         for pr in m.procs if pr.running}
+            return self.window_s
+        for pid, (w0, u0) in self.snap.items():
+            pr = m.procs[pid]
+            if not pr.running:
+                continue
+            if self.min_rss_pages > 0 and int(pr.C[C_RSS_PAGES]) <= self.min_rss_pages:
+                continue
+            dw = int(pr.C[C_WALK_CYCLES]) - w0
+            du = int(pr.C[C_USER_CYCLES]) - u0
+            if du <= 0:
+                continue            # the process did not run in the window
+            pct = max(1, dw * 100 // du)
+            self.measured[pid] = pct
+            pr.mmu_overhead_pct = float(pct)
+            if self.smoothing == "code":
+                self.weight[pid] = (8 * self.weight.get(pid, 0) + 2 * pct) // 10
+            else:
+                self.weight[pid] = pct
+            self.samples += 1
+        self.snap = None
+        return self.interval_s - self.window_s
