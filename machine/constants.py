@@ -114,7 +114,9 @@ C_TLB_INVALIDATIONS = 28
 C_NVMA = 29            # number of VMAs in the process's VMA arrays
 C_COLLAPSE_CYCLES = 30  # cycles background threads spent collapsing this process's regions
 C_REPEAT_DONE = 31    # repetitions of the current record already replayed (split at time limits)
-N_COUNTERS = 32
+C_HIST_LAT = 32       # memo: last fault latency (cycles) and its histogram bin
+C_HIST_BIN = 33
+N_COUNTERS = 40
 
 # fault-latency histogram: log-spaced bins, HIST_RATIO wide, from HIST_MIN_NS
 HIST_MIN_NS = 100.0

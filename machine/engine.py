@@ -17,11 +17,11 @@ import math
 from collections import namedtuple
 
 import numpy as np
-from numba import njit
+from machine.jit import kernel
 
 from machine import physmem, tlb as tlbmod
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES, C_CLOCK,
-                               C_CYCLES_PER_ACCESS, C_FAULT_CYCLES, C_REPEAT_DONE, C_FAULTS_2M, C_FAULTS_4K,
+                               C_CYCLES_PER_ACCESS, C_FAULT_CYCLES, C_REPEAT_DONE, C_HIST_LAT, C_HIST_BIN, C_FAULTS_2M, C_FAULTS_4K,
                                C_FAULTS_COW, C_FAULTS_PREZEROED, C_FAULTS_ZEROPAGE,
                                C_FREE_CYCLES, C_L1_HITS, C_L2_HITS, C_LAST_VMA,
                                C_MADVISED_PAGES, C_NVMA, C_RSS_PAGES, C_SEGV_ADDR, C_THP_FALLBACK,
@@ -49,7 +49,7 @@ ProcArrays = namedtuple("ProcArrays", [
 _LOG_RATIO = math.log(HIST_RATIO)
 
 
-@njit(cache=True)
+@kernel
 def find_vma(pa, nvma, addr):
     """Index of the VMA containing addr, or -1 (binary search)."""
     lo, hi = 0, nvma - 1
@@ -66,23 +66,39 @@ def find_vma(pa, nvma, addr):
     return -1
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def slot_of(pa, k, addr):
     return pa.slot_table[pa.vma_rbase[k] + (addr >> 21) - (pa.vma_start[k] >> 21)]
 
 
-@njit(cache=True)
+@kernel
 def record_latency(P, C, hist, lat):
+    # fault latencies take few distinct values: memoise the last bin
+    if lat == C[C_HIST_LAT]:
+        hist[C[C_HIST_BIN]] += 1
+        return
     ns = lat * 1e9 / P[P_CPU_HZ]
     b = 0
     if ns > HIST_MIN_NS:
         b = int(math.log(ns / HIST_MIN_NS) / _LOG_RATIO)
         if b >= HIST_BINS:
             b = HIST_BINS - 1
+    C[C_HIST_LAT] = lat
+    C[C_HIST_BIN] = b
     hist[b] += 1
 
 
-@njit(cache=True)
+@kernel
+def fault_and_record(ph, G, rg, P, C, hist, tlb, slot, i, write, whole):
+    """The fault path out of line (keeps the per-access loop small)."""
+    lat = fault(ph, G, rg, P, C, tlb, slot, i, write, whole)
+    if lat >= 0:
+        C[C_FAULT_CYCLES] += lat
+        record_latency(P, C, hist, lat)
+    return lat
+
+
+@kernel
 def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
     """Handle a fault on page i of region slot.  Returns the latency in cycles,
     or -1 when no frame could be found (nothing changed)."""
@@ -150,7 +166,7 @@ def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
     return P[P_FAULT_BASE_4K] + zc
 
 
-@njit(cache=True)
+@kernel
 def unmap_range(ph, G, rg, P, pa, tlb, start, npages):
     """Zap every mapped page in [start, start + npages * 4 KiB) that lies in a
     VMA (munmap and madvise DONTNEED).  Returns the cycles it cost."""
@@ -184,7 +200,7 @@ def unmap_range(ph, G, rg, P, pa, tlb, start, npages):
     return cost
 
 
-@njit(cache=True)
+@kernel
 def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
     """Run records [i, len) of one process.  Returns (next record, status)."""
     C = pa.C
@@ -252,12 +268,11 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
         fired = False
         if not huge and (not st & PG_MAPPED or (write and st & PG_ZEROPAGE)):
             whole = vma_start[last] <= (r << 21) and ((r + 1) << 21) <= vma_end[last]
-            lat = fault(ph, G, rg, P, C, tlb, slot, (addr >> 12) & 511, write, whole)
+            lat = fault_and_record(ph, G, rg, P, C, pa.hist, tlb, slot, (addr >> 12) & 511,
+                                   write, whole)
             if lat < 0:
                 status = ST_NOMEM
                 break
-            C[C_FAULT_CYCLES] += lat
-            record_latency(P, C, pa.hist, lat)
             huge = rhuge[slot] != 0
             st = pg_state[p]
             fired = (trigger > 0 and not huge and rg.mapped[slot] - rg.zpages[slot] >= trigger

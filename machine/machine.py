@@ -14,7 +14,7 @@ import numpy as np
 
 from machine import engine, pagetable as pt, physmem
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_BLOAT_PAGES, C_CLOCK, C_COLLAPSE_CYCLES,
-                               C_HUGE, C_LAST_VMA, C_NVMA, C_RSS_PAGES, G_FREE_FRAMES,
+                               C_HIST_LAT, C_HUGE, C_LAST_VMA, C_NVMA, C_RSS_PAGES, G_FREE_FRAMES,
                                G_RESV_BROKEN, G_TOTAL_FRAMES, HIST_BINS, N_COUNTERS, N_PARAMS,
                                P_CPU_HZ, P_FAULT_MODE, P_POP_TRIGGER, P_PREFER_ZEROED,
                                P_ZEROPAGE_ON_READ, PAGES_PER_HUGE, PG_MAPPED, PG_ZEROPAGE)
@@ -78,6 +78,7 @@ class Machine:
         C = np.zeros(N_COUNTERS, np.int64)
         C[C_CLOCK] = pr.start_cycles
         C[C_LAST_VMA] = -1
+        C[C_HIST_LAT] = -1
         pr.arrays = engine.ProcArrays(np.zeros(16, np.int64), np.zeros(16, np.int64),
                                       np.zeros(16, np.int64), np.zeros(1024, np.int64), C,
                                       np.zeros(HIST_BINS, np.int64))

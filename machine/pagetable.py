@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import njit
+from machine.jit import kernel
 
 from machine import physmem
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_BLOAT_PAGES, C_HUGE, C_PROMOTIONS,
@@ -59,7 +59,7 @@ def grow_regions(rg: Regions, capacity: int) -> Regions:
     return new
 
 
-@njit(cache=True)
+@kernel
 def map_huge(ph, G, rg, C, tlb, slot, blk):
     """Map an empty or 4 KiB-populated region (whose frames the caller has
     already released) with block blk."""
@@ -83,7 +83,7 @@ def map_huge(ph, G, rg, C, tlb, slot, blk):
     C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_region(tlb, rg.vaddr[slot] >> 21)
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def zap_page(ph, G, rg, C, tlb, slot, i):
     """Remove one 4 KiB PTE of a non-huge region and free its private frame."""
     p = slot * PAGES_PER_HUGE + i
@@ -108,7 +108,7 @@ def zap_page(ph, G, rg, C, tlb, slot, i):
     return freed
 
 
-@njit(cache=True)
+@kernel
 def split_region(ph, rg, C, tlb, slot):
     """Replace a huge mapping by 512 4 KiB PTEs onto the same frames."""
     blk = rg.block[slot]
@@ -120,7 +120,7 @@ def split_region(ph, rg, C, tlb, slot):
     C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_region(tlb, rg.vaddr[slot] >> 21)
 
 
-@njit(cache=True)
+@kernel
 def zap_range(ph, G, rg, C, tlb, slot, i0, i1):
     """Unmap pages [i0, i1) of a region (munmap, madvise DONTNEED).  A huge
     mapping is freed whole when the range covers it, else split first (as
@@ -150,7 +150,7 @@ def zap_range(ph, G, rg, C, tlb, slot, i0, i1):
     return freed
 
 
-@njit(cache=True)
+@kernel
 def collapse_region(ph, G, rg, P, C, tlb, slot, blk, blk_zeroed):
     """khugepaged's collapse: copy present pages into the new block blk,
     zero-fill the missing ones, free the old frames, map huge.  Returns the
@@ -176,7 +176,7 @@ def collapse_region(ph, G, rg, P, C, tlb, slot, blk, blk_zeroed):
     return cost
 
 
-@njit(cache=True)
+@kernel
 def promote_in_place(ph, G, rg, P, C, tlb, slot):
     """Promote a fully populated reservation: the frames are already the
     aligned block, so only the mapping changes (FreeBSD pmap_promote_pde)."""
@@ -190,7 +190,7 @@ def promote_in_place(ph, G, rg, P, C, tlb, slot):
     return P[P_PROMOTE_INPLACE]
 
 
-@njit(cache=True)
+@kernel
 def release_zero_pages(ph, G, rg, C, tlb, slot, max_pages):
     """HawkEye's bloat recovery on one region: split a huge mapping and unmap
     its zero-filled pages (a later read maps the zero page, a later write
@@ -214,7 +214,7 @@ def release_zero_pages(ph, G, rg, C, tlb, slot, max_pages):
     return released, released, nonzero
 
 
-@njit(cache=True)
+@kernel
 def clear_accessed(rg, slot):
     """Clear the accessed bits of a region's PTEs (policies sample them)."""
     base = slot * PAGES_PER_HUGE

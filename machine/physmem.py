@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import njit
+from machine.jit import kernel
 
 from machine.constants import (BLK_BASE, BLK_FREE, BLK_HUGE, BLK_RESERVED, G_FREE_FRAMES,
                                G_STAMP, G_TOTAL_FRAMES, L_FREE_DIRTY, L_FREE_ZEROED, L_PARTIAL,
@@ -42,7 +42,7 @@ def new_phys(n_blocks: int) -> tuple[Phys, np.ndarray]:
         blk_unmov=np.zeros(n_blocks, np.uint8),
         blk_owner=np.full(n_blocks, OWNER_NONE, np.int64),
         blk_stamp=np.zeros(n_blocks, np.int64),
-        blk_list=np.full(n_blocks, -1, np.int8),
+        blk_list=np.full(n_blocks, -1, np.int64),
         blk_next=np.full(n_blocks, -1, np.int64),
         blk_prev=np.full(n_blocks, -1, np.int64),
         blk_hint=np.zeros(n_blocks, np.int32),
@@ -57,14 +57,14 @@ def new_phys(n_blocks: int) -> tuple[Phys, np.ndarray]:
     return ph, G
 
 
-@njit(cache=True)
+@kernel
 def _link_all_free(ph):
     for b in range(len(ph.blk_used)):
         list_push_tail(ph, L_FREE_DIRTY, b)
 
 
 # --- lists -----------------------------------------------------------------
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def list_push_tail(ph, li, b):
     tail = ph.lst[li, 1]
     ph.blk_prev[b] = tail
@@ -78,7 +78,7 @@ def list_push_tail(ph, li, b):
     ph.blk_list[b] = li
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def list_remove(ph, b):
     li = ph.blk_list[b]
     if li < 0:
@@ -99,14 +99,14 @@ def list_remove(ph, b):
     ph.blk_prev[b] = -1
 
 
-@njit(cache=True)
+@kernel
 def free_blocks(ph):
     """Number of wholly free blocks (zeroed + dirty)."""
     return ph.lst[L_FREE_ZEROED, 2] + ph.lst[L_FREE_DIRTY, 2]
 
 
 # --- blocks ----------------------------------------------------------------
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def alloc_block(ph, G, prefer_zeroed, owner, state):
     """Take a wholly free block for a huge page or a reservation.
 
@@ -134,7 +134,7 @@ def alloc_block(ph, G, prefer_zeroed, owner, state):
     return b, zeroed
 
 
-@njit(cache=True)
+@kernel
 def free_block(ph, G, b):
     """Return a whole HUGE block (all 512 frames) to the dirty free list."""
     ph.frame_used[b * PAGES_PER_HUGE:(b + 1) * PAGES_PER_HUGE] = 0
@@ -147,7 +147,7 @@ def free_block(ph, G, b):
     list_push_tail(ph, L_FREE_DIRTY, b)
 
 
-@njit(cache=True)
+@kernel
 def mark_block_zeroed(ph, b):
     """A free dirty block was zeroed (by a pre-zeroing thread): move lists."""
     if ph.blk_state[b] != BLK_FREE or ph.blk_zeroed[b]:
@@ -159,7 +159,7 @@ def mark_block_zeroed(ph, b):
 
 
 # --- frames ----------------------------------------------------------------
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _take_frame_in(ph, G, b):
     """Take one free frame of block b (caller knows it has one)."""
     base = b * PAGES_PER_HUGE
@@ -177,7 +177,7 @@ def _take_frame_in(ph, G, b):
     return base + i
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def alloc_frame(ph, G):
     """Allocate one 4 KiB frame, buddy-like: partially used blocks first, then
     a dirty free block, then a zeroed one (zeroed blocks are kept for huge pages).
@@ -205,7 +205,7 @@ def alloc_frame(ph, G):
     return f, ph.blk_zeroed[b] == 1
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def alloc_frame_at(ph, G, f):
     """Take a specific frame of a reservation (the caller checked it is free)."""
     b = f // PAGES_PER_HUGE
@@ -217,7 +217,7 @@ def alloc_frame_at(ph, G, f):
     return ph.blk_zeroed[b] == 1
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def free_frame(ph, G, f):
     """Free one 4 KiB frame of a BASE or RESERVED block.
 
@@ -250,7 +250,7 @@ def free_frame(ph, G, f):
     return -1
 
 
-@njit(cache=True)
+@kernel
 def release_reservation(ph, G, b):
     """Break a reservation: its free frames return to the allocator, its used
     frames stay where they are as ordinary 4 KiB frames."""
@@ -264,14 +264,14 @@ def release_reservation(ph, G, b):
             list_push_tail(ph, L_PARTIAL, b)
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def huge_to_base(ph, b):
     """A HUGE block is split into 512 mapped 4 KiB frames."""
     ph.blk_state[b] = BLK_BASE
     ph.blk_owner[b] = OWNER_NONE
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def reserved_to_huge(ph, b):
     ph.blk_state[b] = BLK_HUGE
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import njit
+from machine.jit import kernel
 
 TLB = namedtuple("TLB", ["l1s_tag", "l1h_tag", "l2_tag"])
 INVALID = -1
@@ -25,17 +25,17 @@ def new_tlb(l1s_sets, l1s_ways, l1h_sets, l1h_ways, l2_sets, l2_ways) -> TLB:
     return TLB(arr(l1s_sets, l1s_ways), arr(l1h_sets, l1h_ways), arr(l2_sets, l2_ways))
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def tag_4k(vpn):
     return vpn << 1
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def tag_2m(vpn2m):
     return (vpn2m << 1) | 1
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def lookup(tags, s, t):
     """Look t up in set s; on a hit move it to the front (ways are kept in
     recency order, way 0 most recent: true LRU without timestamps)."""
@@ -49,7 +49,7 @@ def lookup(tags, s, t):
     return False
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def insert(tags, s, t):
     """Insert t at the front of set s, evicting the least recently used way."""
     for k in range(tags.shape[1] - 1, 0, -1):
@@ -57,7 +57,7 @@ def insert(tags, s, t):
     tags[s, 0] = t
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _drop_tag(tags, s, t):
     """Remove t from set s, keeping the other ways in recency order."""
     W = tags.shape[1]
@@ -70,7 +70,7 @@ def _drop_tag(tags, s, t):
     return 0
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def invalidate_page(tlb, vpn):
     """Shoot down the 4 KiB translation of one page (munmap, madvise)."""
     t = tag_4k(vpn)
@@ -79,7 +79,7 @@ def invalidate_page(tlb, vpn):
     return n
 
 
-@njit(cache=True)
+@kernel
 def invalidate_region(tlb, vpn2m):
     """Shoot down every translation inside one 2 MiB virtual region
     (promotion, split, unmap of the region)."""

@@ -36,7 +36,11 @@ def check_config(cfg):
 
 check_config(config)
 
-EXPERIMENTS = sorted(config["experiments"])
+EXPERIMENTS = sorted(config.get("only_experiments") or config["experiments"])
+_unknown = sorted(set(EXPERIMENTS) - set(config["experiments"]))
+if _unknown:
+    raise ValueError(f"only_experiments: {_unknown} not defined under experiments "
+                     f"(defined: {sorted(config['experiments'])})")
 
 
 wildcard_constraints:
