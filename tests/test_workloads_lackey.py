@@ -113,3 +113,27 @@ def test_cli_and_gzip(tmp_path):
 def test_missing_path():
     with pytest.raises(ValueError, match="path"):
         Lackey({})
+
+
+def test_small_blocks_same_result_and_line_numbers(tmp_path, monkeypatch):
+    import workloads.lackey as L
+    r1, d1 = convert(tmp_path, SAMPLE)
+    monkeypatch.setattr(L, "BLOCK_BYTES", 16)             # many blocks, lines cut across them
+    r2, d2 = convert(tmp_path, SAMPLE)
+    def expanded(d):    # the access stream, page by page (runs may split at block ends)
+        acc = d["kind"] == ACCESS
+        n = d["arg"][acc].astype(np.int64)
+        return np.repeat(d["addr"][acc], n), np.repeat(d["write"][acc], n)
+    (a1, w1), (a2, w2) = expanded(d1), expanded(d2)
+    assert np.array_equal(a1, a2) and np.array_equal(w1, w2)
+    t1, t2 = dict(r1.trailer), dict(r2.trailer)
+    t1.pop("n_records"), t2.pop("n_records")
+    assert t1 == t2
+    src = tmp_path / "bad.txt"
+    src.write_text(SAMPLE + " L 1234,4\n S oops,4\n")
+    with pytest.raises(LackeyFormatError, match=r"bad.txt:15: .*S oops,4"):
+        Lackey({"path": str(src)}).write(tmp_path / "bad.trace")
+    assert not (tmp_path / "bad.trace").exists()
+    # no trailing newline on the last line
+    r3, d3 = convert(tmp_path, " L 1000,4\n S 2000,4")
+    assert r3.trailer["n_accesses"] == 2
