@@ -1,0 +1,414 @@
+"""ingens: utilisation-based asynchronous promotion (Kwon et al., OSDI'16),
+modelled on the public code (``ut-osa/ingens``: ``ingens.diff``,
+``mm/huge_memory.c``, ``osa/hugepage_scan.c``); hawkeye-facts.md §4.3.
+
+Read side by side with the code (``deferred_mode = 1``, the default):
+
+==========================================  ==========================================
+Ingens code                                  this model
+==========================================  ==========================================
+``__handle_mm_fault`` never maps a huge      ``fault_mode = FAULT_BASE``.
+page at fault in deferred mode.
+Each 4 KiB anon fault sets a bit in the      The machine counts the region's private
+region's 512-bit population map; at          pages; ``population_trigger`` =
+``weight >= util_threshold*512/100``         ``max(1, util_threshold*512 // 100)``
+(integer division: 460 at 90) and not        (the code's integer division; 460 at 90).
+``committed`` the region goes on             ``on_trigger`` appends the region to
+``hugepage_worklist`` and khugepaged is      ``worklist`` (once while queued, only if the
+woken.                                       region is THP-eligible) and wakes khugepaged
+                                             (``KernelThread.wake_now``).
+Unmap clears bits and ``committed``          ``rearm_population_triggers`` re-arms the
+(``osa_clear_poplmap_range``).               machine's one-shot trigger for regions that
+                                             fell below it, at every wake-up and hook.
+khugepaged serves worklist entries first     Each pass: worklist entries first, each
+(``osa_khugepaged_schedule_mm_slot``);       costing 1 + 512 of the ``pages_to_scan``
+each ``khugepaged_scan_mm_slot`` call        budget (the code's ``progress++`` per call
+costs ``progress++`` and +512 per PMD, a     and +512 per PMD; a collapse ends the call),
+collapse ends the call: at most 8            so at most 8 promotions per pass at 4096.
+promotions per 4096-page pass.
+No sleep while the worklist is non-empty     While entries remain, the next pass starts
+(``khugepaged_wait_work`` returns at once).  when this pass's CPU time has elapsed (the
+                                             thread is busy, never asleep); floor 1 us.
+Otherwise, with ``fairness``: the mm with    ``fairness``: same metric from the access
+the largest ``M = weight*(hpage_requirement  scanner's last statistics, strict ``>``
+*100)/max(1,total_hpage_count)``, metric     over an initial maximum of 1 (first in
+floored at 1, strict ``>`` over an initial   khugepaged_enter order wins a tie, metric 1
+maximum of 1; weight 0 mms skipped; the      never wins), weight-0 processes skipped;
+chosen mm is scanned from its own saved      the chosen process is scanned from its own
+address.                                     cursor until a collapse, budget, or its end.
+Else FCFS scanning as Linux.                 Else ``AddressOrderScanner`` (linux_thp).
+``khugepaged_scan_pmd``: collapse only if    ``collapse_ok``: private pages >= trigger
+population >= threshold, ``none_or_zero <=   count, empty-or-zero PTEs <= max_ptes_none,
+max_ptes_none`` and referenced; the          and referenced (a young PTE or a page left
+"writable" test is commented out.            young by the access scanner); no writable test.
+Allocation failure: ``alloc_sleep``.         Allocation failure: sleep alloc_sleep_millisecs
+                                             (a new worklist entry wakes it earlier, as
+                                             ``wake_up_interruptible(&khugepaged_wait)``).
+``osa_hpage_scand`` every 4 s walks every    ``scand`` thread, every
+registered mm with weight != 0 using idle    ``scand.scan_sleep_millisecs``: counts total
+page tracking: counts idle/total base and    and idle (accessed bit clear) base pages and
+huge pages, sets ``hpage_requirement =       huge pages, clears the accessed bits (the
+anon_rss/512``.                              page-young flag is kept per region), sets
+                                             ``hpage_requirement = rss_pages // 512`` and
+                                             ``total_hpage_count``; charges
+                                             ``cost_ns_per_pte`` per PTE/PMD walked.  Its
+                                             data feeds fairness only.
+==========================================  ==========================================
+
+Options (config ``policies.ingens``):
+
+- ``util_threshold`` (90, ingens.diff): percent of a region's 4 KiB pages
+  that must be populated before it is promoted; 0..100.
+- ``fairness`` (false, ingens.diff ``hugepage_fairness``), ``default_weight``
+  (1: ``scripts/set_weight.sh`` writes 1; the kernel's own default 0 would
+  exclude a process from fairness and the access scan) and
+  ``process_weights`` (null, or {process name: weight}).
+- ``fairness_skip_exhausted`` (false = the code): when true, the fairness
+  choice ignores processes with no region left to collapse.  In the released
+  code a process with nothing to promote can keep the largest metric (ties go
+  to the earlier mm) and starve the others until the access scan changes the
+  metrics; the default reproduces that.
+- ``adaptive_fmfi`` (false) and ``fmfi_threshold`` (0.5): **described in the
+  Ingens paper, absent from the public code** (which only prints
+  ``fragmentation_index``).  When on, at start-up and at each access-scan
+  wake-up: while ``machine.fmfi() < fmfi_threshold`` Ingens is aggressive like
+  Linux (``FAULT_HUGE`` at fault, khugepaged collapses regardless of the
+  utilisation threshold); otherwise the conservative deferred mode above.
+  The 0.5 value is from hawkeye-facts.md §4.3 and unconfirmed.
+- ``khugepaged``: ``scan_sleep_millisecs`` (10000), ``alloc_sleep_millisecs``
+  (60000), ``pages_to_scan`` (4096), ``max_ptes_none`` (511): Linux 4.3
+  defaults, unchanged by ingens.diff; ``scan_cost_ns_per_pte`` (estimate).
+- ``scand``: ``enabled`` (true), ``scan_sleep_millisecs`` (4000, ingens.diff
+  default), ``cost_ns_per_pte`` (estimate).
+
+Simplifications (documented, not switches): a worklist entry whose region no
+longer qualifies is dropped (the code starts an mm scan at that address and
+goes on to the following regions); the FCFS scan is Linux's round-robin over
+mms (the released code, in deferred mode, keeps rescanning the same mm after
+finishing it unless the worklist or fairness moves it); an allocation failure
+on a worklist entry drops the entry (as the code does) and the region is left
+to the scans.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from machine.constants import (C_RSS_PAGES, FAULT_BASE, FAULT_HUGE, PAGES_PER_HUGE,
+                               PG_ACCESSED, PG_MAPPED, PG_ZEROPAGE)
+from policies.base import KernelThread, Policy, register
+from policies.freebsd import rearm_population_triggers
+from policies.linux_thp import AddressOrderScanner
+
+_NAME = "policies.ingens"
+
+
+def util_trigger(util_threshold: int) -> int:
+    """Population count that makes a region a candidate: the code's
+    ``(util_threshold * 512) / 100`` in integers, at least 1 (the machine's
+    trigger 0 means "off")."""
+    return max(1, int(util_threshold) * PAGES_PER_HUGE // 100)
+
+
+@register("ingens")
+class Ingens(Policy):
+    fault_mode = FAULT_BASE
+    prefer_zeroed = False
+    population_trigger = util_trigger(90)   # set per instance from util_threshold
+    defaults = {
+        "util_threshold": 90,              # ingens.diff default
+        "fairness": False,                 # ingens.diff default (hugepage_fairness = 0)
+        "fairness_skip_exhausted": False,  # false = released code
+        "default_weight": 1,               # scripts/set_weight.sh
+        "process_weights": None,           # {process name: weight}
+        "adaptive_fmfi": False,            # Ingens paper only, not in the public code
+        "fmfi_threshold": 0.5,             # hawkeye-facts §4.3 (unconfirmed)
+        "khugepaged": {
+            "scan_sleep_millisecs": 10000,   # Linux 4.3 default
+            "alloc_sleep_millisecs": 60000,  # Linux 4.3 default
+            "pages_to_scan": 4096,           # Linux 4.3 default
+            "max_ptes_none": 511,            # Linux 4.3 default
+            "scan_cost_ns_per_pte": 2.0,     # estimate (as linux-thp)
+        },
+        "scand": {
+            "enabled": True,
+            "scan_sleep_millisecs": 4000,    # ingens.diff default
+            "cost_ns_per_pte": 10.0,         # estimate: idle-page rmap walk per page
+        },
+    }
+
+    # --- options ----------------------------------------------------------------
+    def validate(self):
+        p = self.p
+        ut = p["util_threshold"]
+        if isinstance(ut, bool) or not isinstance(ut, int) or not 0 <= ut <= 100:
+            raise ValueError(f"{_NAME}.util_threshold must be an integer in 0..100, got {ut!r}")
+        for key in ("fairness", "fairness_skip_exhausted", "adaptive_fmfi"):
+            if not isinstance(p[key], bool):
+                raise ValueError(f"{_NAME}.{key} must be true or false")
+        if not 0.0 <= float(p["fmfi_threshold"]) <= 1.0:
+            raise ValueError(f"{_NAME}.fmfi_threshold must be in [0, 1]")
+        self._check_weight("default_weight", p["default_weight"])
+        pw = p["process_weights"]
+        if pw is not None:
+            if not isinstance(pw, dict):
+                raise ValueError(f"{_NAME}.process_weights must be null or a mapping "
+                                 "{process name: weight}")
+            for name, w in pw.items():
+                self._check_weight(f"process_weights.{name}", w)
+        k = p["khugepaged"]
+        for key in ("scan_sleep_millisecs", "alloc_sleep_millisecs", "pages_to_scan"):
+            if k[key] <= 0:
+                raise ValueError(f"{_NAME}.khugepaged.{key} must be > 0")
+        if not 0 <= k["max_ptes_none"] <= 511:
+            raise ValueError(f"{_NAME}.khugepaged.max_ptes_none must be in 0..511")
+        if k["scan_cost_ns_per_pte"] < 0:
+            raise ValueError(f"{_NAME}.khugepaged.scan_cost_ns_per_pte must be >= 0")
+        s = p["scand"]
+        if not isinstance(s["enabled"], bool):
+            raise ValueError(f"{_NAME}.scand.enabled must be true or false")
+        if s["scan_sleep_millisecs"] <= 0:
+            raise ValueError(f"{_NAME}.scand.scan_sleep_millisecs must be > 0")
+        if s["cost_ns_per_pte"] < 0:
+            raise ValueError(f"{_NAME}.scand.cost_ns_per_pte must be >= 0")
+        if p["adaptive_fmfi"] and not s["enabled"]:
+            raise ValueError(f"{_NAME}.adaptive_fmfi needs scand.enabled (FMFI is "
+                             "re-evaluated at each access-scan wake-up)")
+
+    @staticmethod
+    def _check_weight(key, w):
+        if isinstance(w, bool) or not isinstance(w, int) or w < 0:
+            raise ValueError(f"{_NAME}.{key} must be an integer >= 0, got {w!r}")
+
+    # --- state ------------------------------------------------------------------
+    def __init__(self, machine, params):
+        super().__init__(machine, params)
+        k = self.p["khugepaged"]
+        self.population_trigger = util_trigger(self.p["util_threshold"])
+        self._scan_ok: list[int] = []     # regions the FCFS scanner chose to collapse
+        self.scanner = AddressOrderScanner(machine, k["pages_to_scan"], self._scanner_ok)
+        self.worklist: deque[tuple[int, int]] = deque()   # (pid, slot), FIFO
+        self.queued: set[int] = set()
+        self.cursor: dict[int, int] = {}      # fairness: per-mm saved address (region index)
+        self.stats: dict[int, dict] = {}      # per pid, from the last access scan
+        self._young = np.zeros(0, dtype=bool)  # page-young kept when scand clears A bits
+        self.aggressive = False
+        self.promotion_log: list[tuple[float, int, int, str]] = []  # (t, pid, slot, via)
+        self.n = {"worklist_added": 0, "worklist_promoted": 0, "worklist_dropped": 0,
+                  "scan_promoted": 0, "alloc_failures": 0, "fmfi_switches": 0}
+        if self.p["adaptive_fmfi"]:
+            self.aggressive = machine.fmfi() < float(self.p["fmfi_threshold"])
+            self.fault_mode = FAULT_HUGE if self.aggressive else FAULT_BASE   # read by attach
+        s = self.p["scand"]
+        self.khugepaged_thread = KernelThread("khugepaged", self.khugepaged,
+                                              k["scan_sleep_millisecs"] / 1000)
+        self.scand_thread = (KernelThread("ingens-scand", self.scand,
+                                          s["scan_sleep_millisecs"] / 1000)
+                             if s["enabled"] else None)
+
+    def weight(self, pid: int) -> int:
+        pw = self.p["process_weights"] or {}
+        return int(pw.get(self.m.procs[pid].name, self.p["default_weight"]))
+
+    def young(self, slot: int) -> bool:
+        return slot < len(self._young) and bool(self._young[slot])
+
+    def collapse_ok(self, slot: int) -> bool:
+        """khugepaged_scan_pmd with Ingens's changes."""
+        m = self.m
+        rg = m.rg
+        private = int(rg.mapped[slot] - rg.zpages[slot])
+        if PAGES_PER_HUGE - private > self.p["khugepaged"]["max_ptes_none"]:
+            return False
+        if not self.aggressive and private < self.population_trigger:
+            return False            # "does not promote under-utilized region"
+        st = rg.pg_state[slot * PAGES_PER_HUGE:(slot + 1) * PAGES_PER_HUGE]
+        return bool((st & PG_ACCESSED).any()) or self.young(slot)   # referenced suffices
+
+    def _scanner_ok(self, slot: int) -> bool:
+        ok = self.collapse_ok(slot)
+        if ok:
+            self._scan_ok.append(slot)
+        return ok
+
+    def candidate(self, slot: int) -> bool:
+        rg = self.m.rg
+        return (bool(rg.valid[slot]) and not rg.huge[slot]
+                and self.m.procs[rg.pid[slot]].running
+                and self.m.region_eligible(slot) and self.collapse_ok(slot))
+
+    # --- hooks ------------------------------------------------------------------
+    def on_mmap(self, proc, vma):
+        self.scanner.enter(proc.pid)      # khugepaged_enter
+
+    def on_trigger(self, proc, slot, now_s):
+        if slot in self.queued or not self.m.region_eligible(slot):
+            return
+        self.worklist.append((proc.pid, slot))
+        self.queued.add(slot)
+        self.n["worklist_added"] += 1
+        self.khugepaged_thread.wake_now(now_s)
+
+    # --- khugepaged -------------------------------------------------------------
+    def _promote(self, slot: int, now_s: float, via: str) -> str:
+        res = self.m.promote_region(slot, "khugepaged")
+        if res == "ok":
+            self.promotion_log.append((now_s, int(self.m.rg.pid[slot]), slot, via))
+        return res
+
+    def pick_fair(self):
+        """osa_khugepaged_schedule_mm_slot's fairness choice, or None."""
+        best, best_metric = None, 1
+        for pid in self.scanner.mm_slots:
+            if not self.m.procs[pid].running:
+                continue
+            w = self.weight(pid)
+            if w == 0:
+                continue
+            st = self.stats.get(pid, {"hpage_requirement": 0, "total_hpage_count": 0})
+            metric = w * st["hpage_requirement"] * 100 // max(1, st["total_hpage_count"])
+            metric = max(metric, 1)
+            if metric > best_metric:
+                if self.p["fairness_skip_exhausted"] and not any(
+                        self.candidate(s) for s in self.m.procs[pid].region_slot.values()):
+                    continue
+                best, best_metric = pid, metric
+        return best
+
+    def _scan_mm(self, pid: int, budget: int, now_s: float):
+        """One khugepaged_scan_mm_slot call on pid from its saved address.
+        Returns (progress, examined, collapsed, failed, reached_end)."""
+        m = self.m
+        pr = m.procs[pid]
+        start = self.cursor.get(pid, 0)
+        progress, examined, collapsed, failed = 1, 0, 0, False
+        for r in sorted(r for r in pr.region_slot if r >= start):
+            slot = pr.region_slot[r]
+            if not m.region_eligible(slot):
+                continue
+            self.cursor[pid] = r + 1
+            progress += PAGES_PER_HUGE
+            examined += 1
+            if not m.rg.huge[slot] and self.collapse_ok(slot):
+                res = self._promote(slot, now_s, "fairness")
+                if res == "ok":
+                    collapsed = 1
+                    return progress, examined, collapsed, failed, False
+                if res == "nomem":
+                    self.cursor[pid] = r
+                    return progress, examined, collapsed, True, False
+            if progress >= budget:
+                return progress, examined, collapsed, failed, False
+        self.cursor[pid] = 0           # the whole mm was scanned: mm_slot->address = 0
+        return progress, examined, collapsed, failed, True
+
+    def khugepaged(self, now_s: float) -> float:
+        m = self.m
+        k = self.p["khugepaged"]
+        rearm_population_triggers(m, self.population_trigger)
+        c0 = m.thread_cycles.get("khugepaged", 0)
+        budget = k["pages_to_scan"]
+        progress = examined = 0
+        failed = False
+        while progress < budget and not failed:
+            if self.worklist:                          # deferred promotions first
+                pid, slot = self.worklist.popleft()
+                self.queued.discard(slot)
+                progress += 1 + PAGES_PER_HUGE
+                examined += 1
+                if not self.candidate(slot):
+                    self.n["worklist_dropped"] += 1
+                    continue
+                res = self._promote(slot, now_s, "worklist")
+                if res == "ok":
+                    self.n["worklist_promoted"] += 1
+                elif res == "nomem":
+                    failed = True
+                continue
+            if self.p["fairness"]:
+                pid = self.pick_fair()
+                if pid is not None:
+                    prog, ex, col, failed, end = self._scan_mm(pid, budget - progress, now_s)
+                    progress += prog
+                    examined += ex
+                    self.n["scan_promoted"] += col
+                    if end and ex == 0:
+                        break                          # nothing to scan in that mm
+                    continue
+            self.scanner.pages_to_scan = budget - progress       # FCFS, as Linux
+            self._scan_ok.clear()
+            ex, col, failed = self.scanner.scan("khugepaged")
+            examined += ex
+            self.n["scan_promoted"] += col
+            for slot in self._scan_ok:      # the scanner promotes by itself: log it
+                if m.rg.huge[slot]:
+                    self.promotion_log.append((now_s, int(m.rg.pid[slot]), slot, "scan"))
+            break
+        scan_cyc = examined * PAGES_PER_HUGE * k["scan_cost_ns_per_pte"] * 1e-9 * m.params.cpu_hz
+        m.charge("khugepaged", scan_cyc)
+        if failed:
+            self.n["alloc_failures"] += 1
+            return k["alloc_sleep_millisecs"] / 1000
+        if self.worklist:        # no sleep while deferred work remains: busy for this pass
+            return max((m.thread_cycles.get("khugepaged", 0) - c0) / m.params.cpu_hz, 1e-6)
+        return k["scan_sleep_millisecs"] / 1000
+
+    # --- access-bit scanner (osa_hpage_scand) -------------------------------------
+    def scand(self, now_s: float) -> float:
+        m = self.m
+        s = self.p["scand"]
+        rearm_population_triggers(m, self.population_trigger)
+        if self.p["adaptive_fmfi"]:
+            self.evaluate_fmfi()
+        if len(self._young) < m.n_slots:
+            grown = np.zeros(max(m.n_slots, 2 * len(self._young)), dtype=bool)
+            grown[:len(self._young)] = self._young
+            self._young = grown
+        rg = m.rg
+        walked = 0
+        for pr in m.procs:
+            if not pr.running or self.weight(pr.pid) == 0:
+                continue
+            slots = np.fromiter(pr.region_slot.values(), dtype=np.int64,
+                                count=len(pr.region_slot))
+            st = rg.pg_state.reshape(-1, PAGES_PER_HUGE)[slots]
+            huge = rg.huge[slots] != 0
+            acc = (st & PG_ACCESSED) != 0
+            private = ((st & PG_MAPPED) != 0) & ((st & PG_ZEROPAGE) == 0)
+            base_priv, base_acc = private[~huge], acc[~huge]
+            total_b = int(base_priv.sum())
+            idle_b = int((base_priv & ~base_acc).sum())
+            total_h = int(huge.sum())
+            idle_h = int((~acc[huge].any(axis=1)).sum())
+            self._young[slots[~huge][base_acc.any(axis=1)]] = True
+            m.clear_accessed(slots)
+            self.stats[pr.pid] = {
+                "hpage_requirement": int(pr.C[C_RSS_PAGES]) // PAGES_PER_HUGE,
+                "total_hpage_count": total_h, "idle_hpage_count": idle_h,
+                "total_bpage_count": total_b, "idle_bpage_count": idle_b}
+            walked += total_b + total_h
+        m.charge("ingens-scand", walked * s["cost_ns_per_pte"] * 1e-9 * m.params.cpu_hz)
+        return s["scan_sleep_millisecs"] / 1000
+
+    def evaluate_fmfi(self) -> None:
+        """Ingens paper (not in the public code): aggressive while FMFI is low."""
+        aggressive = self.m.fmfi() < float(self.p["fmfi_threshold"])
+        if aggressive != self.aggressive:
+            self.aggressive = aggressive
+            self.n["fmfi_switches"] += 1
+        self.m.set_fault_mode(FAULT_HUGE if aggressive else FAULT_BASE)
+
+    # --- plumbing -----------------------------------------------------------------
+    def threads(self):
+        # the access scanner first: at equal wake times it runs before khugepaged
+        return [t for t in (self.scand_thread, self.khugepaged_thread) if t is not None]
+
+    def counters(self):
+        return {"khugepaged_collapsed": self.n["worklist_promoted"] + self.n["scan_promoted"],
+                "khugepaged_alloc_failures": self.n["alloc_failures"],
+                "ingens_worklist_added": self.n["worklist_added"],
+                "ingens_worklist_promoted": self.n["worklist_promoted"],
+                "ingens_worklist_dropped": self.n["worklist_dropped"],
+                "ingens_scan_promoted": self.n["scan_promoted"],
+                "ingens_fmfi_switches": self.n["fmfi_switches"]}
