@@ -5,7 +5,7 @@ import json
 
 import policies
 import workloads
-from report.figures import figure_names
+from report.figures import FIGURES
 
 
 def check_config(cfg):
@@ -83,4 +83,5 @@ def experiment_runs(wildcards):
 
 
 def experiment_figures(experiment):
-    return [f"results/figures/{name}" for name in figure_names(experiment)]
+    """The SVG files report.figures draws for an experiment (its registry)."""
+    return [f"results/figures/{f.name}.svg" for f in FIGURES.get(experiment, [])]
