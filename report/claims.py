@@ -458,8 +458,8 @@ def check(claims: list[Claim], tables_dir) -> pd.DataFrame:
         df = cache[c.table]
         try:
             if df is None:
-                raise NotMeasured(f"table {c.table} not built ({tables_dir / (c.table + '.csv')} "
-                                  f"missing)")
+                raise NotMeasured(f"table {c.table} not built ({c.table}.csv missing "
+                                  f"from {tables_dir})")
             ours = c.expr.evaluate(df, c.table)
         except NotMeasured as e:
             rows.append({**base, "our_value": float("nan"), "rel_error": float("nan"),
