@@ -50,7 +50,8 @@ Limits of the model (machine behaviour, not policy choices):
 - The machine's population trigger fires once per region and is never re-armed
   by the machine.  ``rearm_population_triggers`` re-arms it for regions whose
   population dropped below the trigger (madvise/munmap), at every Python hook
-  this policy gets (mmap, munmap, trigger, memory shortage).  A region emptied
+  this policy gets (mmap, munmap, trigger, memory shortage) when pages may
+  have been unmapped since the last sweep (``TriggerRearm``).  A region emptied
   by ``MADV_DONTNEED`` and refilled with no such hook in between is not
   promoted again.
 - A split (demoted) region loses its reservation in the machine, and the
@@ -64,8 +65,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from machine.constants import (BLK_RESERVED, C_CLOCK, FAULT_RESERVE, P_PROMOTE_INPLACE,
-                               PAGES_PER_HUGE)
+from machine.constants import (BLK_RESERVED, C_CLOCK, C_MADVISED_PAGES, FAULT_RESERVE,
+                               P_PROMOTE_INPLACE, PAGES_PER_HUGE)
 from policies.base import Policy, register
 
 _OFFSETS = np.arange(PAGES_PER_HUGE, dtype=np.int64)
@@ -83,6 +84,24 @@ def rearm_population_triggers(m, trigger: int) -> int:
                        & (pop < trigger))
     rg.trig[s] = 0
     return len(s)
+
+
+class TriggerRearm:
+    """Calls ``rearm_population_triggers`` only when a region may have lost
+    pages since the last sweep: after an munmap (``force``) or when some
+    process's madvise(DONTNEED) page count changed."""
+
+    def __init__(self, m, trigger: int):
+        self.m = m
+        self.trigger = trigger
+        self.madvised = -1
+        self.rearmed = 0
+
+    def __call__(self, force: bool = False) -> None:
+        madv = sum(int(p.C[C_MADVISED_PAGES]) for p in self.m.procs)
+        if force or madv != self.madvised:
+            self.madvised = madv
+            self.rearmed += rearm_population_triggers(self.m, self.trigger)
 
 
 @register("freebsd")
@@ -103,6 +122,7 @@ class FreeBSD(Policy):
         self.promoted = 0          # in-place promotions (pmap_promote_pde)
         self.reclaimed = 0         # reservations broken by vm_reserv_reclaim_inactive
         self.not_promotable = 0    # full regions whose frames are not one reservation
+        self.rearm = TriggerRearm(machine, self.population_trigger)
 
     # --- promotion ----------------------------------------------------------
     def full_reservation(self, slot: int) -> bool:
@@ -120,7 +140,7 @@ class FreeBSD(Policy):
         return bool((fr == b * PAGES_PER_HUGE + _OFFSETS).all()) and m.region_eligible(slot)
 
     def on_trigger(self, proc, slot, now_s):
-        rearm_population_triggers(self.m, self.population_trigger)
+        self.rearm()
         if not self.p["pg_ps_enabled"]:
             return
         if not self.full_reservation(slot):
@@ -146,17 +166,18 @@ class FreeBSD(Policy):
             return False
         self.m.break_reservation(int(self.m.ph.blk_owner[b]))
         self.reclaimed += 1
-        rearm_population_triggers(self.m, self.population_trigger)
+        self.rearm()
         return True
 
     # --- bookkeeping ------------------------------------------------------------
     def on_mmap(self, proc, vma):
-        rearm_population_triggers(self.m, self.population_trigger)
+        self.rearm()
 
     def on_munmap(self, proc, start, end):
-        rearm_population_triggers(self.m, self.population_trigger)
+        self.rearm(force=True)
 
     def counters(self):
         return {"freebsd_promoted": self.promoted,
                 "freebsd_reclaimed": self.reclaimed,
-                "freebsd_not_promotable": self.not_promotable}
+                "freebsd_not_promotable": self.not_promotable,
+                "population_triggers_rearmed": self.rearm.rearmed}

@@ -19,7 +19,8 @@ woken.                                       region is THP-eligible) and wakes k
                                              (``KernelThread.wake_now``).
 Unmap clears bits and ``committed``          ``rearm_population_triggers`` re-arms the
 (``osa_clear_poplmap_range``).               machine's one-shot trigger for regions that
-                                             fell below it, at every wake-up and hook.
+                                             fell below it, at wake-ups and hooks
+                                             (munmap, trigger) after pages were unmapped.
 khugepaged serves worklist entries first     Each pass: worklist entries first, each
 (``osa_khugepaged_schedule_mm_slot``);       costing 1 + 512 of the ``pages_to_scan``
 each ``khugepaged_scan_mm_slot`` call        budget (the code's ``progress++`` per call
@@ -60,8 +61,10 @@ Options (config ``policies.ingens``):
 - ``util_threshold`` (90, ingens.diff): percent of a region's 4 KiB pages
   that must be populated before it is promoted; 0..100.
 - ``fairness`` (false, ingens.diff ``hugepage_fairness``), ``default_weight``
-  (1: ``scripts/set_weight.sh`` writes 1; the kernel's own default 0 would
-  exclude a process from fairness and the access scan) and
+  (1: ``scripts/set_weight.sh`` writes 1 to ``/proc/<pid>/hugepage_stats``;
+  an mm never given a weight presumably keeps 0 (no initialiser found in the
+  released code, unverified), which excludes it from fairness and the access
+  scan) and
   ``process_weights`` (null, or {process name: weight}).
 - ``fairness_skip_exhausted`` (false = the code): when true, the fairness
   choice ignores processes with no region left to collapse.  In the released
@@ -98,7 +101,7 @@ import numpy as np
 from machine.constants import (C_RSS_PAGES, FAULT_BASE, FAULT_HUGE, PAGES_PER_HUGE,
                                PG_ACCESSED, PG_MAPPED, PG_ZEROPAGE)
 from policies.base import KernelThread, Policy, register
-from policies.freebsd import rearm_population_triggers
+from policies.freebsd import TriggerRearm
 from policies.linux_thp import AddressOrderScanner
 
 _NAME = "policies.ingens"
@@ -186,6 +189,7 @@ class Ingens(Policy):
         super().__init__(machine, params)
         k = self.p["khugepaged"]
         self.population_trigger = util_trigger(self.p["util_threshold"])
+        self.rearm = TriggerRearm(machine, self.population_trigger)
         self._scan_ok: list[int] = []     # regions the FCFS scanner chose to collapse
         self.scanner = AddressOrderScanner(machine, k["pages_to_scan"], self._scanner_ok)
         self.worklist: deque[tuple[int, int]] = deque()   # (pid, slot), FIFO
@@ -242,7 +246,11 @@ class Ingens(Policy):
     def on_mmap(self, proc, vma):
         self.scanner.enter(proc.pid)      # khugepaged_enter
 
+    def on_munmap(self, proc, start, end):
+        self.rearm(force=True)            # osa_clear_poplmap_range
+
     def on_trigger(self, proc, slot, now_s):
+        self.rearm()
         if slot in self.queued or not self.m.region_eligible(slot):
             return
         self.worklist.append((proc.pid, slot))
@@ -306,7 +314,7 @@ class Ingens(Policy):
     def khugepaged(self, now_s: float) -> float:
         m = self.m
         k = self.p["khugepaged"]
-        rearm_population_triggers(m, self.population_trigger)
+        self.rearm()
         c0 = m.thread_cycles.get("khugepaged", 0)
         budget = k["pages_to_scan"]
         progress = examined = 0
@@ -358,7 +366,7 @@ class Ingens(Policy):
     def scand(self, now_s: float) -> float:
         m = self.m
         s = self.p["scand"]
-        rearm_population_triggers(m, self.population_trigger)
+        self.rearm()
         if self.p["adaptive_fmfi"]:
             self.evaluate_fmfi()
         if len(self._young) < m.n_slots:
@@ -411,4 +419,5 @@ class Ingens(Policy):
                 "ingens_worklist_promoted": self.n["worklist_promoted"],
                 "ingens_worklist_dropped": self.n["worklist_dropped"],
                 "ingens_scan_promoted": self.n["scan_promoted"],
-                "ingens_fmfi_switches": self.n["fmfi_switches"]}
+                "ingens_fmfi_switches": self.n["fmfi_switches"],
+                "population_triggers_rearmed": self.rearm.rearmed}
