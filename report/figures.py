@@ -21,10 +21,6 @@ from report import InputError, cli, log
 from report import style
 from report.tables import load_runs
 
-style.apply()
-import matplotlib.pyplot as plt  # noqa: E402  (after style.apply selected the backend)
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-
 
 @dataclass(frozen=True)
 class Figure:
@@ -57,6 +53,14 @@ def figure_info(name: str) -> Figure | None:
     return None
 
 
+def _plt():
+    """pyplot with the report style applied (imported on first use: the registry is
+    read by the Snakefile, which should not pay for matplotlib)."""
+    style.apply()
+    import matplotlib.pyplot as plt
+    return plt
+
+
 def _legend(ax, **kw):
     handles, labels = ax.get_legend_handles_labels()
     if handles:
@@ -79,7 +83,8 @@ def _markevery(n: int, marks: int = 8) -> int:
                 "of the simulator's histogram.")
 def table1_fault_latency(runs_dir):
     hists = load_runs(runs_dir, "fault_hist.csv", ["latency_us", "count"])
-    fig, ax = plt.subplots(figsize=(style.COLUMN_WIDTH, 2.4))
+    from matplotlib.ticker import FuncFormatter
+    fig, ax = _plt().subplots(figsize=(style.COLUMN_WIDTH, 2.4))
     lo, hi = np.inf, 0.0
     for policy, h in hists.items():
         h = h.groupby("latency_us", as_index=False)["count"].sum().sort_values("latency_us")
@@ -120,7 +125,7 @@ def _summed_timeseries(ts):
                 "time.")
 def table1_cumulative_fault_time(runs_dir):
     series = load_runs(runs_dir, "timeseries.csv", ["time_s", "accesses", "fault_time_s"])
-    fig, (a, b) = plt.subplots(1, 2, figsize=(style.FULL_WIDTH, 2.5))
+    fig, (a, b) = _plt().subplots(1, 2, figsize=(style.FULL_WIDTH, 2.5))
     for policy, ts in series.items():
         ts = _summed_timeseries(ts)
         if ts.empty:

@@ -18,6 +18,7 @@ import argparse
 import html as _html
 import importlib
 import importlib.metadata
+import json
 import math
 import os
 import platform
@@ -217,18 +218,24 @@ def typst_string(s) -> str:
 # --- inputs -----------------------------------------------------------------------------
 
 def load_config(path) -> tuple[dict, str]:
+    """The configuration (YAML, or the workflow's effective config as JSON) and its text."""
     path = require_file(path, "configuration file")
     text = path.read_text()
     try:
-        cfg = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise InputError(f"{path}: not valid YAML: {e}") from e
+        cfg = json.loads(text) if _is_json(path, text) else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as e:
+        raise InputError(f"{path}: not valid {'JSON' if _is_json(path, text) else 'YAML'}: "
+                         f"{e}") from e
     if not isinstance(cfg, dict):
         raise InputError(f"{path}: expected a mapping at the top level")
     for key in ("machine", "policies", "workloads", "experiments"):
         if not isinstance(cfg.get(key), dict):
             raise InputError(f"{path}: missing section {key!r}")
     return cfg, text
+
+
+def _is_json(path: Path, text: str) -> bool:
+    return path.suffix == ".json" or text.lstrip().startswith("{")
 
 
 _KEY_LINE = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.-]+):(?P<rest>.*)$")
@@ -604,9 +611,9 @@ def section_setup(ctx: Context) -> Section:
                 mrows.append([key.split(".", 1)[1] if sub else key,
                               fmt_value(v) + (f" {unit}" if unit else "")])
                 mclasses.append("")
-    s.blocks.append(Table("tab-machine", "Machine and memory-pressure parameters "
-                          "(config/config.yaml); the source of each value is in the listing "
-                          "of Appendix A.", ["Parameter", "Value"], mrows, ["l", "r"],
+    s.blocks.append(Table("tab-machine", "Machine and memory-pressure parameters. "
+                          "The source of every value is a comment in config/config.yaml "
+                          "(Appendix A).", ["Parameter", "Value"], mrows, ["l", "r"],
                           ["1fr", "auto"], row_classes=mclasses))
     prows, pclasses = [], []
     for policy in order_policies(cfg.get("policies") or {}):
@@ -618,8 +625,8 @@ def section_setup(ctx: Context) -> Section:
             unit = unit_of(key)
             prows.append([key, fmt_value(v) + (f" {unit}" if unit else "")])
             pclasses.append("")
-    s.blocks.append(Table("tab-policies", "Policy options (config/config.yaml), grouped by "
-                          "policy; the source of each value is in the listing of Appendix A.",
+    s.blocks.append(Table("tab-policies", "Policy options, grouped by policy. The source "
+                          "of every value is a comment in config/config.yaml (Appendix A).",
                           ["Option", "Value"], prows, ["l", "r"], ["1fr", "auto"],
                           row_classes=pclasses))
     erows = []
@@ -667,8 +674,17 @@ def section_claims(ctx: Context) -> Section:
 
 def appendix_config(ctx: Context) -> Section:
     s = Section("sec-config", "Full configuration", appendix=True)
-    s.para(f"The configuration this report was rendered with ({ctx.cfg_path}), verbatim:")
-    s.blocks.append(Code(ctx.cfg_text.rstrip("\n"), "yaml"))
+    if _is_json(ctx.cfg_path, ctx.cfg_text):
+        s.para(f"The effective configuration of this run ({ctx.cfg_path}: config/config.yaml "
+               f"with the profile's overrides), written as YAML. The source of every value is "
+               f"given as a comment in config/config.yaml.")
+        text = yaml.safe_dump(ctx.cfg, sort_keys=False, default_flow_style=None,
+                              allow_unicode=True, width=96)
+    else:
+        s.para(f"The configuration this report was rendered with ({ctx.cfg_path}), verbatim, "
+               f"with the source of every value as a comment:")
+        text = ctx.cfg_text
+    s.blocks.append(Code(text.rstrip("\n"), "yaml"))
     return s
 
 

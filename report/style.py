@@ -11,12 +11,6 @@ import os
 import zlib
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display; must happen before pyplot is imported anywhere
-import matplotlib.pyplot as plt  # noqa: E402
-import seaborn as sns  # noqa: E402
-
 # The paper's policies, in the order every table and legend uses.
 POLICY_ORDER = ["linux-4k", "linux-thp", "freebsd", "ingens", "hawkeye-pmu", "hawkeye-g"]
 
@@ -98,7 +92,14 @@ def order_policies(policies) -> list[str]:
 
 
 def apply() -> None:
-    """Set the plotting theme and the settings that make SVG output deterministic."""
+    """Set the plotting theme and the settings that make SVG output deterministic.
+
+    matplotlib and seaborn are imported here, not at module import, so that the
+    registries (and the Snakefile, which reads them) load quickly.
+    """
+    import matplotlib
+    matplotlib.use("Agg")  # no display
+    import seaborn as sns
     sns.set_theme(context="paper", style="whitegrid", font_scale=0.95)
     matplotlib.rcParams.update({
         "svg.hashsalt": _SVG_HASHSALT,   # stable ids for clip paths etc.
@@ -117,6 +118,7 @@ def apply() -> None:
 
 def save_svg(fig, path) -> Path:
     """Save a figure as SVG atomically (temp file, then rename) and close it."""
+    import matplotlib.pyplot as plt
     from report import temp_path
     path = Path(path)
     tmp = temp_path(path)
