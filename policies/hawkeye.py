@@ -278,9 +278,11 @@ class HawkEye(Policy):
 
     # --- threads and results -----------------------------------------------------
     def threads(self) -> list[KernelThread]:
-        out = [KernelThread("kbinmanager", self.kbin.work, 0.0),
-               KernelThread("khugepaged", self.khugepaged,
-                            self.p["promotion"]["scan_sleep_millisecs"] / 1000)]
+        # at equal wake-up times khugepaged runs before kbinmanager, so a pass
+        # never sees accessed bits that were cleared in the same instant
+        out = [KernelThread("khugepaged", self.khugepaged,
+                            self.p["promotion"]["scan_sleep_millisecs"] / 1000),
+               KernelThread("kbinmanager", self.kbin.work, 0.0)]
         if self.p["prezero"]["enabled"]:
             out.append(KernelThread(PreZeroer.name, self.prezero.work, 0.0))
         if self.p["bloat_recovery"]["enabled"]:

@@ -44,6 +44,7 @@ class BloatRecovery:
         self.pages_released = 0
         self.regions_split = 0
         self.bytes_scanned = 0.0
+        self.last_order: list[tuple[int, float]] = []   # (pid, overhead) of the last pass
 
     def _zero_counts(self, slots: np.ndarray) -> np.ndarray:
         st = self.m.rg.pg_state.reshape(-1, PAGES_PER_HUGE)[slots]
@@ -66,6 +67,7 @@ class BloatRecovery:
         released_total = 0
         order = sorted((pr for pr in m.procs if pr.region_slot),
                        key=lambda pr: (self.overhead_of(pr.pid), pr.pid))
+        self.last_order = [(pr.pid, self.overhead_of(pr.pid)) for pr in order]
         for pr in order:
             if m.free_frames >= goal:
                 break
