@@ -48,6 +48,21 @@ Pieces (one module each):
    (code: ``failed >= 100``).  ``alloc_sleep_millisecs`` is 0 in the code, so
    the next pass comes after the normal sleep.
 
+   "Pending" regions of a process are those in buckets >= 2 with
+   ``buckets: code`` (weight >= 3, code) and >= 1 with ``buckets: paper``
+   (coverage >= 50; the paper gives no rule).  As in the code, a process
+   with fewer than ``min_pending`` (8) pending regions gets no promotion
+   under hawkeye-pmu, so its last 7 warm regions stay at 4 KiB; a process
+   never measured has weight 0 and is not chosen either.
+
+Candidates are registered when a fault maps the only private page of a
+non-huge region that lies whole inside one VMA (``ohp_enter``; via the
+machine's population trigger at 1 page), at the tail of bucket 0.  At equal
+wake-up times the threads run in the order mmu_profiler, khugepaged,
+kbinmanager, asynczero, bloat_recovery.  Bloat recovery orders processes by
+the profiler's last measured overhead; hawkeye-g has no profiler, so all are
+0 and the order is the pid order.
+
 All promotions are logged in ``policy.promotion_log`` as
 (time_s, process name, region vaddr).
 """
@@ -199,14 +214,20 @@ class HawkEye(Policy):
         self._enter(proc.pid)
 
     def on_trigger(self, proc, slot: int, now_s: float) -> None:
-        """First private 4 KiB page in a non-huge region (ohp_enter).  Regions
-        split by bloat recovery are not registered again (in the code the PMD
-        is no longer empty, so ohp_enter is not called)."""
-        m = self.m
-        if slot in self.bloat.split_slots or m.rg.huge[slot] or not m.region_eligible(slot):
+        """A fault mapped a private 4 KiB page in a non-huge region.  Register
+        the region (ohp_enter) when that page is its only one, i.e. the region
+        was empty: the first fault, or a fault after the machine re-armed the
+        trigger of a region that was emptied.  Regions split by bloat recovery
+        are not registered again (in the code their PMD is no longer empty, so
+        ohp_enter is not called)."""
+        m, rg = self.m, self.m.rg
+        if (rg.mapped[slot] - rg.zpages[slot] != 1 or slot in self.bloat.split_slots
+                or rg.huge[slot] or not m.region_eligible(slot)):
             return
-        self._enter(proc.pid).add(slot, int(m.rg.vaddr[slot]) >> 21)
-        self.registered += 1
+        am = self._enter(proc.pid)
+        if slot not in am:
+            am.add(slot, int(rg.vaddr[slot]) >> 21)
+            self.registered += 1
 
     def on_munmap(self, proc, start: int, end: int) -> None:
         """remove_ohp_bins: drop candidates that are gone or no longer inside
