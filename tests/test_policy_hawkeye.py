@@ -449,3 +449,34 @@ def test_munmap_drops_candidates():
     am = sim.policy.maps[0]
     assert sorted(am.by_region) == [A >> 21, (A >> 21) + 3]
     sim.m.check_invariants()
+
+
+def test_pmu_round_robins_between_processes_of_equal_overhead():
+    """Equal overheads (3%): the chosen process moves to the list tail, so the
+    promotions alternate; each stops at 7 pending (12 - 5)."""
+    bodies = [sweeper(12, 200, 0.25, 2000) for _ in range(2)]
+    pmu = run(small_spec("hawkeye-pmu", policy_params=params("hawkeye-pmu",
+                                                             {"fault_huge": False})), bodies)
+    assert [p.mmu_overhead_pct for p in pmu.m.procs] == [3, 3]
+    assert [(t, p) for t, p, _ in pmu.policy.promotion_log] == \
+        [(1.0, "p0"), (1.0, "p1")] * 4 + [(2.0, "p0"), (2.0, "p1")]
+    pmu.m.check_invariants()
+
+
+def test_pmu_code_smoothing_keeps_the_kernels_integer_ema():
+    """smoothing: code — weight = (8 old + 2 new) // 10: after one sample p1
+    (6%) has weight 1 and p0 (2%) weight 0, so only p1 is ever eligible
+    (with the 2% stop switched off, as in the code)."""
+    bodies = [sweeper(12, 200, 0.25, 3000), sweeper(12, 200, 0.25, 1200)]
+    pmu = run(small_spec("hawkeye-pmu", policy_params=params(
+        "hawkeye-pmu", {"fault_huge": False},
+        {"pmu": {"smoothing": "code", "stop_below_pct": 0}})), bodies)
+    assert pmu.policy.profiler.weight == {0: 0, 1: 1}
+    assert [p for _, p, _ in pmu.policy.promotion_log] == ["p1"] * 5
+
+
+def test_start_zeroed_fraction_models_a_machine_idle_before_the_run():
+    spec = small_spec("hawkeye-pmu", policy_params={"prezero": {"start_zeroed_fraction": 1.0}})
+    s = run(spec, [one_write_per_region(8)]).summary().iloc[0]
+    assert s.faults_2m == 8 and s.faults_prezeroed == 8
+    assert s.mean_fault_latency_us == pytest.approx(6.3, abs=1e-3)
