@@ -840,10 +840,8 @@ def compile_pdf(typ_path: Path, out_pdf: Path, figures_dir: Path) -> None:
     """Compile with typst; the root directory holds both the source and the figures."""
     import typst
     root = Path(os.path.commonpath([typ_path.parent.resolve(), figures_dir.resolve()]))
-    ts = os.environ.get("SOURCE_DATE_EPOCH")
-    kwargs = {"timestamp": int(ts)} if ts and ts.isdigit() else {}
     try:
-        pdf = typst.compile(str(typ_path), root=str(root), **kwargs)
+        pdf = typst.compile(str(typ_path), root=str(root))
     except Exception as e:  # typst.TypstError and friends: name the source
         raise InputError(f"typst could not compile {typ_path}: {e}") from e
     atomic_write_bytes(out_pdf, pdf)
