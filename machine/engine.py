@@ -141,7 +141,9 @@ def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
     z = False
     if mode == FAULT_RESERVE:
         b = rg.block[slot]
-        if b < 0 and whole:
+        if b < 0 and whole and rg.mapped[slot] == 0:
+            # reserve only an empty extent (vm_reserv_alloc_page: no page of
+            # the object may already lie in it)
             b, _z = physmem.alloc_block(ph, G, False, slot, BLK_RESERVED)
             if b >= 0:
                 rg.block[slot] = b

@@ -45,6 +45,7 @@ class Process:
     exit_cycles: int | None = None
     phase: str = ""
     mmu_overhead_pct: float = 0.0   # last value a profiler reported (policies may set it)
+    vma_starts: list = field(default_factory=list)   # sorted VMA starts (bisect)
 
     @property
     def C(self) -> np.ndarray:
@@ -129,6 +130,7 @@ class Machine:
             vs[k], ve[k], vr[k] = v.start, v.end, rbase[key]
         pr._rbase = rbase
         pr._table_used = used
+        pr.vma_starts = [v.start for v in pr.vmas]
         a.C[C_NVMA] = n
         a.C[C_LAST_VMA] = -1
         pr.arrays = engine.ProcArrays(vs, ve, vr, table, a.C, a.hist)
@@ -214,8 +216,7 @@ class Machine:
             return False
         pr = self.procs[self.rg.pid[slot]]
         base = int(self.rg.vaddr[slot])
-        starts = [v.start for v in pr.vmas]
-        k = bisect.bisect_right(starts, base) - 1
+        k = bisect.bisect_right(pr.vma_starts, base) - 1
         return k >= 0 and pr.vmas[k].end >= base + HUGE
 
     def free_huge_blocks(self) -> int:
@@ -230,9 +231,12 @@ class Machine:
         rg = self.rg
         if not rg.valid[slot] or rg.huge[slot]:
             return "invalid"
-        if rg.block[slot] >= 0 and self.ph.blk_state[rg.block[slot]] == BLK_RESERVED:
+        b = int(rg.block[slot])
+        if b >= 0 and self.ph.blk_state[b] == BLK_RESERVED:
             pr = self.procs[rg.pid[slot]]
-            if rg.mapped[slot] - rg.zpages[slot] == PAGES_PER_HUGE:
+            frames = rg.pg_frame[slot * PAGES_PER_HUGE:(slot + 1) * PAGES_PER_HUGE]
+            if (rg.mapped[slot] - rg.zpages[slot] == PAGES_PER_HUGE
+                    and (frames == b * PAGES_PER_HUGE + np.arange(PAGES_PER_HUGE)).all()):
                 cyc = pt.promote_in_place(self.ph, self.G, rg, self.P, pr.C, pr.tlb, slot)
                 self.charge(thread, cyc, pr)
                 return "ok"

@@ -104,6 +104,7 @@ def zap_page(ph, G, rg, C, tlb, slot, i):
     rg.pg_state[p] = 0
     rg.pg_frame[p] = NO_FRAME
     rg.mapped[slot] -= 1
+    rg.trig[slot] = 0          # re-arm the population trigger
     tlbmod.invalidate_page(tlb, (rg.vaddr[slot] >> 12) + i)
     return freed
 
@@ -138,6 +139,7 @@ def zap_range(ph, G, rg, C, tlb, slot, i0, i1):
             rg.huge[slot] = 0
             rg.block[slot] = -1
             rg.mapped[slot] = 0
+            rg.trig[slot] = 0
             C[C_BLOAT_PAGES] -= bloat
             C[C_RSS_PAGES] -= PAGES_PER_HUGE
             C[C_HUGE] -= 1

@@ -115,9 +115,12 @@ class Simulation:
         self._prev = {}
 
     # --- running ---------------------------------------------------------
-    def advance(self, pr: Process, cur: TraceCursor, limit: int) -> None:
+    def advance(self, pr: Process, cur: TraceCursor) -> None:
+        """Run pr until its clock reaches the end of the step (``t_next``,
+        which a policy may bring forward by waking a thread) or its trace ends."""
         m = self.m
         while pr.running:
+            limit = int(self.t_next * self.hz)
             if cur.words is None or cur.i >= len(cur.words):
                 if not cur.next_chunk():
                     pr.running = False
@@ -136,6 +139,9 @@ class Simulation:
                 cur.i += 1
             elif st == ST_TRIGGER:
                 self.policy.on_trigger(pr, int(pr.C[C_TRIG_SLOT]), now_s)
+                # a thread woken by the policy ends the step early
+                wake = min([t.next_wake_s for t in self.threads], default=float("inf"))
+                self.t_next = min(self.t_next, max(wake, now_s))
             elif st == ST_NOMEM:
                 if not self.policy.on_memory_shortage(pr, now_s):
                     m.kill(pr, "oom")
@@ -164,26 +170,28 @@ class Simulation:
 
     def run(self) -> None:
         m = self.m
-        t_sample = 0.0
         self.sample(0.0)
         t_sample = self.sample_s
         while any(p.running for p in m.procs):
             wake = min([t.next_wake_s for t in self.threads], default=float("inf"))
-            t_next = min(t_sample, wake)
-            if self.max_time_s is not None and t_next > self.max_time_s:
-                break
-            limit = int(t_next * self.hz)
+            stop = float("inf") if self.max_time_s is None else float(self.max_time_s)
+            self.t_next = min(t_sample, wake, stop)
             for pr, cur in zip(m.procs, self.cursors):
                 if pr.running:
-                    self.advance(pr, cur, limit)
+                    self.advance(pr, cur)
+            t_now = self.t_next
             for t in self.threads:            # in the policy's declared order
-                if t.next_wake_s <= t_next:
-                    t.run(t_next)
-            if t_next >= t_sample:
-                self.sample(t_next)
-                t_sample = t_next + self.sample_s
-            self.report_progress(t_next)
+                if t.next_wake_s <= t_now:
+                    t.run(t_now)
+            if t_now >= t_sample:
+                self.sample(t_now)
+                t_sample = t_now + self.sample_s
+            self.report_progress(t_now)
+            if t_now >= stop:
+                break
         end = max(p.C[C_CLOCK] for p in m.procs) / self.hz if m.procs else 0.0
+        if self.max_time_s is not None:
+            end = min(end, float(self.max_time_s))
         self.sample(max(end, t_sample - self.sample_s), final=True)
         self.end_s = end
 

@@ -256,7 +256,13 @@ class Ingens(Policy):
         self.worklist.append((proc.pid, slot))
         self.queued.add(slot)
         self.n["worklist_added"] += 1
-        self.khugepaged_thread.wake_now(now_s)
+        # khugepaged runs on another core: the collapse it starts now becomes
+        # visible once it has copied the populated pages and zeroed the rest
+        # (meanwhile the program goes on faulting in 4 KiB pages).
+        rg, c = self.m.rg, self.m.params.costs
+        pop = int(rg.mapped[slot] - rg.zpages[slot])
+        copy_s = (pop * c["copy_4k_us"] + (512 - pop) * c["zero_4k_us"]) * 1e-6
+        self.khugepaged_thread.wake_now(now_s + copy_s)
 
     # --- khugepaged -------------------------------------------------------------
     def _promote(self, slot: int, now_s: float, via: str) -> str:

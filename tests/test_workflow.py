@@ -95,7 +95,7 @@ def test_tiny_end_to_end_run_writes_table1_with_exact_counts(tiny_run):
 def test_rerun_is_a_no_op_and_a_parameter_change_reruns_only_dependents(tiny_run):
     r = snakemake("-n", "--configfile", "config/test.yaml", cwd=tiny_run)
     assert "Nothing to be done" in r.stdout + r.stderr
-    r = snakemake("-n", "--configfile", "config/test.yaml", "--config",
-                  "pressure={'fragmentation': 0.5, 'tenant_fraction': 0.0}", cwd=tiny_run)
+    (tiny_run / "frag.yaml").write_text("pressure: {fragmentation: 0.5, tenant_fraction: 0.0}\n")
+    r = snakemake("-n", "--configfile", "config/test.yaml", "frag.yaml", cwd=tiny_run)
     out = r.stdout + r.stderr
     assert "simulate" in out and "workload_trace" not in out
