@@ -126,14 +126,17 @@ def _summed_timeseries(ts):
 def table1_cumulative_fault_time(runs_dir):
     series = load_runs(runs_dir, "timeseries.csv", ["time_s", "accesses", "fault_time_s"])
     fig, (a, b) = _plt().subplots(1, 2, figsize=(style.FULL_WIDTH, 2.5))
-    for policy, ts in series.items():
-        ts = _summed_timeseries(ts)
+    summed = {p: _summed_timeseries(ts) for p, ts in series.items()}
+    most = max((ts["accesses"].max() for ts in summed.values() if len(ts)), default=0)
+    scale, unit = (1e6, "millions") if most >= 1e6 else (1e3, "thousands")
+    for policy, ts in summed.items():
         if ts.empty:
             continue
         me = _markevery(len(ts))
-        a.plot(ts["accesses"] / 1e6, ts["fault_time_s"], **style.line_kwargs(policy, markevery=me))
+        a.plot(ts["accesses"] / scale, ts["fault_time_s"],
+               **style.line_kwargs(policy, markevery=me))
         b.plot(ts["time_s"], ts["fault_time_s"], **style.line_kwargs(policy, markevery=me))
-    a.set_xlabel("pages touched (millions)")
+    a.set_xlabel(f"pages touched ({unit})")
     b.set_xlabel("simulated time (s)")
     for ax, tag in ((a, "(a)"), (b, "(b)")):
         ax.set_ylabel("cumulative fault time (s)")
