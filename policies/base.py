@@ -52,6 +52,25 @@ def check_params(name: str, params: dict | None) -> None:
     obj.validate()
 
 
+def scale_durations(name: str, params: dict, factor: float) -> dict:
+    """A copy of ``params`` with the policy's period options multiplied by
+    ``factor`` (scaled-down profiles shrink time with footprint)."""
+    import copy
+    out = copy.deepcopy(params or {})
+    if factor == 1:
+        return out
+    cls = REGISTRY[name]
+    for key in cls.duration_keys:
+        *path, leaf = key.split(".")
+        d_default = cls.defaults
+        d = out
+        for part in path:
+            d_default = d_default[part]
+            d = d.setdefault(part, {})
+        d[leaf] = d.get(leaf, d_default[leaf]) * factor
+    return out
+
+
 def merge_params(owner: str, defaults: dict, given: dict) -> dict:
     """defaults updated by given, recursively; unknown keys are errors."""
     out = {}
@@ -96,6 +115,8 @@ class Policy:
     prefer_zeroed: ClassVar[bool] = False
     population_trigger: ClassVar[int] = 0
     zero_page_on_read: ClassVar[bool | None] = None
+    # dotted option keys that are periods (the workflow's time_scale multiplies them)
+    duration_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, machine, params: dict):
         self.m = machine

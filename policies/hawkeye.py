@@ -130,6 +130,8 @@ PMU_DEFAULTS = {
 
 
 class HawkEye(Policy):
+    duration_keys = ("bloat_recovery.period_s", "access_map.period_s", "access_map.window_s",
+                     "access_map.code_sleep_s", "promotion.scan_sleep_millisecs")
     """Shared by both variants; ``select`` picks the next region."""
     fault_mode = FAULT_HUGE
     prefer_zeroed = True       # pre-zeroed blocks first, at faults and promotions
@@ -327,6 +329,7 @@ class HawkEye(Policy):
 
 @register("hawkeye-pmu")
 class HawkEyePMU(HawkEye):
+    duration_keys = HawkEye.duration_keys + ("pmu.interval_s", "pmu.window_s")
     """Promote for the process with the highest measured MMU overhead."""
     defaults = {**copy.deepcopy(COMMON_DEFAULTS), "pmu": PMU_DEFAULTS}
     uses_pmu = True

@@ -116,6 +116,8 @@ def util_trigger(util_threshold: int) -> int:
 
 @register("ingens")
 class Ingens(Policy):
+    duration_keys = ("khugepaged.scan_sleep_millisecs", "khugepaged.alloc_sleep_millisecs",
+                     "scand.scan_sleep_millisecs")
     fault_mode = FAULT_BASE
     prefer_zeroed = False
     population_trigger = util_trigger(90)   # set per instance from util_threshold

@@ -15,7 +15,7 @@ Paper §2 / hawkeye-facts.md §4.1 (mm/huge_memory.c at Linux 4.3):
 """
 from __future__ import annotations
 
-from machine.constants import (FAULT_HUGE, PAGES_PER_HUGE, PG_ACCESSED)
+from machine.constants import FAULT_BASE, FAULT_HUGE, PAGES_PER_HUGE, PG_ACCESSED
 from policies.base import KernelThread, Policy, register
 
 
@@ -90,7 +90,11 @@ def region_pte_counts(m, slot: int) -> tuple[int, bool, bool]:
 class LinuxTHP(Policy):
     fault_mode = FAULT_HUGE
     prefer_zeroed = False   # Linux 4.3 has no pre-zeroed pool
+    duration_keys = ("khugepaged.scan_sleep_millisecs", "khugepaged.alloc_sleep_millisecs")
     defaults = {
+        # true: Linux (huge page at fault).  false: a variant in which huge pages
+        # come only from khugepaged, used to compare promotion order alone.
+        "fault_huge": True,
         "khugepaged": {
             "enabled": True,
             "scan_sleep_millisecs": 10000,   # mm/huge_memory.c default
@@ -102,6 +106,8 @@ class LinuxTHP(Policy):
     }
 
     def validate(self):
+        if not isinstance(self.p["fault_huge"], bool):
+            raise ValueError("policies.linux-thp.fault_huge must be true or false")
         k = self.p["khugepaged"]
         if not 0 <= k["max_ptes_none"] <= 511:
             raise ValueError("policies.linux-thp.khugepaged.max_ptes_none must be in 0..511")
@@ -111,6 +117,7 @@ class LinuxTHP(Policy):
 
     def __init__(self, machine, params):
         super().__init__(machine, params)
+        self.fault_mode = FAULT_HUGE if self.p["fault_huge"] else FAULT_BASE
         k = self.p["khugepaged"]
         self.scanner = AddressOrderScanner(machine, k["pages_to_scan"], self.collapse_ok)
         self.collapsed = 0

@@ -1,11 +1,65 @@
-# Shared helpers: config checks and the JSON specs handed to each CLI.
-# A rule receives exactly the part of the config it depends on (as params),
-# so changing one parameter reruns only the jobs that use it.
+# Shared helpers: config checks, the runs each experiment expands to, and the
+# JSON specs handed to each CLI.  A rule receives exactly the part of the
+# config it depends on (as params), so changing one parameter reruns only the
+# jobs that use it.
+import copy
 import json
 
 import policies
 import workloads
 from report.figures import FIGURES
+
+
+def deep_merge(base, over):
+    out = copy.deepcopy(base)
+    for k, v in (over or {}).items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def pct(x):
+    return f"{round(100 * x):d}"
+
+
+def expand_runs(cfg):
+    """run id -> everything one simulation needs.  A plain experiment is one
+    run (id = its name); a sweep is one run per grid point, with id
+    '<experiment>/<workload>_f<frag%>_t<tenant%>'."""
+    runs = {}
+    for name, exp in cfg["experiments"].items():
+        if "uses" in exp:
+            continue
+        base = {"experiment": name, "policies": exp["policies"],
+                "machine": deep_merge(cfg["machine"], exp.get("machine")),
+                "pressure": deep_merge(cfg["pressure"], exp.get("pressure")),
+                "policy_params": exp.get("policy_params", {}),
+                "time_scale": exp.get("time_scale", 1.0),
+                "sample_interval_s": exp.get("sample_interval_s", 1.0),
+                "max_time_s": exp.get("max_time_s"), "labels": {"experiment": name}}
+        if "sweep" in exp:
+            sw = exp["sweep"]
+            for wl in sw["workloads"]:
+                for f in sw.get("fragmentation", [cfg["pressure"]["fragmentation"]]):
+                    for t in sw.get("tenant_fraction", [cfg["pressure"]["tenant_fraction"]]):
+                        rid = f"{name}/{wl}_f{pct(f)}_t{pct(t)}"
+                        runs[rid] = {**base,
+                                     "processes": [{"workload": wl, "name": wl, "start_s": 0.0}],
+                                     "pressure": {"fragmentation": f, "tenant_fraction": t},
+                                     "labels": {"experiment": name, "workload": wl,
+                                                "variant": rid.split("/")[1],
+                                                "fragmentation": f, "tenant_fraction": t}}
+        else:
+            procs = exp.get("processes") or [{"workload": exp["workload"]}]
+            procs = [{"workload": p["workload"], "name": p.get("name", p["workload"]),
+                      "start_s": float(p.get("start_s", 0.0))} for p in procs]
+            labels = {"experiment": name}
+            if len(procs) == 1:
+                labels["workload"] = procs[0]["workload"]
+            runs[name] = {**base, "processes": procs, "labels": labels}
+    return runs
 
 
 def check_config(cfg):
@@ -20,30 +74,53 @@ def check_config(cfg):
     for name, wl in cfg["workloads"].items():
         try:
             workloads.get(wl["kind"])(wl.get("params", {}), cfg["seed"])
-        except (ValueError, KeyError) as e:
+        except (ValueError, KeyError, TypeError) as e:
             errors.append(f"workloads.{name}: {e}")
     for name, exp in cfg["experiments"].items():
-        if exp["workload"] not in cfg["workloads"]:
-            errors.append(f"experiments.{name}.workload: {exp['workload']!r} is not defined "
-                          f"under workloads (defined: {sorted(cfg['workloads'])})")
-        for pol in exp["policies"]:
+        wls = [exp["workload"]] if "workload" in exp else []
+        wls += [p["workload"] for p in exp.get("processes", [])]
+        wls += exp.get("sweep", {}).get("workloads", [])
+        for wl in wls:
+            if wl not in cfg["workloads"]:
+                errors.append(f"experiments.{name}: workload {wl!r} is not defined under "
+                              f"workloads (defined: {sorted(cfg['workloads'])})")
+        names = [p.get("name", p["workload"]) for p in exp.get("processes", [])]
+        if len(set(names)) != len(names):
+            errors.append(f"experiments.{name}.processes: process names must be unique "
+                          f"(got {names}); set `name:` to tell them apart")
+        for used in exp.get("uses", []):
+            if used not in cfg["experiments"] or "uses" in cfg["experiments"][used]:
+                errors.append(f"experiments.{name}.uses: {used!r} is not an experiment that runs")
+        for pol in exp.get("policies", []):
             if pol not in cfg["policies"]:
                 errors.append(f"experiments.{name}.policies: {pol!r} has no options block "
                               f"under policies (defined: {sorted(cfg['policies'])})")
+                continue
+            try:
+                params = deep_merge(cfg["policies"][pol], exp.get("policy_params", {}).get(pol))
+                policies.check_params(pol, policies.scale_durations(
+                    pol, params, exp.get("time_scale", 1.0)))
+            except ValueError as e:
+                errors.append(f"experiments.{name}: {e}")
     if errors:
         raise ValueError("invalid configuration:\n  " + "\n  ".join(errors))
 
 
 check_config(config)
 
+RUNS = expand_runs(config)
 EXPERIMENTS = sorted(config.get("only_experiments") or config["experiments"])
 _unknown = sorted(set(EXPERIMENTS) - set(config["experiments"]))
 if _unknown:
     raise ValueError(f"only_experiments: {_unknown} not defined under experiments "
                      f"(defined: {sorted(config['experiments'])})")
+# experiments needed: the selected ones and those they use
+NEEDED = sorted(set(EXPERIMENTS) | {u for e in EXPERIMENTS
+                                    for u in config["experiments"][e].get("uses", [])})
 
 
 wildcard_constraints:
+    run="[a-z0-9_]+(/[a-z0-9_]+)?",
     experiment="[a-z0-9_]+",
     policy="[a-z0-9-]+",
     workload="[A-Za-z0-9_]+",
@@ -55,31 +132,38 @@ def workload_spec(wildcards):
                        "seed": config["seed"]}, sort_keys=True)
 
 
-def experiment_trace(wildcards):
-    exp = config["experiments"][wildcards.experiment]
-    return f"results/traces/{exp['workload']}.trace"
+def run_traces(wildcards):
+    return [f"results/traces/{p['workload']}.trace" for p in RUNS[wildcards.run]["processes"]]
 
 
 def run_spec(wildcards):
-    exp = config["experiments"][wildcards.experiment]
-    pressure = {**config["pressure"], **exp.get("pressure", {})}
+    run = RUNS[wildcards.run]
+    params = deep_merge(config["policies"][wildcards.policy],
+                        run["policy_params"].get(wildcards.policy))
+    params = policies.scale_durations(wildcards.policy, params, run["time_scale"])
     spec = {
-        "machine": config["machine"],
-        "pressure": pressure,
-        "policy": {"name": wildcards.policy, "params": config["policies"][wildcards.policy]},
-        "run": {"sample_interval_s": exp.get("sample_interval_s", 1.0),
-                "max_time_s": exp.get("max_time_s")},
-        "processes": [{"name": exp["workload"], "start_s": 0.0}],
+        "machine": run["machine"],
+        "pressure": run["pressure"],
+        "policy": {"name": wildcards.policy, "params": params},
+        "run": {"sample_interval_s": run["sample_interval_s"], "max_time_s": run["max_time_s"]},
+        "processes": [{"name": p["name"], "start_s": p["start_s"]} for p in run["processes"]],
         "seed": config["seed"],
-        "labels": {"experiment": wildcards.experiment, "workload": exp["workload"]},
+        "labels": run["labels"],
     }
     return json.dumps(spec, sort_keys=True)
 
 
+def runs_of(experiment):
+    """Summary files of every run an experiment's table reads."""
+    exp = config["experiments"][experiment]
+    names = exp.get("uses", [experiment])
+    return [f"results/runs/{rid}/{pol}/summary.csv"
+            for rid, run in sorted(RUNS.items()) if run["experiment"] in names
+            for pol in run["policies"]]
+
+
 def experiment_runs(wildcards):
-    exp = config["experiments"][wildcards.experiment]
-    return expand("results/runs/{experiment}/{policy}/summary.csv",
-                  experiment=wildcards.experiment, policy=exp["policies"])
+    return runs_of(wildcards.experiment)
 
 
 def experiment_figures(experiment):

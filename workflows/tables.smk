@@ -1,13 +1,21 @@
 # Stage 3: tidy result tables and figures per experiment.
 
 
+def runs_dir(experiment):
+    """Directory the table and figure builders read: the experiment's own
+    runs, or all runs for an experiment built from others (`uses`)."""
+    if "uses" in config["experiments"][experiment]:
+        return "results/runs"
+    return f"results/runs/{experiment}"
+
+
 rule experiment_table:
     input:
         experiment_runs,
     output:
         "results/tables/{experiment}.csv",
     params:
-        runs=subpath(input[0], ancestor=2),
+        runs=lambda wc: runs_dir(wc.experiment),
     log:
         "logs/tables/{experiment}.log",
     benchmark:
@@ -21,18 +29,19 @@ rule experiment_table:
 
 
 for _exp in EXPERIMENTS:
+    if not experiment_figures(_exp):
+        continue
 
     rule:
         name:
             f"figures_{_exp}"
         input:
-            lambda wc, e=_exp: expand("results/runs/{experiment}/{policy}/summary.csv",
-                                      experiment=e, policy=config["experiments"][e]["policies"]),
+            runs_of(_exp),
         output:
             [report(f, caption="../report/captions/figure.rst", category="Figures",
                     subcategory=_exp) for f in experiment_figures(_exp)],
         params:
-            runs=f"results/runs/{_exp}",
+            runs=runs_dir(_exp),
             experiment=_exp,
         log:
             f"logs/figures/{_exp}.log",
