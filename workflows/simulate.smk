@@ -1,9 +1,30 @@
 # Stage 2: the machine replays the traces of a run while a policy decides.
+import glob
+
+
+rule compile_kernels:
+    """Compile numba's kernels once before the simulations start in parallel.
+    The simulations depend on the machine's and the policies' code through it."""
+    input:
+        sorted(glob.glob("machine/*.py") + glob.glob("policies/*.py")),
+    output:
+        "results/.kernels.done",
+    log:
+        "logs/simulate/compile_kernels.log",
+    benchmark:
+        "benchmarks/simulate/compile_kernels.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "python -m machine.warmup {output} 2> {log}"
 
 
 rule simulate:
     input:
         traces=run_traces,
+        kernels="results/.kernels.done",
     output:
         summary="results/runs/{run}/{policy}/summary.csv",
         timeseries="results/runs/{run}/{policy}/timeseries.csv",

@@ -1,0 +1,46 @@
+"""Compile (or load from numba's cache) every kernel once, before the
+workflow's simulations start in parallel, so they do not all compile at once.
+
+    python -m machine.warmup OUT_FLAG_FILE
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from machine.testing import run, small_spec
+
+A = 0x40000000
+MIB = 1 << 20
+
+
+def exercise(w):
+    """mmap, faults of every kind, madvise (splits), munmap, a long run."""
+    w.cycles(100)
+    w.mmap(A, 8 * MIB)
+    w.access(A + np.arange(0, 2048, 3, dtype=np.uint64) * 4096, True)
+    w.access(A + np.arange(1, 2048, 7, dtype=np.uint64) * 4096, False)
+    w.madvise_dontneed(A + MIB, MIB)
+    w.access([A], False, counts=[30_000_000])
+    w.munmap(A, 8 * MIB)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    t0 = time.perf_counter()
+    for policy in ("linux-4k", "linux-thp", "freebsd", "ingens", "hawkeye-pmu", "hawkeye-g"):
+        sim = run(small_spec(policy, memory_mib=64), [exercise])
+        sim.m.check_invariants()
+        print(f"warm-up: {policy} ok", file=sys.stderr, flush=True)
+    print(f"kernels ready in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    if argv:
+        Path(argv[0]).parent.mkdir(parents=True, exist_ok=True)
+        Path(argv[0]).write_text("numba kernels compiled\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
