@@ -10,6 +10,8 @@ rule effective_config:
         "logs/report/effective_config.log",
     benchmark:
         "benchmarks/report/effective_config.tsv"
+    conda:
+        "../environment.yml"
     threads: 1
     resources:
         mem_mb=200,
@@ -28,6 +30,8 @@ rule claims:
         "logs/report/claims.log",
     benchmark:
         "benchmarks/report/claims.tsv"
+    conda:
+        "../environment.yml"
     threads: 1
     resources:
         mem_mb=500,
@@ -50,6 +54,8 @@ rule render_report:
         "logs/report/render.log",
     benchmark:
         "benchmarks/report/render.tsv"
+    conda:
+        "../environment.yml"
     threads: 1
     resources:
         mem_mb=2000,

@@ -13,6 +13,8 @@ rule compile_kernels:
         "logs/simulate/compile_kernels.log",
     benchmark:
         "benchmarks/simulate/compile_kernels.tsv"
+    conda:
+        "../environment.yml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -39,6 +41,8 @@ rule simulate:
         "logs/simulate/{run}/{policy}.log",
     benchmark:
         "benchmarks/simulate/{run}/{policy}.tsv"
+    conda:
+        "../environment.yml"
     threads: 1
     resources:
         mem_mb=4000,

@@ -1,14 +1,6 @@
 # Stage 3: tidy result tables and figures per experiment.
 
 
-def runs_dir(experiment):
-    """Directory the table and figure builders read: the experiment's own
-    runs, or all runs for an experiment built from others (`uses`)."""
-    if "uses" in config["experiments"][experiment]:
-        return "results/runs"
-    return f"results/runs/{experiment}"
-
-
 rule experiment_table:
     input:
         experiment_runs,
@@ -20,6 +12,8 @@ rule experiment_table:
         "logs/tables/{experiment}.log",
     benchmark:
         "benchmarks/tables/{experiment}.tsv"
+    conda:
+        "../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -41,12 +35,14 @@ for _exp in EXPERIMENTS:
             [report(f, caption="../report/captions/figure.rst", category="Figures",
                     subcategory=_exp) for f in experiment_figures(_exp)],
         params:
-            runs=runs_dir(_exp),
+            runs=lambda wc, e=_exp: runs_dir(e),
             experiment=_exp,
         log:
             f"logs/figures/{_exp}.log",
         benchmark:
             f"benchmarks/figures/{_exp}.tsv"
+        conda:
+            "../environment.yml"
         threads: 1
         resources:
             mem_mb=1000,

@@ -10,6 +10,8 @@ rule workload_trace:
         "logs/workloads/{workload}.log",
     benchmark:
         "benchmarks/workloads/{workload}.tsv"
+    conda:
+        "../environment.yml"
     threads: 1
     resources:
         mem_mb=2000,
