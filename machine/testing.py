@@ -17,6 +17,23 @@ from workloads.trace import TraceWriter
 
 CONFIG = Path(__file__).resolve().parent.parent / "config" / "config.yaml"
 
+# Hand-made traces: a 2 MiB-aligned base address and the default clock.
+A = 0x40000000
+MIB = 1 << 20
+HZ = 2.3e9              # config/config.yaml machine.cpu_ghz
+
+
+def pages(first, n, step=1, base=A):
+    """Addresses of n pages from page index first, every step pages."""
+    import numpy as np
+    return base + (first + np.arange(n, dtype=np.uint64) * step) * 4096
+
+
+def compute(w, seconds, cycles=1000, addr=A):
+    """Spend simulated time cheaply: one page hit many times."""
+    w.cycles(cycles)
+    w.access([addr], False, counts=[int(seconds * HZ / cycles)])
+
 
 def default_config() -> dict:
     with open(CONFIG) as f:

@@ -4,22 +4,11 @@ import numpy as np
 import pytest
 
 from machine.constants import BLK_BASE, BLK_HUGE, BLK_RESERVED
-from machine.testing import run, small_spec
+from machine.testing import A, HZ, MIB, compute, pages, run, small_spec
 from policies.base import check_params
 
-A = 0x40000000          # 2 MiB aligned
-MIB = 1 << 20
-HZ = 2.3e9              # config cpu_ghz
 
 
-def pages(first, n, step=1):
-    return A + (first + np.arange(n, dtype=np.uint64) * step) * 4096
-
-
-def compute(w, seconds, cycles=1000, addr=A):
-    """Spend simulated time cheaply: one page hit many times."""
-    w.cycles(cycles)
-    w.access([addr], False, counts=[int(seconds * HZ / cycles)])
 
 
 def slot_of(sim, addr, pid=0):

@@ -9,26 +9,18 @@ import numpy as np
 import pytest
 
 from machine.constants import FAULT_BASE, PAGES_PER_HUGE
-from machine.testing import default_config, run, small_spec
+from machine.testing import A, HZ, MIB, compute, default_config, run, small_spec
 from policies import check_params
 from policies.hawkeye_access_map import AccessMap, bucket_of, ema, pending_min_bucket
 
-A = 0x40000000          # 2 MiB aligned
-MIB = 1 << 20
 HUGE = 2 * MIB
 PAGE = 4096
-HZ = 2.3e9              # config cpu_ghz
 
 
 def region_pages(region: int, n: int, base: int = A) -> np.ndarray:
     """Addresses of the first n pages of region number `region` above base."""
     return base + region * HUGE + np.arange(n, dtype=np.uint64) * PAGE
 
-
-def compute(w, seconds, cycles=1000, addr=A):
-    """Spend simulated time cheaply: one page hit many times."""
-    w.cycles(cycles)
-    w.access([addr], False, counts=[int(seconds * HZ / cycles)])
 
 
 def loop(w, addrs, seconds, cycles_per_record, count=10):

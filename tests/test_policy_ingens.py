@@ -5,24 +5,13 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from machine.testing import run, small_spec
+from machine.testing import A, HZ, MIB, compute, pages, run, small_spec
 from policies.base import check_params
 from policies.ingens import util_trigger
 
-A = 0x40000000          # 2 MiB aligned
 B = A + (1 << 30)       # a second process's base
-MIB = 1 << 20
-HZ = 2.3e9              # config cpu_ghz
 
 
-def pages(first, n, step=1, base=A):
-    return base + (first + np.arange(n, dtype=np.uint64) * step) * 4096
-
-
-def compute(w, seconds, addr=A, cycles=1000):
-    """Spend simulated time cheaply: one page hit many times."""
-    w.cycles(cycles)
-    w.access([addr], False, counts=[int(seconds * HZ / cycles)])
 
 
 def huge_at(sim, t, process="p0"):

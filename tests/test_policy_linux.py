@@ -2,21 +2,10 @@
 import numpy as np
 import pytest
 
-from machine.testing import run, small_spec
-
-A = 0x40000000          # 2 MiB aligned
-MIB = 1 << 20
-HZ = 2.3e9              # config cpu_ghz
+from machine.testing import A, HZ, MIB, compute, pages, run, small_spec
 
 
-def pages(first, n, step=1):
-    return A + (first + np.arange(n, dtype=np.uint64) * step) * 4096
 
-
-def compute(w, seconds, cycles=1000, addr=A):
-    """Spend simulated time cheaply: one page hit many times."""
-    w.cycles(cycles)
-    w.access([addr], False, counts=[int(seconds * HZ / cycles)])
 
 
 def test_linux_4k_maps_every_page_with_its_own_fault():
