@@ -6,7 +6,9 @@ rule compile_kernels:
     """Compile numba's kernels once before the simulations start in parallel.
     The simulations depend on the machine's and the policies' code through it."""
     input:
-        sorted(glob.glob("machine/*.py") + glob.glob("policies/*.py")),
+        # the code a simulation runs (not the test and benchmark helpers)
+        sorted(f for f in glob.glob("machine/*.py") + glob.glob("policies/*.py")
+               if not f.endswith(("testing.py", "bench.py"))),
     output:
         "results/.kernels.done",
     log:
