@@ -17,7 +17,7 @@ import math
 from collections import namedtuple
 
 import numpy as np
-from machine.jit import kernel
+from machine.jit import kernel, prefetch
 
 from machine import physmem, tlb as tlbmod
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES, C_CLOCK,
@@ -47,6 +47,8 @@ ProcArrays = namedtuple("ProcArrays", [
 ])
 
 _LOG_RATIO = math.log(HIST_RATIO)
+SWEEP_MIN_PAGES = 256   # unmap ranges from this size scan the TLB once (~1100 entries)
+PREFETCH_AHEAD = 8   # records; tuned on random traces over GiBs
 
 
 @kernel
@@ -71,7 +73,7 @@ def slot_of(pa, k, addr):
     return pa.slot_table[pa.vma_rbase[k] + (addr >> 21) - (pa.vma_start[k] >> 21)]
 
 
-@kernel
+@kernel(inline="always")
 def record_latency(P, C, hist, lat):
     # fault latencies take few distinct values: memoise the last bin
     if lat == C[C_HIST_LAT]:
@@ -88,17 +90,7 @@ def record_latency(P, C, hist, lat):
     hist[b] += 1
 
 
-@kernel
-def fault_and_record(ph, G, rg, P, C, hist, tlb, slot, i, write, whole):
-    """The fault path out of line (keeps the per-access loop small)."""
-    lat = fault(ph, G, rg, P, C, tlb, slot, i, write, whole)
-    if lat >= 0:
-        C[C_FAULT_CYCLES] += lat
-        record_latency(P, C, hist, lat)
-    return lat
-
-
-@kernel
+@kernel(inline="always")
 def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
     """Handle a fault on page i of region slot.  Returns the latency in cycles,
     or -1 when no frame could be found (nothing changed)."""
@@ -177,6 +169,11 @@ def unmap_range(ph, G, rg, P, pa, tlb, start, npages):
     addr = start
     cost = 0
     nvma = C[C_NVMA]
+    # A big range is shot down with one scan of the TLB after the zap instead
+    # of one lookup per page: the same entries go (the TLB only holds
+    # translations of mapped pages, and every mapped page in a VMA inside the
+    # range is zapped), the others keep their recency order.
+    sweep = npages >= SWEEP_MIN_PAGES
     while addr < end:
         rend = ((addr >> 21) + 1) << 21
         stop = min(end, rend)
@@ -187,7 +184,7 @@ def unmap_range(ph, G, rg, P, pa, tlb, start, npages):
             i0 = (addr >> 12) & 511
             i1 = i0 + ((stop - addr) >> 12)
             whole_huge = rg.huge[slot] == 1 and i0 == 0 and i1 == PAGES_PER_HUGE
-            freed = zap_range(ph, G, rg, C, tlb, slot, i0, i1)
+            freed = zap_range(ph, G, rg, C, tlb, slot, i0, i1, not sweep)
             cost += P[P_FREE_2M] if whole_huge else freed * P[P_FREE_4K]
         else:
             # skip to the next VMA start inside the range, if any
@@ -198,6 +195,8 @@ def unmap_range(ph, G, rg, P, pa, tlb, start, npages):
                     break
             stop = min(max(nxt, addr + 4096), end)
         addr = stop
+    if sweep:
+        tlbmod.invalidate_range_4k(tlb, start >> 12, end >> 12)
     C[C_FREE_CYCLES] += cost
     return cost
 
@@ -206,10 +205,10 @@ def unmap_range(ph, G, rg, P, pa, tlb, start, npages):
 def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
     """Run records [i, len) of one process.  Returns (next record, status)."""
     C = pa.C
+    hist = pa.hist
     n = len(words)
     cpa = C[C_CYCLES_PER_ACCESS]
     nvma = C[C_NVMA]
-    last = C[C_LAST_VMA]
     trigger = P[P_POP_TRIGGER]
     l1s, l1h, l2 = tlb.l1s_tag, tlb.l1h_tag, tlb.l2_tag
     pg_state = rg.pg_state
@@ -219,9 +218,20 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
     m1s = l1s.shape[0] - 1
     m1h = l1h.shape[0] - 1
     m2 = l2.shape[0] - 1
-    # hot counters live in locals (stores to C would alias every array)
+    # The current VMA's bounds and slot-table base live in locals: VMAs do not
+    # change inside replay, and reloading them after every uint8 store (which
+    # may alias, for all LLVM knows) costs.
+    last = C[C_LAST_VMA]
+    vlo, vhi, rb = np.int64(1), np.int64(0), np.int64(0)   # empty: no VMA cached
+    if last >= 0 and last < nvma:
+        vlo, vhi = vma_start[last], vma_end[last]
+        rb = vma_rbase[last] - (vlo >> 21)
+    # hot counters live in locals (stores to C would alias every array);
+    # counters only ever added to are flushed as deltas at the end
     clock = C[C_CLOCK]
+    repeat_done = C[C_REPEAT_DONE]
     accesses = writes = l1_hits = l2_hits = walks = walk_cycles = user_cycles = 0
+    bloat_delta = fault_cycles = 0
     status = ST_END
     while i < n:
         if clock >= limit:
@@ -244,8 +254,8 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
             status = ST_EVENT
             break
         addr = np.int64(w >> 12) << 12
-        write = (w & WRITE_BIT) != 0
-        cnt = np.int64(args[i]) - C[C_REPEAT_DONE]
+        wbit = np.int64(w >> 4) & 1          # WRITE_BIT, as 0/1 (no branch)
+        cnt = np.int64(args[i]) - repeat_done
         partial = False
         if cnt > 1 and cpa > 0 and clock + cnt * cpa > limit:
             # a long run of repeats crosses the time limit: replay only up to
@@ -254,74 +264,77 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
             if k < cnt:
                 cnt = k
                 partial = True
-        if not (last >= 0 and last < nvma and vma_start[last] <= addr
-                and addr < vma_end[last]):
+        if not (vlo <= addr and addr < vhi):
             last = find_vma(pa, nvma, addr)
             if last < 0:
                 C[C_SEGV_ADDR] = addr
                 status = ST_SEGV
                 break
+            vlo, vhi = vma_start[last], vma_end[last]
+            rb = vma_rbase[last] - (vlo >> 21)
+        if i + PREFETCH_AHEAD < n:
+            # the page state of a later access is likely a cache miss on a big
+            # footprint: start fetching it now (only inside the current VMA,
+            # where its slot-table index is known to be valid)
+            fa = np.int64(words[i + PREFETCH_AHEAD] >> 12) << 12
+            if vlo <= fa and fa < vhi:
+                prefetch(pg_state, slot_table[rb + (fa >> 21)] * PAGES_PER_HUGE
+                         + ((fa >> 12) & 511))
         r = addr >> 21
-        slot = slot_table[vma_rbase[last] + r - (vma_start[last] >> 21)]
-        p = slot * PAGES_PER_HUGE + ((addr >> 12) & 511)
-        st = pg_state[p]
+        slot = slot_table[rb + r]
+        pi = (addr >> 12) & 511
+        p = slot * PAGES_PER_HUGE + pi
+        st = np.int64(pg_state[p])
         huge = rhuge[slot] != 0
         lat = 0
         fired = False
-        if not huge and (not st & PG_MAPPED or (write and st & PG_ZEROPAGE)):
-            whole = vma_start[last] <= (r << 21) and ((r + 1) << 21) <= vma_end[last]
-            lat = fault_and_record(ph, G, rg, P, C, pa.hist, tlb, slot, (addr >> 12) & 511,
-                                   write, whole)
+        # fault: not mapped, or a write to the shared zero page
+        if not huge and ((st & PG_MAPPED) == 0 or (wbit & (st >> 1)) != 0):
+            whole = vlo <= (r << 21) and ((r + 1) << 21) <= vhi
+            lat = fault(ph, G, rg, P, C, tlb, slot, pi, wbit != 0, whole)
             if lat < 0:
                 status = ST_NOMEM
                 break
+            fault_cycles += lat
+            record_latency(P, C, hist, lat)
             huge = rhuge[slot] != 0
-            st = pg_state[p]
+            st = np.int64(pg_state[p])
             fired = (trigger > 0 and not huge and rg.mapped[slot] - rg.zpages[slot] >= trigger
                      and rg.trig[slot] == 0)
-        # --- TLB ---
+        # --- TLB: L1 of the page size, then the shared L2 (true LRU) ---
         cyc = cnt * cpa
         if huge:
             key = r
-            t = tlbmod.tag_2m(r)
-            hit = tlbmod.lookup(l1h, r & m1h, t)
+            hit = tlbmod.touch(l1h, r & m1h, tlbmod.tag_2m(r))
+            wc = walk_2m
         else:
             key = addr >> 12
-            t = tlbmod.tag_4k(key)
-            hit = tlbmod.lookup(l1s, key & m1s, t)
+            hit = tlbmod.touch(l1s, key & m1s, tlbmod.tag_4k(key))
+            wc = walk_4k
         if hit:
             l1_hits += cnt
         else:
-            s2 = key & m2
-            if tlbmod.lookup(l2, s2, t):
-                l2_hits += 1
-                cyc += l2_hit
-            else:
-                walks += 1
-                wc = walk_2m if huge else walk_4k
-                walk_cycles += wc
-                cyc += wc
-                tlbmod.insert(l2, s2, t)
-            if huge:
-                tlbmod.insert(l1h, r & m1h, t)
-            else:
-                tlbmod.insert(l1s, key & m1s, t)
+            t = (key << 1) | huge
+            h2 = tlbmod.touch(l2, key & m2, t)
+            l2_hits += h2
+            walks += 1 - h2
+            wc = 0 if h2 else wc
+            walk_cycles += wc
+            cyc += l2_hit if h2 else wc
             l1_hits += cnt - 1
         # --- accessed / dirty / content ---
-        nst = st | PG_ACCESSED | PG_TOUCHED
-        if write:
-            nst |= PG_WRITTEN
-            writes += cnt
-        if not st & PG_TOUCHED:
-            C[C_BLOAT_PAGES] -= 1   # a zero-filled frame the program now uses
-        pg_state[p] = nst
+        nst = st | PG_ACCESSED | PG_TOUCHED | (wbit << 3)   # wbit << 3 == PG_WRITTEN
+        writes += cnt * wbit
+        bloat_delta -= ((st >> 4) & 1) ^ 1   # not PG_TOUCHED: a zero-filled frame now used
+        if nst != st:
+            pg_state[p] = nst
         accesses += cnt
         user_cycles += cyc
         clock += cyc + lat
         if partial:
-            C[C_REPEAT_DONE] += cnt
+            repeat_done += cnt
         else:
-            C[C_REPEAT_DONE] = 0
+            repeat_done = 0
             i += 1
         if fired:
             rg.trig[slot] = 1
@@ -329,6 +342,7 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
             status = ST_TRIGGER
             break
     C[C_CLOCK] = clock
+    C[C_REPEAT_DONE] = repeat_done
     C[C_ACCESSES] += accesses
     C[C_WRITES] += writes
     C[C_L1_HITS] += l1_hits
@@ -336,6 +350,8 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
     C[C_WALKS] += walks
     C[C_WALK_CYCLES] += walk_cycles
     C[C_USER_CYCLES] += user_cycles
+    C[C_BLOAT_PAGES] += bloat_delta
+    C[C_FAULT_CYCLES] += fault_cycles
     C[C_LAST_VMA] = last
     return i, status
 

@@ -84,8 +84,9 @@ def map_huge(ph, G, rg, C, tlb, slot, blk):
 
 
 @kernel(inline="always")
-def zap_page(ph, G, rg, C, tlb, slot, i):
-    """Remove one 4 KiB PTE of a non-huge region and free its private frame."""
+def zap_page(ph, G, rg, C, tlb, slot, i, shoot=True):
+    """Remove one 4 KiB PTE of a non-huge region and free its private frame.
+    shoot=False leaves the TLB shootdown to the caller (one scan for a range)."""
     p = slot * PAGES_PER_HUGE + i
     st = rg.pg_state[p]
     if not st & PG_MAPPED:
@@ -105,7 +106,8 @@ def zap_page(ph, G, rg, C, tlb, slot, i):
     rg.pg_frame[p] = NO_FRAME
     rg.mapped[slot] -= 1
     rg.trig[slot] = 0          # re-arm the population trigger
-    tlbmod.invalidate_page(tlb, (rg.vaddr[slot] >> 12) + i)
+    if shoot:
+        tlbmod.invalidate_page(tlb, (rg.vaddr[slot] >> 12) + i)
     return freed
 
 
@@ -122,10 +124,11 @@ def split_region(ph, rg, C, tlb, slot):
 
 
 @kernel
-def zap_range(ph, G, rg, C, tlb, slot, i0, i1):
+def zap_range(ph, G, rg, C, tlb, slot, i0, i1, shoot=True):
     """Unmap pages [i0, i1) of a region (munmap, madvise DONTNEED).  A huge
     mapping is freed whole when the range covers it, else split first (as
-    Linux 4.3's zap_pmd_range does).  Returns frames freed."""
+    Linux 4.3's zap_pmd_range does).  Returns frames freed.  shoot=False: the
+    caller shoots down the range's 4 KiB translations itself."""
     if rg.huge[slot]:
         if i0 == 0 and i1 == PAGES_PER_HUGE:
             base = slot * PAGES_PER_HUGE
@@ -148,7 +151,7 @@ def zap_range(ph, G, rg, C, tlb, slot, i0, i1):
         split_region(ph, rg, C, tlb, slot)
     freed = 0
     for i in range(i0, i1):
-        freed += zap_page(ph, G, rg, C, tlb, slot, i)
+        freed += zap_page(ph, G, rg, C, tlb, slot, i, shoot)
     return freed
 
 

@@ -36,6 +36,65 @@ def tag_2m(vpn2m):
 
 
 @kernel(inline="always")
+def touch(tags, s, t):
+    """One LRU access of t in set s: move t to the front on a hit, insert it
+    at the front (evicting the last way) on a miss.  Returns the hit.
+
+    Same result as ``lookup`` followed, on a miss, by ``insert``.  The
+    common geometries (4 and 8 ways) compare every way without branches: a
+    data-dependent early exit mispredicts on most accesses of a big
+    footprint."""
+    W = tags.shape[1]
+    if W == 4:
+        return _touch4(tags, s, t)
+    if W == 8:
+        return _touch8(tags, s, t)
+    if lookup(tags, s, t):
+        return True
+    insert(tags, s, t)
+    return False
+
+
+@kernel(inline="always")
+def _touch4(tags, s, t):
+    a0, a1, a2, a3 = tags[s, 0], tags[s, 1], tags[s, 2], tags[s, 3]
+    # way k keeps its tag when t was found before it, else takes way k-1's
+    # (tags within a set are unique, so at most one way matches)
+    f1 = a0 == t
+    f2 = f1 | (a1 == t)
+    f3 = f2 | (a2 == t)
+    hit = f3 | (a3 == t)
+    tags[s, 3] = a3 if f3 else a2
+    tags[s, 2] = a2 if f2 else a1
+    tags[s, 1] = a1 if f1 else a0
+    tags[s, 0] = t
+    return hit
+
+
+@kernel(inline="always")
+def _touch8(tags, s, t):
+    a0, a1, a2, a3 = tags[s, 0], tags[s, 1], tags[s, 2], tags[s, 3]
+    a4, a5, a6, a7 = tags[s, 4], tags[s, 5], tags[s, 6], tags[s, 7]
+    f1 = a0 == t
+    f2 = f1 | (a1 == t)
+    f3 = f2 | (a2 == t)
+    f4 = f3 | (a3 == t)
+    f5 = f4 | (a4 == t)
+    f6 = f5 | (a5 == t)
+    f7 = f6 | (a6 == t)
+    hit = f7 | (a7 == t)
+    tags[s, 7] = a7 if f7 else a6
+    tags[s, 6] = a6 if f6 else a5
+    tags[s, 5] = a5 if f5 else a4
+    tags[s, 4] = a4 if f4 else a3
+    tags[s, 3] = a3 if f3 else a2
+    tags[s, 2] = a2 if f2 else a1
+    tags[s, 1] = a1 if f1 else a0
+    tags[s, 0] = t
+    return hit
+
+
+@kernel(inline="always")
 def lookup(tags, s, t):
     """Look t up in set s; on a hit move it to the front (ways are kept in
     recency order, way 0 most recent: true LRU without timestamps)."""
@@ -79,34 +138,53 @@ def invalidate_page(tlb, vpn):
     return n
 
 
+@kernel(inline="always")
+def _drop_where(tags, lo, hi, h):
+    """Remove from every set the 4 KiB tags of pages [lo, hi) and the tag h,
+    keeping the other ways in recency order.  Returns how many were removed.
+
+    Sets without a match (nearly all) are only read: the match test is
+    branch-free, so the scan runs at a few cycles per way."""
+    S, W = tags.shape
+    n = 0
+    for s in range(S):
+        m = 0
+        for w in range(W):
+            t = tags[s, w]
+            v = t >> 1
+            # INVALID (-1) never matches: its low bit is set and it is not h
+            m += (((t & 1) == 0) & (v >= lo) & (v < hi)) | (t == h)
+        if m:
+            k = 0
+            for w in range(W):
+                t = tags[s, w]
+                v = t >> 1
+                if not ((((t & 1) == 0) & (v >= lo) & (v < hi)) | (t == h)):
+                    tags[s, k] = t
+                    k += 1
+            for w in range(k, W):
+                tags[s, w] = INVALID
+            n += m
+    return n
+
+
 @kernel
 def invalidate_region(tlb, vpn2m):
     """Shoot down every translation inside one 2 MiB virtual region
     (promotion, split, unmap of the region)."""
-    n = 0
-    for tags in (tlb.l1s_tag, tlb.l1h_tag, tlb.l2_tag):
-        S, W = tags.shape
-        for s in range(S):
-            for w in range(W):
-                t = tags[s, w]
-                if t == INVALID:
-                    continue
-                if t & 1:
-                    hit = (t >> 1) == vpn2m
-                else:
-                    hit = (t >> 10) == vpn2m  # (vpn >> 9) of a 4 KiB tag
-                if hit:
-                    tags[s, w] = INVALID
-                    n += 1
-            # keep valid ways in front, in their recency order
-            k = 0
-            for w in range(W):
-                if tags[s, w] != INVALID:
-                    tags[s, k] = tags[s, w]
-                    k += 1
-            for w in range(k, W):
-                tags[s, w] = INVALID
-    return n
+    lo = vpn2m << 9
+    hi = lo + 512
+    h = tag_2m(vpn2m)
+    return (_drop_where(tlb.l1s_tag, lo, hi, h) + _drop_where(tlb.l1h_tag, lo, hi, h)
+            + _drop_where(tlb.l2_tag, lo, hi, h))
+
+
+@kernel
+def invalidate_range_4k(tlb, vpn0, vpn1):
+    """Shoot down the 4 KiB translations of pages [vpn0, vpn1) with one scan
+    of the TLB (munmap of a big range: cheaper than one shootdown per page).
+    Returns how many were removed."""
+    return _drop_where(tlb.l1s_tag, vpn0, vpn1, -2) + _drop_where(tlb.l2_tag, vpn0, vpn1, -2)
 
 
 def contains(tlb: TLB, vaddr: int, huge: bool) -> bool:
