@@ -148,18 +148,353 @@ def table1_cumulative_fault_time(runs_dir):
     return fig
 
 
+# --- shared helpers for the experiment figures --------------------------------------
+
+def _byte_unit(most: float) -> tuple[float, str]:
+    """Scale and unit for a memory axis: GiB from 2 GiB up, else MiB."""
+    return (2.0 ** 30, "GiB") if most >= 2 * 2 ** 30 else (2.0 ** 20, "MiB")
+
+
+def _grid(n: int, ncols_max: int = 3):
+    ncols = min(n, ncols_max)
+    return (n + ncols - 1) // ncols, ncols
+
+
+def _hide_unused(axes, n: int) -> None:
+    for ax in list(np.ravel(axes))[n:]:
+        ax.set_visible(False)
+
+
+def _variant_runs(runs_dir, filename: str, required=()) -> dict[str, dict]:
+    """{variant: {policy: DataFrame}} for a sweep experiment's runs."""
+    from report.tables import variant_dirs
+    return {v: load_runs(d, filename, required) for v, d in variant_dirs(runs_dir).items()}
+
+
+def _figure_legend(fig, axes, ncol: int | None = None, **kw) -> None:
+    """One legend for all panels: every distinct label once, in first-seen order."""
+    seen, handles = {}, []
+    for ax in np.ravel(axes):
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            if label not in seen:
+                seen[label] = h
+                handles.append((h, label))
+    if handles:
+        fig.legend([h for h, _ in handles], [lbl for _, lbl in handles], loc="lower center",
+                   ncol=ncol or min(len(handles), 6), bbox_to_anchor=(0.5, 0.0),
+                   frameon=False, **kw)
+
+
+# --- Fig. 1: Redis memory bloat ----------------------------------------------------
+
+PHASE_LABELS = {"p1_insert": "P1", "p2_delete": "P2", "pause": "pause",
+                "p3_insert_large": "P3", "serve": "serve"}
+
+
+@figure("fig_bloat", "fig_bloat_rss", width="full",
+        caption="Redis bloat test, one panel per policy: resident memory (RSS, coloured "
+                "line), the part of it never touched since it was mapped (bloat, shaded) "
+                "and the live data set (dotted), over simulated time. Vertical lines mark "
+                "the start of each phase (P1 insert, P2 delete 80%, pause, P3 refill with "
+                "2 MiB values); a cross marks where the run ran out of memory.")
+def fig_bloat_rss(runs_dir):
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from report.tables import phase_times, summed_timeseries
+    series = load_runs(runs_dir, "timeseries.csv",
+                       ["time_s", "rss_bytes", "bloat_bytes", "live_bytes"])
+    events = load_runs(runs_dir, "events.csv", ["time_s", "event", "detail"])
+    summed = {p: summed_timeseries(ts, ["rss_bytes", "bloat_bytes", "live_bytes"])
+              for p, ts in series.items()}
+    most = max((float(ts["rss_bytes"].max()) for ts in summed.values() if len(ts)), default=0.0)
+    scale, unit = _byte_unit(most)
+    nrows, ncols = _grid(len(summed))
+    fig, axes = _plt().subplots(nrows, ncols, figsize=(style.FULL_WIDTH, 0.4 + 1.75 * nrows),
+                                sharex=True, sharey=True, squeeze=False)
+    for i, (policy, ts) in enumerate(summed.items()):
+        ax = axes.flat[i]
+        t = ts["time_s"].to_numpy(float)
+        rss = ts["rss_bytes"].to_numpy(float) / scale
+        bloat = ts["bloat_bytes"].to_numpy(float) / scale
+        st = style.policy_style(policy)
+        ax.fill_between(t, rss - bloat, rss, color=st["color"], alpha=0.35, linewidth=0,
+                        step=None)
+        ax.plot(t, rss, **style.line_kwargs(policy, markevery=_markevery(len(t))))
+        ax.plot(t, ts["live_bytes"].to_numpy(float) / scale, color="0.15", linestyle=":",
+                linewidth=1.2)
+        ev = events[policy]
+        phases = phase_times(ev)
+        for name, t0 in sorted(phases.items(), key=lambda kv: kv[1]):
+            if t0 > 0:
+                ax.axvline(t0, color="0.45", linewidth=0.7, linestyle="--", zorder=0)
+        oom = ev[ev["event"].astype(str) == "oom"]
+        for t_oom in oom["time_s"].astype(float):
+            k = int(np.searchsorted(t, t_oom, side="right")) - 1
+            y = rss[max(k, 0)] if len(rss) else 0.0
+            ax.plot([t_oom], [y], marker="X", markersize=9, color="#C00000",
+                    markeredgecolor="black", markeredgewidth=0.5, linestyle="none", zorder=5)
+            ax.annotate("OOM", (t_oom, y), textcoords="offset points", xytext=(4, 4),
+                        fontsize=7, color="#C00000")
+        ax.set_title(style.policy_label(policy))
+        ax.set_xlim(left=0)
+        ax.set_ylim(bottom=0)
+        # phase names along the top of every panel, staggered so close starts stay legible
+        for k, (name, t0) in enumerate(sorted(phases.items(), key=lambda kv: kv[1])):
+            ax.annotate(PHASE_LABELS.get(name, name), (t0, 1.0),
+                        xycoords=("data", "axes fraction"), xytext=(2, -8 - 7 * (k % 2)),
+                        textcoords="offset points", fontsize=6, color="0.35")
+    _hide_unused(axes, len(summed))
+    for ax in axes[-1]:
+        ax.set_xlabel("simulated time (s)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(f"memory ({unit})")
+    proxies = [Line2D([], [], color="0.4", linewidth=1.4, label="RSS (colour of the policy)"),
+               Patch(color="0.4", alpha=0.35, linewidth=0, label="bloat: never-touched part of RSS"),
+               Line2D([], [], color="0.15", linestyle=":", linewidth=1.2, label="live data set"),
+               Line2D([], [], color="0.45", linestyle="--", linewidth=0.7, label="phase start"),
+               Line2D([], [], marker="X", color="#C00000", markeredgecolor="black",
+                      linestyle="none", label="out of memory")]
+    fig.legend(handles=proxies, loc="lower center", ncol=5, frameon=False,
+               bbox_to_anchor=(0.5, 0.0), fontsize=7)
+    fig.tight_layout(rect=(0, 0.06 if nrows > 1 else 0.1, 1, 1))
+    return fig
+
+
+# --- Fig. 5: promotion order -----------------------------------------------------------
+
+def _promotion_panels(runs_dir, column: str, ylabel: str, transform):
+    from report.tables import parse_variant, summed_timeseries
+    runs = _variant_runs(runs_dir, "timeseries.csv", ["time_s", "accesses", column])
+    nrows, ncols = _grid(len(runs), 2 if len(runs) == 4 else 3)
+    fig, axes = _plt().subplots(nrows, ncols, figsize=(style.FULL_WIDTH, 0.4 + 2.2 * nrows),
+                                squeeze=False)
+    _hide_unused(axes, len(runs))
+    for ax, (variant, pols) in zip(axes.flat, runs.items()):
+        for policy, ts in pols.items():
+            ts = summed_timeseries(ts, [column, "accesses"])
+            # only intervals in which the process ran (the first sample, and a final one
+            # after the exit, cover no accesses)
+            ts = ts[ts["accesses"].diff().fillna(0) > 0]
+            if ts.empty:
+                continue
+            ax.plot(ts["time_s"], transform(ts[column].to_numpy(float)),
+                    **style.line_kwargs(policy, markevery=_markevery(len(ts))))
+        v = parse_variant(variant)
+        frags = {parse_variant(k)["fragmentation"] for k in runs}
+        ax.set_title(v["workload"] + (f", {100 * v['fragmentation']:.0f}% fragmented"
+                                      if len(frags) > 1 or v["fragmentation"] else ""))
+        ax.set_xlabel("simulated time (s)")
+        ax.set_xlim(left=0)
+        ax.set_ylim(bottom=0)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+    _figure_legend(fig, axes)
+    fig.tight_layout(rect=(0, 0.12 if nrows == 1 else 0.07, 1, 1))
+    return fig
+
+
+@figure("fig_promotion", "fig_promotion_mmu_overhead", width="full",
+        caption="MMU overhead over time (page-walk cycles as a share of the process's "
+                "cycles in each sampling interval), one panel per workload, when huge pages "
+                "come only from background promotion. Address-order promotion (Linux, "
+                "Ingens) against access-coverage order (HawkEye).")
+def fig_promotion_mmu_overhead(runs_dir):
+    return _promotion_panels(runs_dir, "mmu_overhead", "MMU overhead (%)", lambda v: 100 * v)
+
+
+@figure("fig_promotion", "fig_promotion_huge_pages", width="full",
+        caption="Huge pages mapped over time, one panel per workload, when huge pages come "
+                "only from background promotion.")
+def fig_promotion_huge_pages(runs_dir):
+    return _promotion_panels(runs_dir, "huge_pages", "huge pages mapped (2 MiB, count)",
+                             lambda v: v)
+
+
+# --- §6: fairness ------------------------------------------------------------------------
+
+@figure("fig_fairness", "fig_fairness_speedup", width="column",
+        caption="Co-running processes on fragmented memory: each process's speedup over "
+                "the same process under Linux with 4 KiB pages, per policy, and the "
+                "geometric mean. The legend gives each policy's Jain fairness index over "
+                "the per-process speedups (1 = equal speedups).")
+def fig_fairness_speedup(runs_dir):
+    from report.tables import fig_fairness, ALL
+    df = fig_fairness(runs_dir)
+    policies = style.order_policies(set(df["policy"]))
+    procs = [p for p in dict.fromkeys(df["process"]) if p != ALL] + [ALL]
+    fig, ax = _plt().subplots(figsize=(style.COLUMN_WIDTH, 3.1))
+    width = 0.8 / max(len(policies), 1)
+    x = np.arange(len(procs))
+    for i, policy in enumerate(policies):
+        sub = df[df["policy"] == policy].set_index("process")
+        y = [float(sub.loc[p, "speedup"]) if p in sub.index else np.nan for p in procs]
+        jain = float(sub["jain_index"].iloc[0]) if len(sub) else np.nan
+        label = style.policy_label(policy) + (f" (J={jain:.3f})" if not np.isnan(jain) else "")
+        ax.bar(x - 0.4 + width * (i + 0.5), np.nan_to_num(y, nan=0.0), width,
+               **style.bar_kwargs(policy, label=label))
+    ax.axhline(1.0, color="0.3", linewidth=0.8)
+    ax.set_xticks(x, [p if p != ALL else "geo. mean" for p in procs])
+    ax.set_ylabel("speedup over Linux 4 KiB (×)")
+    ax.set_ylim(bottom=0)
+    _figure_legend(fig, [ax], ncol=2, fontsize=6.5)
+    fig.tight_layout(rect=(0, 0.2, 1, 1))
+    return fig
+
+
+@figure("fig_fairness", "fig_fairness_huge_pages", width="full",
+        caption="Huge pages held by each co-running process over time, one panel per "
+                "process, per policy: which process a policy gives huge pages to first, "
+                "and how many each gets.")
+def fig_fairness_huge_pages(runs_dir):
+    from report.tables import dedup_timeseries
+    series = load_runs(runs_dir, "timeseries.csv", ["process", "time_s", "huge_pages"])
+    procs = list(dict.fromkeys(p for ts in series.values() for p in ts["process"].astype(str)))
+    fig, axes = _plt().subplots(1, max(len(procs), 1), figsize=(style.FULL_WIDTH, 2.5),
+                                sharey=True, squeeze=False)
+    for ax, proc in zip(axes[0], procs):
+        for policy, ts in series.items():
+            ts = dedup_timeseries(ts)
+            ts = ts[ts["process"].astype(str) == proc]
+            if ts.empty:
+                continue
+            ax.step(ts["time_s"], ts["huge_pages"], where="post",
+                    **style.line_kwargs(policy, markevery=_markevery(len(ts))))
+        ax.set_title(proc)
+        ax.set_xlabel("simulated time (s)")
+        ax.set_xlim(left=0)
+        ax.set_ylim(bottom=0)
+    axes[0, 0].set_ylabel("huge pages held (count)")
+    _figure_legend(fig, axes)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return fig
+
+
+# --- the sweep ---------------------------------------------------------------------------
+
+def _sweep_facets(runs_dir, column: str, ylabel: str, transform=lambda v: v, log=False,
+                  ref_line=None):
+    """One panel per workload (columns) and free-memory setting (rows); x: fragmentation,
+    one line per policy; hollow markers: the run ran out of memory."""
+    from report.tables import sweep
+    df = sweep(runs_dir)
+    workloads = list(dict.fromkeys(df["workload"]))
+    tenants = sorted(df["tenant_fraction"].unique())
+    policies = style.order_policies(set(df["policy"]))
+    fig, axes = _plt().subplots(len(tenants), len(workloads),
+                                figsize=(style.FULL_WIDTH, 0.5 + 1.9 * len(tenants)),
+                                sharex=True, squeeze=False)
+    for r, tenant in enumerate(tenants):
+        for c, wl in enumerate(workloads):
+            ax = axes[r, c]
+            sub = df[(df["workload"] == wl) & (df["tenant_fraction"] == tenant)]
+            for policy in policies:
+                ps = sub[sub["policy"] == policy].sort_values("fragmentation")
+                if ps.empty:
+                    continue
+                x = 100 * ps["fragmentation"].to_numpy(float)
+                y = transform(ps[column].to_numpy(float))
+                kw = style.line_kwargs(policy)
+                ax.plot(x, y, **kw)
+                oom = ps["oom"].to_numpy(int) > 0
+                if oom.any():
+                    ax.plot(x[oom], y[oom], linestyle="none", marker=kw["marker"],
+                            markersize=7, markerfacecolor="white", markeredgecolor=kw["color"],
+                            markeredgewidth=1.2)
+            if ref_line is not None:
+                ax.axhline(ref_line, color="0.3", linewidth=0.7, zorder=0)
+            if log:
+                ax.set_yscale("log")
+            ax.set_title(f"{wl}, {100 * (1 - tenant):.0f}% of memory free")
+            if r == len(tenants) - 1:
+                ax.set_xlabel("fragmentation (% of free blocks)")
+            if c == 0:
+                ax.set_ylabel(ylabel)
+    _figure_legend(fig, axes)
+    fig.tight_layout(rect=(0, 0.07 if len(tenants) > 1 else 0.12, 1, 1))
+    return fig
+
+
+@figure("sweep", "sweep_runtime", width="full",
+        caption="Run time normalised to Linux with 4 KiB pages at the same memory pressure "
+                "(below 1 = faster), against fragmentation; one panel per workload and "
+                "share of memory left free by other tenants. Hollow markers: the run ran "
+                "out of memory (its run time ends there).")
+def sweep_runtime(runs_dir):
+    return _sweep_facets(runs_dir, "runtime_norm", "run time / Linux 4 KiB", ref_line=1.0)
+
+
+@figure("sweep", "sweep_p99_latency", width="full",
+        caption="99th-percentile page-fault latency (log scale) against fragmentation; "
+                "one panel per workload and free-memory setting. Hollow markers: out of "
+                "memory.")
+def sweep_p99_latency(runs_dir):
+    return _sweep_facets(runs_dir, "p99_fault_latency_us", "p99 fault latency (µs)", log=True)
+
+
+@figure("sweep", "sweep_bloat", width="full",
+        caption="Peak memory bloat (resident pages never touched since they were mapped, "
+                "MiB) against fragmentation; one panel per workload and free-memory "
+                "setting. Hollow markers: out of memory.")
+def sweep_bloat(runs_dir):
+    return _sweep_facets(runs_dir, "peak_bloat_bytes", "peak bloat (MiB)",
+                         transform=lambda v: v / 2 ** 20)
+
+
+# --- §6: overhead and promotion efficiency --------------------------------------------------
+
+@figure("overhead", "overhead_cpu", width="full",
+        caption="(a) CPU time of each policy's background threads, added up, as a share "
+                "of one core over the run (the line marks the paper's 3.4%); (b) run time "
+                "saved against Linux with 4 KiB pages per huge-page promotion, per run "
+                "(fig_promotion workloads and the Redis bloat test).")
+def overhead_cpu(runs_dir):
+    from report.tables import ALL, BASELINE, overhead
+    df = overhead(runs_dir)
+    df = df[(df["thread"] == ALL) & (df["policy"] != BASELINE)]
+    runs = list(dict.fromkeys(zip(df["experiment"], df["workload"])))
+    policies = style.order_policies(set(df["policy"]))
+    fig, (a, b) = _plt().subplots(1, 2, figsize=(style.FULL_WIDTH, 2.6))
+    width = 0.8 / max(len(policies), 1)
+    x = np.arange(len(runs))
+    for i, policy in enumerate(policies):
+        sub = df[df["policy"] == policy]
+        cpu, saved = [], []
+        for exp, wl in runs:
+            hit = sub[(sub["experiment"] == exp) & (sub["workload"] == wl)]
+            cpu.append(float(hit["cpu_pct_of_core"].iloc[0]) if len(hit) else np.nan)
+            saved.append(1e3 * float(hit["time_saved_per_promotion_s"].iloc[0])
+                         if len(hit) else np.nan)
+        off = -0.4 + width * (i + 0.5)
+        a.bar(x + off, np.nan_to_num(cpu, nan=0.0), width, **style.bar_kwargs(policy))
+        b.bar(x + off, np.nan_to_num(saved, nan=0.0), width, **style.bar_kwargs(policy))
+    a.axhline(3.4, color="#C00000", linewidth=0.9, linestyle="--", label="paper: 3.4%")
+    labels = [f"{wl}\n({exp})" for exp, wl in runs]
+    for ax, tag in ((a, "(a)"), (b, "(b)")):
+        ax.set_xticks(x, labels, fontsize=7)
+        ax.set_title(tag, loc="left")
+    b.axhline(0.0, color="0.3", linewidth=0.7)
+    a.set_ylabel("background CPU (% of one core)")
+    a.set_ylim(bottom=0)
+    b.set_ylabel("run time saved per promotion (ms)")
+    _figure_legend(fig, [a, b], ncol=6)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return fig
+
+
 # --- command line ---------------------------------------------------------------
 
-def draw_all(experiment: str, runs_dir, out_dir) -> list[Path]:
+def draw_all(experiment: str, runs_dir, out_dir, only=None) -> list[Path]:
+    from report.tables import only_runs
     if experiment not in FIGURES:
         raise InputError(f"unknown experiment {experiment!r}; figures exist for: "
                          f"{', '.join(sorted(FIGURES))}")
     written = []
-    for f in FIGURES[experiment]:
-        fig = f.draw(Path(runs_dir))
-        path = style.save_svg(fig, Path(out_dir) / f"{f.name}.svg")
-        log(f"figure {experiment}: wrote {path}")
-        written.append(path)
+    with only_runs(only):
+        for f in FIGURES[experiment]:
+            fig = f.draw(Path(runs_dir))
+            path = style.save_svg(fig, Path(out_dir) / f"{f.name}.svg")
+            log(f"figure {experiment}: wrote {path}")
+            written.append(path)
     return written
 
 
@@ -170,9 +505,11 @@ def main(argv=None) -> int:
     ap.add_argument("experiment", help=f"one of: {', '.join(sorted(FIGURES))}")
     ap.add_argument("--runs", required=True, help="the experiment's run directory")
     ap.add_argument("--out-dir", required=True, help="directory for the SVG files")
+    ap.add_argument("--only", nargs="*", metavar="FILE", default=None,
+                    help="read only the runs holding these files (as report.tables --only)")
     a = ap.parse_args(argv)
     log(f"figures {a.experiment}: reading {a.runs}")
-    draw_all(a.experiment, a.runs, a.out_dir)
+    draw_all(a.experiment, a.runs, a.out_dir, a.only)
     return 0
 
 

@@ -144,12 +144,17 @@ def test_only_present_experiments_get_sections(inputs, tmp_path):
     tables = tmp_path / "tables"
     tables.mkdir()
     pd.DataFrame({"policy": ["linux-thp", "ingens"], "peak_bloat_gb": [28.0, 20.0]}) \
+        .to_csv(tables / "fig_custom.csv", index=False)
+    # a table with a dedicated section but few of its columns: the section shows dashes
+    pd.DataFrame({"policy": ["linux-thp", "ingens"], "bloat_ratio": [0.5, 0.25]}) \
         .to_csv(tables / "fig_bloat.csv", index=False)
     r = render(inputs, tables, bench=False, in_process=True)
     assert r.returncode == 0, r.stderr
     html = (inputs / "out" / "report.html").read_text()
     assert "Page-fault cost" not in html and "<svg" not in html
-    assert "Experiment fig_bloat" in html and "28" in html      # generic section
+    assert "Experiment fig_custom" in html and "28" in html      # generic section
+    assert "Memory bloat: Redis delete and refill" in html and "0.250" in html
+    assert "Promotion order" not in html                          # no table, no section
     assert "No Snakemake benchmark files were found" in html
 
 
