@@ -160,6 +160,17 @@ def _grid(n: int, ncols_max: int = 3):
     return (n + ncols - 1) // ncols, ncols
 
 
+def _zero_based(axes) -> None:
+    """Axes from 0 on both axes; called once every panel is drawn, so that shared axes
+    are scaled to all the data."""
+    for ax in np.ravel(axes):
+        ax.relim()
+        ax.autoscale_view()
+    for ax in np.ravel(axes):
+        ax.set_xlim(left=0)
+        ax.set_ylim(bottom=0)
+
+
 def _hide_unused(axes, n: int) -> None:
     for ax in list(np.ravel(axes))[n:]:
         ax.set_visible(False)
@@ -236,14 +247,13 @@ def fig_bloat_rss(runs_dir):
             ax.annotate("OOM", (t_oom, y), textcoords="offset points", xytext=(4, 4),
                         fontsize=7, color="#C00000")
         ax.set_title(style.policy_label(policy))
-        ax.set_xlim(left=0)
-        ax.set_ylim(bottom=0)
         # phase names along the top of every panel, staggered so close starts stay legible
         for k, (name, t0) in enumerate(sorted(phases.items(), key=lambda kv: kv[1])):
             ax.annotate(PHASE_LABELS.get(name, name), (t0, 1.0),
                         xycoords=("data", "axes fraction"), xytext=(2, -8 - 7 * (k % 2)),
                         textcoords="offset points", fontsize=6, color="0.35")
     _hide_unused(axes, len(summed))
+    _zero_based(axes)
     for ax in axes[-1]:
         ax.set_xlabel("simulated time (s)")
     for ax in axes[:, 0]:
@@ -271,7 +281,8 @@ def _promotion_panels(runs_dir, column: str, ylabel: str, transform):
     _hide_unused(axes, len(runs))
     for ax, (variant, pols) in zip(axes.flat, runs.items()):
         for policy, ts in pols.items():
-            ts = summed_timeseries(ts, [column, "accesses"])
+            ts = summed_timeseries(ts, [column, "accesses"],
+                                   keep="first" if column == "mmu_overhead" else "last")
             # only intervals in which the process ran (the first sample, and a final one
             # after the exit, cover no accesses)
             ts = ts[ts["accesses"].diff().fillna(0) > 0]
@@ -361,8 +372,7 @@ def fig_fairness_huge_pages(runs_dir):
                     **style.line_kwargs(policy, markevery=_markevery(len(ts))))
         ax.set_title(proc)
         ax.set_xlabel("simulated time (s)")
-        ax.set_xlim(left=0)
-        ax.set_ylim(bottom=0)
+    _zero_based(axes)
     axes[0, 0].set_ylabel("huge pages held (count)")
     _figure_legend(fig, axes)
     fig.tight_layout(rect=(0, 0.12, 1, 1))
@@ -404,7 +414,7 @@ def _sweep_facets(runs_dir, column: str, ylabel: str, transform=lambda v: v, log
                 ax.axhline(ref_line, color="0.3", linewidth=0.7, zorder=0)
             if log:
                 ax.set_yscale("log")
-            ax.set_title(f"{wl}, {100 * (1 - tenant):.0f}% of memory free")
+            ax.set_title(f"{wl} · {100 * (1 - tenant):.0f}% free", fontsize=8)
             if r == len(tenants) - 1:
                 ax.set_xlabel("fragmentation (% of free blocks)")
             if c == 0:
@@ -420,7 +430,7 @@ def _sweep_facets(runs_dir, column: str, ylabel: str, transform=lambda v: v, log
                 "share of memory left free by other tenants. Hollow markers: the run ran "
                 "out of memory (its run time ends there).")
 def sweep_runtime(runs_dir):
-    return _sweep_facets(runs_dir, "runtime_norm", "run time / Linux 4 KiB", ref_line=1.0)
+    return _sweep_facets(runs_dir, "runtime_norm", "run time / Linux 4 KiB (×)", ref_line=1.0)
 
 
 @figure("sweep", "sweep_p99_latency", width="full",

@@ -235,17 +235,18 @@ def _nonempty(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     return df
 
 
-def dedup_timeseries(ts: pd.DataFrame) -> pd.DataFrame:
-    """Samples in time order; a sample repeated at the same time (the simulator may write
-    its final sample twice) keeps the last copy."""
+def dedup_timeseries(ts: pd.DataFrame, keep: str = "last") -> pd.DataFrame:
+    """Samples in time order.  The simulator may write its final sample twice at the same
+    time: the second copy has the right cumulative counters (keep="last") but an empty
+    interval, so per-interval columns such as mmu_overhead need the first (keep="first")."""
     keys = ["process", "time_s"] if "process" in ts.columns else ["time_s"]
-    ts = ts.drop_duplicates(subset=keys, keep="last")
+    ts = ts.drop_duplicates(subset=keys, keep=keep)
     return ts.sort_values(keys[::-1], kind="stable").reset_index(drop=True)
 
 
-def summed_timeseries(ts: pd.DataFrame, columns) -> pd.DataFrame:
+def summed_timeseries(ts: pd.DataFrame, columns, keep: str = "last") -> pd.DataFrame:
     """Processes of a run added up at each sample time (NaN only where every process is NaN)."""
-    ts = dedup_timeseries(ts)
+    ts = dedup_timeseries(ts, keep)
     out = ts.groupby("time_s", sort=True)[list(columns)].sum(min_count=1).reset_index()
     return out
 
@@ -502,7 +503,10 @@ def fig_fairness(runs_dir) -> pd.DataFrame:
         ranks = {}
         for t, proc in got:   # equal times share a rank
             ranks[proc] = 1 + sum(1 for t2, _ in got if t2 < t)
-        order = " < ".join(proc for _, proc in got) if got else ""
+        groups = {}
+        for t, proc in got:
+            groups.setdefault(t, []).append(proc)
+        order = " < ".join(" = ".join(g) for _, g in sorted(groups.items()))
         jain = jain_index(p["speedup"] for p in prows)
         for p in prows:
             p["first_huge_rank"] = ranks.get(p["process"], float("nan"))
