@@ -69,6 +69,13 @@ def find_vma(pa, nvma, addr):
 
 
 @kernel(inline="always")
+def U(i):
+    """An index known to be >= 0, as unsigned: numba then skips the
+    negative-index fix-up (3 instructions per access of the hot loop)."""
+    return np.uint64(i)
+
+
+@kernel(inline="always")
 def slot_of(pa, k, addr):
     return pa.slot_table[pa.vma_rbase[k] + (addr >> 21) - (pa.vma_start[k] >> 21)]
 
@@ -237,7 +244,7 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
         if clock >= limit:
             status = ST_TIME
             break
-        w = words[i]
+        w = words[U(i)]
         kind = w & KIND_MASK
         if kind != ACCESS:
             if kind == CYCLES:
@@ -255,7 +262,7 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
             break
         addr = np.int64(w >> 12) << 12
         wbit = np.int64(w >> 4) & 1          # WRITE_BIT, as 0/1 (no branch)
-        cnt = np.int64(args[i]) - repeat_done
+        cnt = np.int64(args[U(i)]) - repeat_done
         partial = False
         if cnt > 1 and cpa > 0 and clock + cnt * cpa > limit:
             # a long run of repeats crosses the time limit: replay only up to
@@ -276,16 +283,16 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
             # the page state of a later access is likely a cache miss on a big
             # footprint: start fetching it now (only inside the current VMA,
             # where its slot-table index is known to be valid)
-            fa = np.int64(words[i + PREFETCH_AHEAD] >> 12) << 12
+            fa = np.int64(words[U(i + PREFETCH_AHEAD)] >> 12) << 12
             if vlo <= fa and fa < vhi:
-                prefetch(pg_state, slot_table[rb + (fa >> 21)] * PAGES_PER_HUGE
+                prefetch(pg_state, slot_table[U(rb + (fa >> 21))] * PAGES_PER_HUGE
                          + ((fa >> 12) & 511))
         r = addr >> 21
-        slot = slot_table[rb + r]
+        slot = slot_table[U(rb + r)]
         pi = (addr >> 12) & 511
         p = slot * PAGES_PER_HUGE + pi
-        st = np.int64(pg_state[p])
-        huge = rhuge[slot] != 0
+        st = np.int64(pg_state[U(p)])
+        huge = rhuge[U(slot)] != 0
         lat = 0
         fired = False
         # fault: not mapped, or a write to the shared zero page
@@ -327,7 +334,7 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
         writes += cnt * wbit
         bloat_delta -= ((st >> 4) & 1) ^ 1   # not PG_TOUCHED: a zero-filled frame now used
         if nst != st:
-            pg_state[p] = nst
+            pg_state[U(p)] = nst
         accesses += cnt
         user_cycles += cyc
         clock += cyc + lat

@@ -21,7 +21,7 @@ from machine.jit import kernel
 from machine import physmem
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_BLOAT_PAGES, C_HUGE, C_PROMOTIONS,
                                C_RSS_PAGES, C_SPLITS, C_TLB_INVALIDATIONS, G_RESV_PROMOTED,
-                               NO_FRAME, P_COPY_4K, P_PROMOTE_INPLACE, P_ZERO_4K, PAGES_PER_HUGE,
+                               G_FREE_FRAMES, G_STAMP, NO_FRAME, P_COPY_4K, P_PROMOTE_INPLACE, P_ZERO_4K, PAGES_PER_HUGE,
                                PG_ACCESSED, PG_MAPPED, PG_TOUCHED, PG_WRITTEN, PG_ZEROPAGE)
 from machine import tlb as tlbmod
 
@@ -50,13 +50,22 @@ def new_regions(capacity: int) -> Regions:
 
 
 def grow_regions(rg: Regions, capacity: int) -> Regions:
-    new = new_regions(capacity)
+    """A copy of rg with room for capacity slots; new slots as new_regions
+    makes them.  Only the new tail is filled (np.full of the whole array
+    wrote the copied head twice: ~30% of a grow, which mmap of a big buffer
+    pays several times)."""
     n = len(rg.pid)
+    assert n <= capacity
+    proto = new_regions(1)
+    out = {}
     for name in Regions._fields:
         old = getattr(rg, name)
-        getattr(new, name)[:len(old)] = old
-    assert len(new.pid) == capacity and n <= capacity
-    return new
+        per = len(old) // n           # 1, or PAGES_PER_HUGE for per-page arrays
+        new = np.empty(capacity * per, old.dtype)
+        new[:len(old)] = old
+        new[len(old):] = getattr(proto, name)[0]
+        out[name] = new
+    return Regions(**out)
 
 
 @kernel
@@ -149,9 +158,39 @@ def zap_range(ph, G, rg, C, tlb, slot, i0, i1, shoot=True):
             C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_region(tlb, rg.vaddr[slot] >> 21)
             return PAGES_PER_HUGE
         split_region(ph, rg, C, tlb, slot)
-    freed = 0
+    if shoot:
+        freed = 0
+        for i in range(i0, i1):
+            freed += zap_page(ph, G, rg, C, tlb, slot, i, True)
+        return freed
+    # zap_page's work for each page, its counter updates summed in locals
+    base = slot * PAGES_PER_HUGE
+    freed = zeropages = bloat = mapped = 0
+    stamp = G[G_STAMP]
     for i in range(i0, i1):
-        freed += zap_page(ph, G, rg, C, tlb, slot, i, shoot)
+        p = base + i
+        st = rg.pg_state[p]
+        if not st & PG_MAPPED:
+            continue
+        mapped += 1
+        if st & PG_ZEROPAGE:
+            zeropages += 1
+        else:
+            stamp += 1
+            if physmem.free_frame_stamped(ph, rg.pg_frame[p], stamp) >= 0:
+                rg.block[slot] = -1       # the reservation emptied and was freed
+            bloat += (st & PG_TOUCHED) == 0
+            freed += 1
+        rg.pg_state[p] = 0
+        rg.pg_frame[p] = NO_FRAME
+    G[G_STAMP] = stamp
+    G[G_FREE_FRAMES] += freed
+    if mapped:
+        rg.zpages[slot] -= zeropages
+        rg.mapped[slot] -= mapped
+        rg.trig[slot] = 0          # re-arm the population trigger
+        C[C_RSS_PAGES] -= freed
+        C[C_BLOAT_PAGES] -= bloat
     return freed
 
 

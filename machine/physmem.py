@@ -224,13 +224,21 @@ def free_frame(ph, G, f):
     Returns the block if it was a reservation that became empty (the caller
     must drop the region's reference to it), else -1.
     """
+    G[G_FREE_FRAMES] += 1
+    G[G_STAMP] += 1
+    return free_frame_stamped(ph, f, G[G_STAMP])
+
+
+@kernel(inline="always")
+def free_frame_stamped(ph, f, stamp):
+    """free_frame without its two global counter updates: the caller adds 1
+    to G[G_FREE_FRAMES] and G[G_STAMP] per frame itself (a loop freeing many
+    frames keeps them in registers) and passes the new stamp."""
     b = f // PAGES_PER_HUGE
     ph.frame_used[f] = 0
     ph.blk_used[b] -= 1
-    G[G_FREE_FRAMES] += 1
     ph.blk_zeroed[b] = 0
-    G[G_STAMP] += 1
-    ph.blk_stamp[b] = G[G_STAMP]
+    ph.blk_stamp[b] = stamp
     st = ph.blk_state[b]
     if st == BLK_RESERVED:
         if ph.blk_used[b] == 0:

@@ -57,6 +57,7 @@ def touch(tags, s, t):
 
 @kernel(inline="always")
 def _touch4(tags, s, t):
+    s = np.uint64(s)   # unsigned index: no negative-index fix-up code
     a0, a1, a2, a3 = tags[s, 0], tags[s, 1], tags[s, 2], tags[s, 3]
     # way k keeps its tag when t was found before it, else takes way k-1's
     # (tags within a set are unique, so at most one way matches)
@@ -73,6 +74,7 @@ def _touch4(tags, s, t):
 
 @kernel(inline="always")
 def _touch8(tags, s, t):
+    s = np.uint64(s)
     a0, a1, a2, a3 = tags[s, 0], tags[s, 1], tags[s, 2], tags[s, 3]
     a4, a5, a6, a7 = tags[s, 4], tags[s, 5], tags[s, 6], tags[s, 7]
     f1 = a0 == t
