@@ -192,7 +192,8 @@ class Simulation:
         end = max(p.C[C_CLOCK] for p in m.procs) / self.hz if m.procs else 0.0
         if self.max_time_s is not None:
             end = min(end, float(self.max_time_s))
-        self.sample(max(end, t_sample - self.sample_s), final=True)
+        if end > t_sample - self.sample_s:   # else the last sample already shows the end
+            self.sample(end, final=True)
         self.end_s = end
 
     def report_progress(self, t: float) -> None:
@@ -243,7 +244,8 @@ class Simulation:
             ts = pd.DataFrame([r for r in self.rows if r["process"] == pr.name])
             rows.append({
                 **self.labels, "policy": self.policy.name, "process": pr.name,
-                "workload": cur.header.get("workload", ""),
+                "workload": self.labels.get("workload", cur.header.get("workload", "")),
+                "workload_kind": cur.header.get("workload", ""),
                 "sample_factor": cur.header.get("params", {}).get("sample", 1),
                 "accesses": int(C[C_ACCESSES]), "writes": int(C[C_WRITES]),
                 "footprint_bytes": int(cur.reader.trailer.get("peak_mapped_bytes", 0)),

@@ -38,7 +38,8 @@ def expand_runs(cfg):
                 "policy_params": exp.get("policy_params", {}),
                 "time_scale": exp.get("time_scale", 1.0),
                 "sample_interval_s": exp.get("sample_interval_s", 1.0),
-                "max_time_s": exp.get("max_time_s"), "labels": {"experiment": name}}
+                "max_time_s": exp.get("max_time_s"),
+                "labels": {"experiment": name, "time_scale": exp.get("time_scale", 1.0)}}
         if "sweep" in exp:
             sw = exp["sweep"]
             for wl in sw["workloads"]:
@@ -48,14 +49,14 @@ def expand_runs(cfg):
                         runs[rid] = {**base,
                                      "processes": [{"workload": wl, "name": wl, "start_s": 0.0}],
                                      "pressure": {"fragmentation": f, "tenant_fraction": t},
-                                     "labels": {"experiment": name, "workload": wl,
+                                     "labels": {**base["labels"], "workload": wl,
                                                 "variant": rid.split("/")[1],
                                                 "fragmentation": f, "tenant_fraction": t}}
         else:
             procs = exp.get("processes") or [{"workload": exp["workload"]}]
             procs = [{"workload": p["workload"], "name": p.get("name", p["workload"]),
                       "start_s": float(p.get("start_s", 0.0))} for p in procs]
-            labels = {"experiment": name}
+            labels = dict(base["labels"])
             if len(procs) == 1:
                 labels["workload"] = procs[0]["workload"]
             runs[name] = {**base, "processes": procs, "labels": labels}

@@ -19,7 +19,8 @@ rule experiment_table:
         mem_mb=1000,
         runtime=10,
     shell:
-        "python -m report.tables {wildcards.experiment} --runs {params.runs} --out {output} 2> {log}"
+        "python -m report.tables {wildcards.experiment} --runs {params.runs} --out {output} "
+        "--only {input} 2> {log}"
 
 
 for _exp in EXPERIMENTS:
@@ -49,4 +50,4 @@ for _exp in EXPERIMENTS:
             runtime=10,
         shell:
             "python -m report.figures {params.experiment} --runs {params.runs} "
-            "--out-dir results/figures 2> {log}"
+            "--out-dir results/figures --only {input} 2> {log}"
