@@ -45,6 +45,8 @@ def touch(tags, s, t):
     data-dependent early exit mispredicts on most accesses of a big
     footprint."""
     W = tags.shape[1]
+    if tags[np.uint64(s), 0] == t:
+        return True            # already most recent: nothing to move (no stores)
     if W == 4:
         return _touch4(tags, s, t)
     if W == 8:
