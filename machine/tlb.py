@@ -3,6 +3,10 @@
 Each set keeps its ways in recency order (way 0 = most recently used), so
 LRU needs no timestamps and an insert is a fixed-length shift.
 
+The replay loop uses ``touch`` (one LRU access: move to front on a hit,
+insert on a miss), branch-free for 4- and 8-way sets; ``lookup``/``insert``
+are the plain reference it must agree with (``tests/test_tlb.py``).
+
 Each process has an L1 for 4 KiB pages, an L1 for 2 MiB pages and a shared
 L2, like the paper's Haswell.  A tag encodes the page size in its low bit so
 the shared L2 never confuses a 4 KiB and a 2 MiB translation.  Sets are
