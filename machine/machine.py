@@ -15,7 +15,7 @@ import numpy as np
 from machine import engine, pagetable as pt, physmem
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_BLOAT_PAGES, C_CLOCK, C_COLLAPSE_CYCLES,
                                C_HIST_LAT, C_HUGE, C_LAST_VMA, C_NVMA, C_RSS_PAGES, G_FREE_FRAMES,
-                               G_RESV_BROKEN, G_TOTAL_FRAMES, HIST_BINS, N_COUNTERS, N_PARAMS,
+                               G_RESV_BROKEN, G_TOTAL_FRAMES, L_FREE_DIRTY, HIST_BINS, N_COUNTERS, N_PARAMS,
                                P_CPU_HZ, P_FAULT_MODE, P_POP_TRIGGER, P_PREFER_ZEROED,
                                P_ZEROPAGE_ON_READ, PAGES_PER_HUGE, PG_MAPPED, PG_ZEROPAGE)
 from machine.params import MachineParams
@@ -231,15 +231,9 @@ class Machine:
         rg = self.rg
         if not rg.valid[slot] or rg.huge[slot]:
             return "invalid"
-        b = int(rg.block[slot])
-        if b >= 0 and self.ph.blk_state[b] == BLK_RESERVED:
-            pr = self.procs[rg.pid[slot]]
-            frames = rg.pg_frame[slot * PAGES_PER_HUGE:(slot + 1) * PAGES_PER_HUGE]
-            if (rg.mapped[slot] - rg.zpages[slot] == PAGES_PER_HUGE
-                    and (frames == b * PAGES_PER_HUGE + np.arange(PAGES_PER_HUGE)).all()):
-                cyc = pt.promote_in_place(self.ph, self.G, rg, self.P, pr.C, pr.tlb, slot)
-                self.charge(thread, cyc, pr)
-                return "ok"
+        if self.reservation_full(slot):
+            self.promote_in_place(slot, thread)
+            return "ok"
         blk, zeroed = physmem.alloc_block(self.ph, self.G, prefer_zeroed, slot, BLK_HUGE)
         if blk < 0:
             return "nomem"
@@ -252,7 +246,23 @@ class Machine:
         self.charge(thread, cyc, pr)
         return "ok"
 
+    def reservation_full(self, slot: int) -> bool:
+        """The region is a live 4 KiB-mapped region inside one VMA whose 512
+        pages are all private and page i is frame i of the region's own
+        reservation (popcnt == 512): it can be promoted in place."""
+        rg, ph = self.rg, self.ph
+        b = int(rg.block[slot])
+        if (b < 0 or rg.huge[slot] or not rg.valid[slot]
+                or ph.blk_state[b] != BLK_RESERVED or ph.blk_owner[b] != slot
+                or rg.mapped[slot] - rg.zpages[slot] != PAGES_PER_HUGE):
+            return False
+        frames = rg.pg_frame[slot * PAGES_PER_HUGE:(slot + 1) * PAGES_PER_HUGE]
+        return (bool((frames == b * PAGES_PER_HUGE + np.arange(PAGES_PER_HUGE)).all())
+                and self.region_eligible(slot))
+
     def promote_in_place(self, slot: int, thread: str) -> None:
+        """Promote a full reservation (``reservation_full``): only the mapping
+        changes.  The cost is charged to ``thread``."""
         pr = self.procs[self.rg.pid[slot]]
         cyc = pt.promote_in_place(self.ph, self.G, self.rg, self.P, pr.C, pr.tlb, slot)
         self.charge(thread, cyc, pr)
@@ -279,7 +289,6 @@ class Machine:
     def zero_free_block(self) -> int:
         """Zero the first dirty free block (pre-zeroing). Returns it or -1."""
         ph = self.ph
-        from machine.constants import L_FREE_DIRTY
         b = int(ph.lst[L_FREE_DIRTY, 0])
         if b < 0:
             return -1

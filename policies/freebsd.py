@@ -54,12 +54,10 @@ Limits of the model (machine behaviour, not policy choices):
   have been unmapped since the last sweep (``TriggerRearm``).  A region emptied
   by ``MADV_DONTNEED`` and refilled with no such hook in between is not
   promoted again.
-- A split (demoted) region loses its reservation in the machine, and the
-  fault path may then give the region a *new* reservation although pages of it
-  live elsewhere (FreeBSD would not: the extent is no longer free).  Such a
-  region can never be promoted in place; ``on_trigger`` checks that all 512
-  frames are the reservation's before promoting and counts the others in
-  ``freebsd_not_promotable``.
+- A split (demoted) region loses its reservation in the machine (FreeBSD
+  keeps it).  ``on_trigger`` promotes only when ``Machine.reservation_full``
+  holds (all 512 frames are the region's own reservation) and counts the
+  others in ``freebsd_not_promotable``.
 """
 from __future__ import annotations
 
@@ -68,8 +66,6 @@ import numpy as np
 from machine.constants import (BLK_RESERVED, C_CLOCK, C_MADVISED_PAGES, FAULT_RESERVE,
                                P_PROMOTE_INPLACE, PAGES_PER_HUGE)
 from policies.base import Policy, register
-
-_OFFSETS = np.arange(PAGES_PER_HUGE, dtype=np.int64)
 
 
 def rearm_population_triggers(m, trigger: int) -> int:
@@ -125,30 +121,16 @@ class FreeBSD(Policy):
         self.rearm = TriggerRearm(machine, self.population_trigger)
 
     # --- promotion ----------------------------------------------------------
-    def full_reservation(self, slot: int) -> bool:
-        """popcnt == 512: the region is a live 4 KiB-mapped region inside one
-        VMA, all 512 pages are private and each page i is frame i of the
-        region's reservation."""
-        m = self.m
-        rg, ph = m.rg, m.ph
-        b = int(rg.block[slot])
-        if (b < 0 or rg.huge[slot] or not rg.valid[slot]
-                or ph.blk_state[b] != BLK_RESERVED or ph.blk_owner[b] != slot
-                or rg.mapped[slot] - rg.zpages[slot] != PAGES_PER_HUGE):
-            return False
-        fr = rg.pg_frame[slot * PAGES_PER_HUGE:(slot + 1) * PAGES_PER_HUGE]
-        return bool((fr == b * PAGES_PER_HUGE + _OFFSETS).all()) and m.region_eligible(slot)
-
     def on_trigger(self, proc, slot, now_s):
         self.rearm()
         if not self.p["pg_ps_enabled"]:
             return
-        if not self.full_reservation(slot):
+        if not self.m.reservation_full(slot):
             self.not_promotable += 1
             return
-        if self.m.promote_region(slot, "pmap_promote") == "ok":
-            self.promoted += 1
-            proc.C[C_CLOCK] += int(self.m.P[P_PROMOTE_INPLACE])   # inside the fault
+        self.m.promote_in_place(slot, "pmap_promote")
+        self.promoted += 1
+        proc.C[C_CLOCK] += int(self.m.P[P_PROMOTE_INPLACE])   # inside the fault
 
     # --- pressure -------------------------------------------------------------
     def lru_reservation(self) -> int:
