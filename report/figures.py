@@ -19,7 +19,7 @@ import numpy as np
 
 from report import InputError, cli, log
 from report import style
-from report.tables import load_runs
+from report.tables import load_runs, summed_timeseries
 
 
 @dataclass(frozen=True)
@@ -108,17 +108,6 @@ def table1_fault_latency(runs_dir):
     return fig
 
 
-def _summed_timeseries(ts):
-    """Add up the processes of a run at each sample time.
-
-    The simulator may write the final sample twice at the same time; keep the last.
-    """
-    keys = ["process", "time_s"] if "process" in ts.columns else ["time_s"]
-    ts = ts.drop_duplicates(subset=keys, keep="last")
-    return ts.groupby("time_s", as_index=False)[["accesses", "fault_time_s"]].sum() \
-             .sort_values("time_s")
-
-
 @figure("table1", "table1_cumulative_fault_time", width="full",
         caption="Cumulative time spent in the page-fault handler while the buffer is "
                 "touched, (a) against the number of pages touched and (b) against simulated "
@@ -126,7 +115,8 @@ def _summed_timeseries(ts):
 def table1_cumulative_fault_time(runs_dir):
     series = load_runs(runs_dir, "timeseries.csv", ["time_s", "accesses", "fault_time_s"])
     fig, (a, b) = _plt().subplots(1, 2, figsize=(style.FULL_WIDTH, 2.5))
-    summed = {p: _summed_timeseries(ts) for p, ts in series.items()}
+    summed = {p: summed_timeseries(ts, ["accesses", "fault_time_s"])
+              for p, ts in series.items()}
     most = max((ts["accesses"].max() for ts in summed.values() if len(ts)), default=0)
     scale, unit = (1e6, "millions") if most >= 1e6 else (1e3, "thousands")
     for policy, ts in summed.items():
