@@ -59,7 +59,7 @@ def test_missing_key_is_named(tmp_path):
 
 
 def test_dry_run_of_the_default_profile_plans_the_report():
-    r = snakemake("-n", "--quiet", "rules")
+    r = snakemake("-n", "--forceall", "--quiet", "rules")   # plan all, even if results exist
     assert r.returncode == 0, r.stderr
     for rule in ("workload_trace", "simulate", "experiment_table", "render_report", "claims"):
         assert rule in r.stdout + r.stderr
