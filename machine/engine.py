@@ -230,7 +230,7 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
     nvma = C[C_NVMA]
     trigger = P[P_POP_TRIGGER]
     l1s, l1h, l2 = tlb.l1s_tag, tlb.l1h_tag, tlb.l2_tag
-    pg_state = rg.pg_state
+    pg_state, pg_frame = rg.pg_state, rg.pg_frame
     rhuge = rg.huge
     vma_start, vma_end, vma_rbase, slot_table = pa.vma_start, pa.vma_end, pa.vma_rbase, pa.slot_table
     walk_4k, walk_2m, l2_hit = P[P_WALK_4K], P[P_WALK_2M], P[P_L2_HIT]
@@ -299,8 +299,8 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
             # where its slot-table index is known to be valid)
             fa = np.int64(words[U(i + PREFETCH_AHEAD)] >> 12) << 12
             if vlo <= fa and fa < vhi:
-                prefetch(pg_state, slot_table[U(rb + (fa >> 21))] * PAGES_PER_HUGE
-                         + ((fa >> 12) & 511))
+                fp = slot_table[U(rb + (fa >> 21))] * PAGES_PER_HUGE + ((fa >> 12) & 511)
+                prefetch(pg_state, fp)
         r = addr >> 21
         slot = slot_table[U(rb + r)]
         pi = (addr >> 12) & 511

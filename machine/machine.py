@@ -87,15 +87,17 @@ class Machine:
         self.procs.append(pr)
         return pr
 
-    def _new_slot(self, pid: int, region: int) -> int:
-        if self.n_slots == len(self.rg.pid):
-            self.rg = pt.grow_regions(self.rg, 2 * len(self.rg.pid))
-        s = self.n_slots
-        self.n_slots += 1
-        self.rg.pid[s] = pid
-        self.rg.vaddr[s] = region << 21
-        self.rg.valid[s] = 1
-        return s
+    def _new_slots(self, pid: int, regions: list[int]) -> range:
+        """Slots for new regions, numbered in the order given.  All at once:
+        a big mmap grows the region table once, not once per doubling."""
+        s0, s1 = self.n_slots, self.n_slots + len(regions)
+        if s1 > len(self.rg.pid):
+            self.rg = pt.grow_regions(self.rg, max(s1, 2 * len(self.rg.pid)))
+        self.n_slots = s1
+        self.rg.pid[s0:s1] = pid
+        self.rg.vaddr[s0:s1] = np.asarray(regions, np.int64) << 21
+        self.rg.valid[s0:s1] = 1
+        return range(s0, s1)
 
     def _sync_vmas(self, pr: Process, changed: list[Vma]) -> None:
         """Rebuild the compiled view of pr's VMA list.  Slot-table segments of
@@ -142,9 +144,9 @@ class Machine:
         if (k > 0 and pr.vmas[k - 1].end > start) or (k < len(pr.vmas)
                                                       and pr.vmas[k].start < end):
             raise ValueError(f"process {pr.name}: mmap [{start:#x}, {end:#x}) overlaps a VMA")
-        for r in range(start >> 21, ((end - 1) >> 21) + 1):
-            if r not in pr.region_slot:
-                pr.region_slot[r] = self._new_slot(pr.pid, r)
+        fresh = [r for r in range(start >> 21, ((end - 1) >> 21) + 1)
+                 if r not in pr.region_slot]
+        pr.region_slot.update(zip(fresh, self._new_slots(pr.pid, fresh)))
         v = Vma(start, end)
         # merge with adjacent anonymous VMAs, as Linux's vma_merge does
         if k > 0 and pr.vmas[k - 1].end == start:
@@ -178,9 +180,13 @@ class Machine:
                 new.append(b)
                 changed.append(b)
         pr.vmas = new
-        for r in range(start >> 21, ((end - 1) >> 21) + 1):
-            live = any(v.start < (r + 1) << 21 and v.end > r << 21 for v in new)
-            if r in pr.region_slot and not live:
+        # regions of the range no remaining VMA touches: only the two at the
+        # range's ends can still be shared with a VMA outside it
+        r0, r1 = start >> 21, (end - 1) >> 21
+        for r in range(r0, r1 + 1):
+            if r in pr.region_slot and not (
+                    (r == r0 or r == r1)
+                    and any(v.start < (r + 1) << 21 and v.end > r << 21 for v in new)):
                 s = pr.region_slot.pop(r)
                 if self.rg.block[s] >= 0:   # an empty reservation left behind
                     self.break_reservation(s)

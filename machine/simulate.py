@@ -54,7 +54,7 @@ class TraceCursor:
     def __init__(self, path):
         self.reader = TraceReader(path)
         self.path = path
-        self._chunks = self.reader.chunks()
+        self._chunks = self.reader.columns()
         self.words = self.args = None
         self.i = 0
         self.record_base = 0
@@ -67,11 +67,12 @@ class TraceCursor:
     def next_chunk(self) -> bool:
         if self.words is not None:
             self.record_base += len(self.words)
-        recs = next(self._chunks, None)
-        if recs is None:
+        cols = next(self._chunks, None)
+        if cols is None:
             self.words = None
             return False
-        self.words, self.args, self.i = recs["word"], recs["arg"], 0
+        self.words, self.args = cols
+        self.i = 0
         return True
 
     def live_bytes(self, accesses: int) -> float:
@@ -82,7 +83,10 @@ class TraceCursor:
 
 
 class Simulation:
-    def __init__(self, spec: dict, traces: list[str], progress: bool = True):
+    def __init__(self, spec: dict, traces: list[str], progress: bool = True,
+                 cursor=TraceCursor):
+        """cursor: what streams a trace's records (``machine.bench`` passes
+        one that replays records decoded beforehand, to time the loop alone)."""
         from policies import create  # late import: policies import machine
         unknown = set(spec) - SPEC_KEYS
         if unknown:
@@ -106,7 +110,7 @@ class Simulation:
         self.cursors: list[TraceCursor] = []
         for p, t in zip(procs, traces):
             pr = self.m.add_process(p["name"], float(p.get("start_s", 0.0)))
-            self.cursors.append(TraceCursor(t))
+            self.cursors.append(cursor(t))
         self.threads = self.policy.threads()
         self.rows: list[dict] = []
         self.phase_rows: list[dict] = []

@@ -9,8 +9,9 @@ from workloads import trace as T
 from workloads.trace import TraceFormatError, TraceReader, TraceWriter, decode
 
 
-def write_sample(path, chunk_records=4):
-    with TraceWriter(path, {"workload": "t", "params": {"x": 1}}, chunk_records=chunk_records) as w:
+def write_sample(path, chunk_records=4, version=T.VERSION):
+    with TraceWriter(path, {"workload": "t", "params": {"x": 1}}, chunk_records=chunk_records,
+                     version=version) as w:
         w.cycles(7)
         w.mmap(0x200000, 0x400000)
         w.phase("a")
@@ -146,3 +147,49 @@ def test_oversize_repeat_counts_split(tmp_path):
     d = decode(recs)
     assert d["arg"].tolist() == [T.MAX_ARG, 10]
     assert TraceReader(p).trailer["n_accesses"] == T.MAX_ARG + 10
+
+
+def test_version_1_files_read_as_before(tmp_path):
+    """Traces written before the byte-plane format (version 1) still read,
+    to the same records, and are still checked."""
+    p1, p2 = tmp_path / "v1.trace", tmp_path / "v2.trace"
+    write_sample(p1, version=1)
+    write_sample(p2)
+    r1, recs1 = records(p1)
+    r2, recs2 = records(p2)
+    assert (r1.version, r2.version) == (1, 2)
+    assert recs1.tobytes() == recs2.tobytes()
+    assert r1.trailer == r2.trailer
+    data = bytearray(p1.read_bytes())
+    pos = data.index(T.CHUNK_MAGIC) + 16 + 5
+    data[pos] ^= 0xFF
+    p1.write_bytes(bytes(data))
+    with pytest.raises(TraceFormatError, match="chunk 0"):
+        list(TraceReader(p1).chunks())
+
+
+@pytest.mark.parametrize("version", T.SUPPORTED_VERSIONS)
+def test_unknown_kind_names_chunk_and_record(tmp_path, version):
+    p = tmp_path / "t.trace"
+    with TraceWriter(p, {}, chunk_records=4, version=version) as w:
+        w.mmap(0x200000, 0x200000)
+        w.access([0x200000, 0x201000, 0x202000, 0x203000], True)
+        w._append(np.array([0x200000 | 9], np.uint64), np.array([1], np.uint32))
+    with pytest.raises(TraceFormatError, match=r"chunk 1 .*record 1 has unknown kind 9"):
+        list(TraceReader(p).columns())
+
+
+def test_columns_are_contiguous_and_match_chunks(tmp_path):
+    p = tmp_path / "t.trace"
+    write_sample(p, chunk_records=3)
+    r = TraceReader(p)
+    for (words, args), recs in zip(r.columns(), r.chunks()):
+        assert words.flags.c_contiguous and args.flags.c_contiguous
+        assert words.dtype == np.uint64 and args.dtype == np.uint32
+        assert (words == recs["word"]).all() and (args == recs["arg"]).all()
+
+
+def test_writer_refuses_unknown_version(tmp_path):
+    with pytest.raises(ValueError, match="version 7"):
+        TraceWriter(tmp_path / "t.trace", {}, version=7)
+    assert not (tmp_path / "t.trace.part").exists()

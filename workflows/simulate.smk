@@ -6,9 +6,11 @@ rule compile_kernels:
     """Compile numba's kernels once before the simulations start in parallel.
     The simulations depend on the machine's and the policies' code through it."""
     input:
-        # the code a simulation runs (not the test and benchmark helpers)
+        # the code a simulation runs (not the test and benchmark helpers),
+        # and the trace reader, whose decoder is compiled too
         sorted(f for f in glob.glob("machine/*.py") + glob.glob("policies/*.py")
                if not f.endswith(("testing.py", "bench.py"))),
+        "workloads/trace.py",
     output:
         "results/.kernels.done",
     log:

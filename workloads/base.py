@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-from workloads.trace import TraceWriter
+from workloads.trace import VERSION, TraceWriter
 
 REGISTRY: dict[str, type["Workload"]] = {}
 
@@ -61,10 +61,11 @@ class Workload(ABC):
     def generate(self, out: TraceWriter) -> None:
         """Write the whole trace through ``out``."""
 
-    def write(self, path) -> dict:
-        """Generate into ``path`` atomically; returns the trailer totals."""
+    def write(self, path, version: int = VERSION) -> dict:
+        """Generate into ``path`` atomically (in trace format ``version``);
+        returns the trailer totals."""
         self.trailer_extra: dict = {}
-        with TraceWriter(path, self.header()) as w:
+        with TraceWriter(path, self.header(), version=version) as w:
             self.generate(w)
             # generators may add totals (e.g. live-bytes checkpoints) to the trailer
             w.close(extra=self.trailer_extra)

@@ -4,7 +4,7 @@ A trace is a single file, written and read in chunks so that memory stays
 bounded whatever the workload's size.  Layout (all integers little-endian):
 
     header   b"HPTRACE\\0" | u16 version | u32 n | n bytes of JSON (header)
-    chunk*   b"CHNK" | u32 n_records | u32 compressed bytes | u32 crc32 | zstd(records)
+    chunk*   b"CHNK" | u32 n_records | u32 compressed bytes | u32 check | payload
     trailer  b"TEND" | u32 n | n bytes of JSON (trailer)
 
 A record is 12 bytes, ``RECORD_DTYPE``:
@@ -16,6 +16,20 @@ A record is 12 bytes, ``RECORD_DTYPE``:
                 MMAP / MUNMAP / MADV_DONTNEED: length in 4 KiB pages
                 PHASE: index into the trailer's ``phases`` list
                 CYCLES: compute cycles per access from here on
+
+Chunk payloads by version (the reader takes both; the writer writes the
+newest):
+
+    2  zstd frame with its content checksum (``check`` is 0) of the chunk's
+       records as 12 byte planes: n bytes holding byte 0 of every record's
+       word, then byte 1, ... byte 7, then bytes 0..3 of every arg.  Planes
+       put bytes of like entropy together (the constant high address bytes,
+       the kind byte, the mostly-1 repeat counts), so they compress to almost
+       nothing and the random ones are stored raw: a random trace over 8 GiB
+       decodes about 6x faster than version 1 and takes 25% less space
+       (``python -m machine.bench``).
+    1  zstd frame of the packed records as they are; ``check`` is the crc32
+       of the decompressed records.
 
 Accesses are page-granular: consecutive accesses to the same page with the
 same read/write kind are stored once with a repeat count, which changes no
@@ -35,12 +49,13 @@ from typing import Iterator
 
 import numpy as np
 import zstandard
+from numba import njit
 
 MAGIC = b"HPTRACE\x00"
 CHUNK_MAGIC = b"CHNK"
 END_MAGIC = b"TEND"
-VERSION = 1
-SUPPORTED_VERSIONS = (1,)
+VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
 
 PAGE_SHIFT = 12
 PAGE_SIZE = 1 << PAGE_SHIFT
@@ -61,6 +76,7 @@ WRITE_BIT = 0x10
 MAX_ARG = 0xFFFFFFFF
 
 RECORD_DTYPE = np.dtype([("word", "<u8"), ("arg", "<u4")])  # packed, 12 bytes
+RECORD_BYTES = RECORD_DTYPE.itemsize
 DEFAULT_CHUNK_RECORDS = 1 << 20
 
 
@@ -76,12 +92,17 @@ class TraceWriter:
     """
 
     def __init__(self, path, header: dict, chunk_records: int = DEFAULT_CHUNK_RECORDS,
-                 level: int = 3):
+                 level: int = 3, version: int = VERSION):
+        if version not in SUPPORTED_VERSIONS:
+            raise ValueError(f"trace version {version} cannot be written "
+                             f"(supported: {SUPPORTED_VERSIONS})")
+        self.version = version
         self.path = Path(path)
         self.tmp = self.path.with_name(self.path.name + ".part")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._f = open(self.tmp, "wb")
-        self._cctx = zstandard.ZstdCompressor(level=level)
+        # version 2 checks payloads with zstd's frame checksum, 1 with a crc32
+        self._cctx = zstandard.ZstdCompressor(level=level, write_checksum=version >= 2)
         self._buf = np.empty(chunk_records, RECORD_DTYPE)
         self._n = 0
         self.n_records = 0
@@ -91,9 +112,9 @@ class TraceWriter:
         self.phase_starts: list[int] = []  # access index at which each phase starts
         self.mapped_pages = 0
         self.peak_mapped_pages = 0
-        hdr = json.dumps({"format": "hptrace", "version": VERSION, **header},
+        hdr = json.dumps({"format": "hptrace", "version": version, **header},
                          sort_keys=True).encode()
-        self._f.write(MAGIC + struct.pack("<HI", VERSION, len(hdr)) + hdr)
+        self._f.write(MAGIC + struct.pack("<HI", version, len(hdr)) + hdr)
         self._closed = False
 
     # --- records -----------------------------------------------------------
@@ -178,10 +199,15 @@ class TraceWriter:
     def _flush(self) -> None:
         if self._n == 0:
             return
-        raw = self._buf[:self._n].tobytes()
-        comp = self._cctx.compress(raw)
-        self._f.write(CHUNK_MAGIC + struct.pack("<III", self._n, len(comp),
-                                                zlib.crc32(raw)) + comp)
+        recs = self._buf[:self._n]
+        if self.version == 1:
+            raw = recs.tobytes()
+            comp, check = self._cctx.compress(raw), zlib.crc32(raw)
+        else:
+            # byte planes: the (n, 12) byte matrix of the records, transposed
+            planes = recs.view(np.uint8).reshape(self._n, RECORD_BYTES).T
+            comp, check = self._cctx.compress(planes.tobytes()), 0
+        self._f.write(CHUNK_MAGIC + struct.pack("<III", self._n, len(comp), check) + comp)
         self.n_records += self._n
         self._n = 0
 
@@ -233,6 +259,7 @@ class TraceReader:
             if version not in SUPPORTED_VERSIONS:
                 raise TraceFormatError(f"{self.path}: trace version {version} is not "
                                        f"supported (supported: {SUPPORTED_VERSIONS})")
+            self.version = version
             raw = f.read(n)
             if len(raw) < n:
                 raise TraceFormatError(f"{self.path}: truncated header")
@@ -276,33 +303,79 @@ class TraceReader:
     def phases(self) -> list[str]:
         return list(self.trailer.get("phases", []))
 
-    def chunks(self) -> Iterator[np.ndarray]:
-        """Yield validated record arrays, one per chunk."""
+    def columns(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield each chunk's validated records as two contiguous columns,
+        words (u64) and args (u32): what the simulator's replay loop reads."""
         dctx = zstandard.ZstdDecompressor()
         with open(self.path, "rb") as f:
             f.seek(self._data_start)
             for i in range(self.n_chunks):
                 pos = f.tell()
                 tag = f.read(4)
-                n, clen, crc = struct.unpack("<III", f.read(12))
+                n, clen, check = struct.unpack("<III", f.read(12))
                 comp = f.read(clen)
                 where = f"{self.path}: chunk {i} at byte {pos}"
                 if tag != CHUNK_MAGIC or len(comp) < clen:
                     raise TraceFormatError(f"{where}: truncated chunk")
                 try:
-                    raw = dctx.decompress(comp, max_output_size=n * RECORD_DTYPE.itemsize)
+                    raw = dctx.decompress(comp, max_output_size=n * RECORD_BYTES)
                 except zstandard.ZstdError as e:
                     raise TraceFormatError(f"{where}: corrupt payload: {e}") from None
-                if len(raw) != n * RECORD_DTYPE.itemsize or zlib.crc32(raw) != crc:
+                if len(raw) != n * RECORD_BYTES or (self.version == 1
+                                                    and zlib.crc32(raw) != check):
                     raise TraceFormatError(f"{where}: payload does not match its length or "
                                            "checksum")
-                recs = np.frombuffer(raw, RECORD_DTYPE)
-                kinds = recs["word"] & np.uint64(KIND_MASK)
-                bad = np.flatnonzero(kinds > CYCLES)
-                if len(bad):
-                    raise TraceFormatError(f"{where}: record {bad[0]} has unknown kind "
-                                           f"{int(kinds[bad[0]])} (known: {KIND_NAMES})")
-                yield recs
+                words = np.empty(n, np.uint64)
+                args = np.empty(n, np.uint32)
+                if self.version == 1:
+                    recs = np.frombuffer(raw, RECORD_DTYPE)
+                    words[:], args[:] = recs["word"], recs["arg"]
+                    bad = _first_unknown_kind(words)
+                else:
+                    bad = _join_planes(np.frombuffer(raw, np.uint8), words, args)
+                if bad >= 0:
+                    raise TraceFormatError(f"{where}: record {bad} has unknown kind "
+                                           f"{int(words[bad]) & KIND_MASK} (known: "
+                                           f"{KIND_NAMES})")
+                yield words, args
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        """Yield validated record arrays (``RECORD_DTYPE``), one per chunk."""
+        for words, args in self.columns():
+            recs = np.empty(len(words), RECORD_DTYPE)
+            recs["word"], recs["arg"] = words, args
+            yield recs
+
+
+@njit(cache=True, nogil=True)
+def _join_planes(planes, words, args):
+    """Rebuild records from a version-2 payload's byte planes into words and
+    args (one compiled pass; numpy's transposed copy is 10x slower).  Returns
+    the index of the first record of an unknown kind, or -1."""
+    n = len(words)
+    b0, b1, b2, b3 = planes[:n], planes[n:2 * n], planes[2 * n:3 * n], planes[3 * n:4 * n]
+    b4, b5, b6, b7 = (planes[4 * n:5 * n], planes[5 * n:6 * n], planes[6 * n:7 * n],
+                      planes[7 * n:8 * n])
+    a0, a1, a2, a3 = (planes[8 * n:9 * n], planes[9 * n:10 * n], planes[10 * n:11 * n],
+                      planes[11 * n:12 * n])
+    u8, u16, u24, u32 = np.uint64(8), np.uint64(16), np.uint64(24), np.uint64(32)
+    u40, u48, u56 = np.uint64(40), np.uint64(48), np.uint64(56)
+    for i in range(n):   # straight-line per record: LLVM vectorises it
+        words[i] = (np.uint64(b0[i]) | (np.uint64(b1[i]) << u8) | (np.uint64(b2[i]) << u16)
+                    | (np.uint64(b3[i]) << u24) | (np.uint64(b4[i]) << u32)
+                    | (np.uint64(b5[i]) << u40) | (np.uint64(b6[i]) << u48)
+                    | (np.uint64(b7[i]) << u56))
+        args[i] = (np.uint32(a0[i]) | (np.uint32(a1[i]) << np.uint32(8))
+                   | (np.uint32(a2[i]) << np.uint32(16)) | (np.uint32(a3[i]) << np.uint32(24)))
+    for i in range(n):   # the kind is the low 4 bits of byte 0
+        if (b0[i] & KIND_MASK) > CYCLES:
+            return i
+    return -1
+
+
+def _first_unknown_kind(words: np.ndarray) -> int:
+    bad = np.flatnonzero((words & np.uint64(KIND_MASK)) > CYCLES)
+    return int(bad[0]) if len(bad) else -1
 
 
 def decode(recs: np.ndarray) -> dict[str, np.ndarray]:
