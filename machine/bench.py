@@ -37,7 +37,8 @@ from machine.jit import kernel
 from machine.simulate import Simulation, TraceCursor
 from machine.testing import small_spec
 from workloads.buffer_touch import BufferTouch
-from workloads.trace import SUPPORTED_VERSIONS, VERSION, TraceReader, TraceWriter
+from workloads.trace import (ACCESS, KIND_MASK, SUPPORTED_VERSIONS, VERSION, TraceReader,
+                             TraceWriter)
 
 BASE = 0x7F0000000000
 
@@ -114,7 +115,8 @@ def tlb_floor_ns(trace: Path, repeat: int = 1) -> float:
     from machine.params import MachineParams
     from machine.testing import default_config
     words = np.concatenate([w for w, _ in TraceReader(trace).columns()])
-    span = 1 << int(np.ceil(np.log2(max(2, int(words.max() >> 12) - int(words.min() >> 12)))))
+    words = words[(words & np.uint64(KIND_MASK)) == ACCESS] - np.uint64(BASE)
+    span = 1 << int(np.ceil(np.log2(max(2, int(words.max() >> 12) + 1))))
     geo = MachineParams.from_config(default_config()["machine"]).tlb_geometry
     best = float("inf")
     for k in range(repeat + 1):       # the first call compiles or loads

@@ -66,6 +66,8 @@ _WRITE_SHIFT, _ZEROPAGE_SHIFT = _bit(WRITE_BIT), _bit(PG_ZEROPAGE)
 _WRITTEN_SHIFT, _TOUCHED_SHIFT = _bit(PG_WRITTEN), _bit(PG_TOUCHED)
 SWEEP_MIN_PAGES = 256   # unmap ranges from this size scan the TLB once (~1100 entries)
 PREFETCH_AHEAD = 16   # records; tuned on random traces over GiBs
+FAST_MIN_RUN = 32     # a fast-path run shorter than this ...
+FAST_BACKOFF = 64     # ... leaves the next this many records to the general path
 
 
 @kernel
@@ -220,6 +222,101 @@ def unmap_range(ph, G, rg, P, pa, tlb, start, npages):
     return cost
 
 
+@kernel(inline="always")
+def tlb_access(l1s, l1h, l2, huge, vpn, cnt, cpa, walk_4k, walk_2m, l2_hit):
+    """A run of cnt accesses to one page through the TLBs: the L1 of the page
+    size, then the shared L2 (true LRU); the repeats hit the L1.  Returns
+    (cycles, L1 hits, L2 hits, walks, walk cycles)."""
+    cyc = cnt * cpa
+    if huge:
+        key = vpn >> 9
+        t = tlbmod.tag_2m(key)
+        hit = tlbmod.touch(l1h, key & (l1h.shape[0] - 1), t)
+        wc = walk_2m
+    else:
+        key = vpn
+        t = tlbmod.tag_4k(key)
+        hit = tlbmod.touch(l1s, key & (l1s.shape[0] - 1), t)
+        wc = walk_4k
+    if hit:
+        return cyc, cnt, 0, 0, 0
+    h2 = np.int64(tlbmod.touch(l2, key & (l2.shape[0] - 1), t))
+    wc = 0 if h2 else wc
+    return cyc + (l2_hit if h2 else wc), cnt - 1, h2, 1 - h2, wc
+
+
+@kernel(inline="always")
+def fast_ok(words, args, i, pg_state, rhuge, slot_table, vlo, vhi, rb):
+    """Record i is an access the fast path takes: a mapped page of the cached
+    VMA, not a write to the zero page.  (Checked before calling fast_run, so
+    a trace that faults on every access does not pay for the call.)"""
+    if i >= len(words):
+        return False
+    w = words[U(i)]
+    addr = np.int64(w >> 12) << 12
+    if (w & KIND_MASK) != ACCESS or addr < vlo or addr >= vhi:
+        return False
+    slot = slot_table[U(rb + (addr >> 21))]
+    if rhuge[U(slot)] != 0:
+        return True
+    st = np.int64(pg_state[U(slot * PAGES_PER_HUGE + ((addr >> 12) & 511))])
+    wbit = np.int64(w >> _WRITE_SHIFT) & 1
+    return (st & PG_MAPPED) != 0 and (wbit & (st >> _ZEROPAGE_SHIFT)) == 0
+
+
+@kernel
+def fast_run(words, args, i, limit, clock, cpa, vlo, vhi, rb, pg_state, rhuge, slot_table,
+             l1s, l1h, l2, walk_4k, walk_2m, l2_hit):
+    """replay's common case: from record i, accesses to mapped pages of the
+    VMA [vlo, vhi) (no fault, no event, no run of repeats that crosses the
+    time limit).  Returns (next record, clock, and the added accesses,
+    writes, L1 hits, L2 hits, walks, walk cycles, user cycles, bloat)."""
+    n = len(words)
+    accesses = writes = l1_hits = l2_hits = walks = walk_cycles = user_cycles = 0
+    bloat_delta = 0
+    while i < n and clock < limit:
+        w = words[U(i)]
+        addr = np.int64(w >> 12) << 12
+        cnt = np.int64(args[U(i)])
+        if ((w & KIND_MASK) != ACCESS or addr < vlo or addr >= vhi
+                or (cnt > 1 and clock + cnt * cpa > limit)):
+            break
+        r = addr >> 21
+        slot = slot_table[U(rb + r)]
+        p = slot * PAGES_PER_HUGE + ((addr >> 12) & 511)
+        st = np.int64(pg_state[U(p)])
+        huge = rhuge[U(slot)] != 0
+        wbit = np.int64(w >> _WRITE_SHIFT) & 1
+        if not huge and ((st & PG_MAPPED) == 0 or (wbit & (st >> _ZEROPAGE_SHIFT)) != 0):
+            break        # a fault: the general path's
+        if i + PREFETCH_AHEAD < n:
+            # the page state of a later access is likely a cache miss on a big
+            # footprint: start fetching it now (only inside the current VMA,
+            # where its slot-table index is known to be valid)
+            fa = np.int64(words[U(i + PREFETCH_AHEAD)] >> 12) << 12
+            if vlo <= fa and fa < vhi:
+                prefetch(pg_state, slot_table[U(rb + (fa >> 21))] * PAGES_PER_HUGE
+                         + ((fa >> 12) & 511))
+        cyc, d1, d2, dw, dwc = tlb_access(l1s, l1h, l2, huge, addr >> 12, cnt, cpa,
+                                          walk_4k, walk_2m, l2_hit)
+        l1_hits += d1
+        l2_hits += d2
+        walks += dw
+        walk_cycles += dwc
+        nst = st | PG_ACCESSED | PG_TOUCHED | (wbit << _WRITTEN_SHIFT)
+        writes += cnt * wbit
+        # not PG_TOUCHED yet: a zero-filled frame the program now uses
+        bloat_delta -= ((st >> _TOUCHED_SHIFT) & 1) ^ 1
+        if nst != st:
+            pg_state[U(p)] = nst
+        accesses += cnt
+        user_cycles += cyc
+        clock += cyc
+        i += 1
+    return (i, clock, accesses, writes, l1_hits, l2_hits, walks, walk_cycles, user_cycles,
+            bloat_delta)
+
+
 @kernel
 def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
     """Run records [i, len) of one process.  Returns (next record, status)."""
@@ -234,9 +331,6 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
     rhuge = rg.huge
     vma_start, vma_end, vma_rbase, slot_table = pa.vma_start, pa.vma_end, pa.vma_rbase, pa.slot_table
     walk_4k, walk_2m, l2_hit = P[P_WALK_4K], P[P_WALK_2M], P[P_L2_HIT]
-    m1s = l1s.shape[0] - 1
-    m1h = l1h.shape[0] - 1
-    m2 = l2.shape[0] - 1
     # The current VMA's bounds and slot-table base live in locals: VMAs do not
     # change inside replay, and reloading them after every uint8 store (which
     # may alias, for all LLVM knows) costs.
@@ -254,7 +348,36 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
     ml0, mb0 = C[C_HIST_LAT], C[C_HIST_BIN]     # latency -> bin memo (-1: empty)
     ml1 = ml2 = ml3 = mb1 = mb2 = mb3 = np.int64(-1)
     status = ST_END
+    skip_fast = 0
     while i < n:
+        # --- fast path: runs of accesses to mapped pages of the cached VMA,
+        # in a function of its own so that its loop keeps every value in a
+        # register (inside this big function, LLVM spilled most of them);
+        # it stops at the first record that needs the general path below.
+        # A call costs about as much as a few accesses: after a short run
+        # (faults every few records, as in a first touch of random pages) the
+        # general path takes the next FAST_BACKOFF records itself.
+        if skip_fast > 0:
+            skip_fast -= 1
+        elif repeat_done == 0 and clock < limit and fast_ok(words, args, i, pg_state, rhuge,
+                                                            slot_table, vlo, vhi, rb):
+            i0 = i
+            (i, clock, d_acc, d_wr, d1, d2, dw, dwc, duc, dbl) = fast_run(
+                words, args, i, limit, clock, cpa, vlo, vhi, rb, pg_state, rhuge, slot_table,
+                l1s, l1h, l2, walk_4k, walk_2m, l2_hit)
+            accesses += d_acc
+            writes += d_wr
+            l1_hits += d1
+            l2_hits += d2
+            walks += dw
+            walk_cycles += dwc
+            user_cycles += duc
+            bloat_delta += dbl
+            if i - i0 < FAST_MIN_RUN:
+                skip_fast = FAST_BACKOFF
+        if i >= n:
+            break
+        # --- general path: one record ---
         if clock >= limit:
             status = ST_TIME
             break
@@ -337,28 +460,13 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
             st = np.int64(pg_state[p])
             fired = (trigger > 0 and not huge and rg.mapped[slot] - rg.zpages[slot] >= trigger
                      and rg.trig[slot] == 0)
-        # --- TLB: L1 of the page size, then the shared L2 (true LRU) ---
-        cyc = cnt * cpa
-        if huge:
-            key = r
-            t = tlbmod.tag_2m(r)
-            hit = tlbmod.touch(l1h, r & m1h, t)
-            wc = walk_2m
-        else:
-            key = addr >> 12
-            t = tlbmod.tag_4k(key)
-            hit = tlbmod.touch(l1s, key & m1s, t)
-            wc = walk_4k
-        if hit:
-            l1_hits += cnt
-        else:
-            h2 = tlbmod.touch(l2, key & m2, t)
-            l2_hits += h2
-            walks += 1 - h2
-            wc = 0 if h2 else wc
-            walk_cycles += wc
-            cyc += l2_hit if h2 else wc
-            l1_hits += cnt - 1
+        # --- TLB: L1 of the page size, then the shared L2 ---
+        cyc, d1, d2, dw, dwc = tlb_access(l1s, l1h, l2, huge, addr >> 12, cnt, cpa,
+                                          walk_4k, walk_2m, l2_hit)
+        l1_hits += d1
+        l2_hits += d2
+        walks += dw
+        walk_cycles += dwc
         # --- accessed / dirty / content ---
         nst = st | PG_ACCESSED | PG_TOUCHED | (wbit << _WRITTEN_SHIFT)
         writes += cnt * wbit
