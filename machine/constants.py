@@ -70,7 +70,8 @@ P_TLB_L2_WAYS = 20
 P_PROMOTE_INPLACE = 21
 P_HIST_BINS = 22
 P_CPU_HZ = 23
-N_PARAMS = 24
+P_FAST_PATH = 24     # 1: replay takes runs of accesses to mapped pages in fast_run
+N_PARAMS = 25
 
 # --- global counters (int64 array G) ---
 G_FREE_FRAMES = 0
@@ -116,6 +117,7 @@ C_COLLAPSE_CYCLES = 30  # cycles background threads spent collapsing this proces
 C_REPEAT_DONE = 31    # repetitions of the current record already replayed (split at time limits)
 C_HIST_LAT = 32       # memo: last fault latency (cycles) and its histogram bin
 C_HIST_BIN = 33
+C_FAST_RECORDS = 34  # records replay handed to fast_run (a diagnostic; in no table)
 N_COUNTERS = 40
 
 # fault-latency histogram: log-spaced bins, HIST_RATIO wide, from HIST_MIN_NS

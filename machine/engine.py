@@ -28,7 +28,7 @@ from machine.jit import kernel, prefetch
 
 from machine import physmem, tlb as tlbmod
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES, C_CLOCK,
-                               C_CYCLES_PER_ACCESS, C_FAULT_CYCLES, C_REPEAT_DONE, C_HIST_LAT, C_HIST_BIN, C_FAULTS_2M, C_FAULTS_4K,
+                               C_CYCLES_PER_ACCESS, C_FAST_RECORDS, C_FAULT_CYCLES, C_REPEAT_DONE, C_HIST_LAT, C_HIST_BIN, C_FAULTS_2M, C_FAULTS_4K,
                                C_FAULTS_COW, C_FAULTS_PREZEROED, C_FAULTS_ZEROPAGE,
                                C_FREE_CYCLES, C_L1_HITS, C_L2_HITS, C_LAST_VMA,
                                C_MADVISED_PAGES, C_NVMA, C_RSS_PAGES, C_SEGV_ADDR, C_THP_FALLBACK,
@@ -36,7 +36,7 @@ from machine.constants import (BLK_HUGE, BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES
                                C_WRITES, C_ZERO_CYCLES, FAULT_HUGE, FAULT_RESERVE,
                                G_RESERVATIONS, HIST_BINS, HIST_MIN_NS, HIST_RATIO,
                                P_CPU_HZ, P_FAULT_BASE_2M, P_FAULT_BASE_4K, P_FAULT_MODE,
-                               P_FREE_2M, P_FREE_4K, P_L2_HIT, P_POP_TRIGGER, P_PREFER_ZEROED,
+                               P_FAST_PATH, P_FREE_2M, P_FREE_4K, P_L2_HIT, P_POP_TRIGGER, P_PREFER_ZEROED,
                                P_WALK_2M, P_WALK_4K, P_ZERO_2M, P_ZERO_4K, P_ZEROPAGE_FAULT,
                                P_ZEROPAGE_ON_READ, PAGES_PER_HUGE, PG_ACCESSED, PG_MAPPED,
                                PG_TOUCHED, PG_WRITTEN, PG_ZEROPAGE, ST_END, ST_EVENT, ST_NOMEM,
@@ -348,7 +348,8 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
     ml0, mb0 = C[C_HIST_LAT], C[C_HIST_BIN]     # latency -> bin memo (-1: empty)
     ml1 = ml2 = ml3 = mb1 = mb2 = mb3 = np.int64(-1)
     status = ST_END
-    skip_fast = 0
+    skip_fast = fast_records = 0
+    fast = P[P_FAST_PATH] != 0
     while i < n:
         # --- fast path: runs of accesses to mapped pages of the cached VMA,
         # in a function of its own so that its loop keeps every value in a
@@ -359,7 +360,7 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
         # general path takes the next FAST_BACKOFF records itself.
         if skip_fast > 0:
             skip_fast -= 1
-        elif repeat_done == 0 and clock < limit and fast_ok(words, args, i, pg_state, rhuge,
+        elif fast and repeat_done == 0 and clock < limit and fast_ok(words, args, i, pg_state, rhuge,
                                                             slot_table, vlo, vhi, rb):
             i0 = i
             (i, clock, d_acc, d_wr, d1, d2, dw, dwc, duc, dbl) = fast_run(
@@ -373,6 +374,7 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
             walk_cycles += dwc
             user_cycles += duc
             bloat_delta += dbl
+            fast_records += i - i0
             if i - i0 < FAST_MIN_RUN:
                 skip_fast = FAST_BACKOFF
         if i >= n:
@@ -489,6 +491,7 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
             break
     C[C_CLOCK] = clock
     C[C_REPEAT_DONE] = repeat_done
+    C[C_FAST_RECORDS] += fast_records
     C[C_ACCESSES] += accesses
     C[C_WRITES] += writes
     C[C_L1_HITS] += l1_hits

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from machine.constants import (P_COPY_4K, P_CPU_HZ, P_FAULT_BASE_2M, P_FAULT_BASE_4K,
+from machine.constants import (P_COPY_4K, P_CPU_HZ, P_FAST_PATH, P_FAULT_BASE_2M, P_FAULT_BASE_4K,
                                P_FREE_2M, P_FREE_4K, P_HIST_BINS, P_L2_HIT, P_PROMOTE_INPLACE,
                                P_TLB_L1H_SETS, P_TLB_L1H_WAYS, P_TLB_L1S_SETS, P_TLB_L1S_WAYS,
                                P_TLB_L2_SETS, P_TLB_L2_WAYS, P_WALK_2M, P_WALK_4K, P_ZERO_2M,
@@ -93,3 +93,4 @@ class MachineParams:
         (P[P_TLB_L1S_SETS], P[P_TLB_L1S_WAYS], P[P_TLB_L1H_SETS], P[P_TLB_L1H_WAYS],
          P[P_TLB_L2_SETS], P[P_TLB_L2_WAYS]) = g
         P[P_HIST_BINS] = HIST_BINS
+        P[P_FAST_PATH] = 1     # same results either way (tests/test_fast_path.py)
