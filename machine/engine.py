@@ -11,9 +11,16 @@ hit penalty or a page walk on a miss + the fault latency when the page is
 not mapped.  Fault latency = base cost of the page size + zeroing cost of
 the page size, with no zeroing when the frame was pre-zeroed.
 
-Speed (``python -m machine.bench``): the fault path is inlined into the loop
-(a call passes ~250 scalars, one per field of every array of the machine,
-and cost more than the fault itself); TLB sets are updated without
+Speed (``python -m machine.bench``): the common case, a run of accesses to
+mapped pages, goes to ``fast_run``, a small function of its own whose loop
+keeps every value in a register (inside ``replay``, next to the inlined
+fault path, LLVM spilled most of them to the stack: 35 -> 21 ns per random
+access to a mapped page).  ``replay`` keeps the rest, one record at a time:
+faults, events, runs of repeats that cross a time limit.  ``P_FAST_PATH =
+0`` switches the fast path off; the results are the same
+(``tests/test_fast_path.py``).  The fault path is inlined into ``replay`` (a
+call passes ~250 scalars, one per field of every array of the machine, and
+cost more than the fault itself); TLB sets are updated without
 data-dependent branches (``tlb.touch``); the page state of the access 16
 records ahead is prefetched (random traces over GiBs miss the cache there);
 counters live in locals and are flushed once per call.
@@ -28,19 +35,20 @@ from machine.jit import kernel, prefetch
 
 from machine import physmem, tlb as tlbmod
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES, C_CLOCK,
-                               C_CYCLES_PER_ACCESS, C_FAST_RECORDS, C_FAULT_CYCLES, C_REPEAT_DONE, C_HIST_LAT, C_HIST_BIN, C_FAULTS_2M, C_FAULTS_4K,
+                               C_CYCLES_PER_ACCESS, C_FAST_RECORDS, C_FAULTS_2M, C_FAULTS_4K,
                                C_FAULTS_COW, C_FAULTS_PREZEROED, C_FAULTS_ZEROPAGE,
-                               C_FREE_CYCLES, C_L1_HITS, C_L2_HITS, C_LAST_VMA,
-                               C_MADVISED_PAGES, C_NVMA, C_RSS_PAGES, C_SEGV_ADDR, C_THP_FALLBACK,
-                               C_TLB_TICK, C_TRIG_SLOT, C_USER_CYCLES, C_WALK_CYCLES, C_WALKS,
-                               C_WRITES, C_ZERO_CYCLES, FAULT_HUGE, FAULT_RESERVE,
-                               G_RESERVATIONS, HIST_BINS, HIST_MIN_NS, HIST_RATIO,
-                               P_CPU_HZ, P_FAULT_BASE_2M, P_FAULT_BASE_4K, P_FAULT_MODE,
-                               P_FAST_PATH, P_FREE_2M, P_FREE_4K, P_L2_HIT, P_POP_TRIGGER, P_PREFER_ZEROED,
-                               P_WALK_2M, P_WALK_4K, P_ZERO_2M, P_ZERO_4K, P_ZEROPAGE_FAULT,
-                               P_ZEROPAGE_ON_READ, PAGES_PER_HUGE, PG_ACCESSED, PG_MAPPED,
-                               PG_TOUCHED, PG_WRITTEN, PG_ZEROPAGE, ST_END, ST_EVENT, ST_NOMEM,
-                               ST_SEGV, ST_TIME, ST_TRIGGER)
+                               C_FAULT_CYCLES, C_FREE_CYCLES, C_HIST_BIN, C_HIST_LAT, C_L1_HITS,
+                               C_L2_HITS, C_LAST_VMA, C_MADVISED_PAGES, C_NVMA, C_REPEAT_DONE,
+                               C_RSS_PAGES, C_SEGV_ADDR, C_THP_FALLBACK, C_TRIG_SLOT,
+                               C_USER_CYCLES, C_WALKS, C_WALK_CYCLES, C_WRITES, C_ZERO_CYCLES,
+                               FAULT_HUGE, FAULT_RESERVE, G_RESERVATIONS, HIST_BINS, HIST_MIN_NS,
+                               HIST_RATIO, P_CPU_HZ, P_FAST_PATH, P_FAULT_BASE_2M,
+                               P_FAULT_BASE_4K, P_FAULT_MODE, P_FREE_2M, P_FREE_4K, P_L2_HIT,
+                               P_POP_TRIGGER, P_PREFER_ZEROED, P_WALK_2M, P_WALK_4K,
+                               P_ZEROPAGE_FAULT, P_ZEROPAGE_ON_READ, P_ZERO_2M, P_ZERO_4K,
+                               PAGES_PER_HUGE, PG_ACCESSED, PG_MAPPED, PG_TOUCHED, PG_WRITTEN,
+                               PG_ZEROPAGE, ST_END, ST_EVENT, ST_NOMEM, ST_SEGV, ST_TIME,
+                               ST_TRIGGER)
 from machine.pagetable import map_huge, zap_range
 from workloads.trace import ACCESS, CYCLES, KIND_MASK, MADV_DONTNEED, WRITE_BIT
 
@@ -68,6 +76,7 @@ SWEEP_MIN_PAGES = 256   # unmap ranges from this size scan the TLB once (~1100 e
 PREFETCH_AHEAD = 16   # records; tuned on random traces over GiBs
 FAST_MIN_RUN = 32     # a fast-path run shorter than this ...
 FAST_BACKOFF = 64     # ... leaves the next this many records to the general path
+FAST_RECHECK = 8      # records the general path takes after one the fast path would not
 
 
 @kernel
@@ -327,9 +336,10 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
     nvma = C[C_NVMA]
     trigger = P[P_POP_TRIGGER]
     l1s, l1h, l2 = tlb.l1s_tag, tlb.l1h_tag, tlb.l2_tag
-    pg_state, pg_frame = rg.pg_state, rg.pg_frame
+    pg_state = rg.pg_state
     rhuge = rg.huge
-    vma_start, vma_end, vma_rbase, slot_table = pa.vma_start, pa.vma_end, pa.vma_rbase, pa.slot_table
+    vma_start, vma_end, vma_rbase = pa.vma_start, pa.vma_end, pa.vma_rbase
+    slot_table = pa.slot_table
     walk_4k, walk_2m, l2_hit = P[P_WALK_4K], P[P_WALK_2M], P[P_L2_HIT]
     # The current VMA's bounds and slot-table base live in locals: VMAs do not
     # change inside replay, and reloading them after every uint8 store (which
@@ -360,23 +370,25 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
         # general path takes the next FAST_BACKOFF records itself.
         if skip_fast > 0:
             skip_fast -= 1
-        elif fast and repeat_done == 0 and clock < limit and fast_ok(words, args, i, pg_state, rhuge,
-                                                            slot_table, vlo, vhi, rb):
-            i0 = i
-            (i, clock, d_acc, d_wr, d1, d2, dw, dwc, duc, dbl) = fast_run(
-                words, args, i, limit, clock, cpa, vlo, vhi, rb, pg_state, rhuge, slot_table,
-                l1s, l1h, l2, walk_4k, walk_2m, l2_hit)
-            accesses += d_acc
-            writes += d_wr
-            l1_hits += d1
-            l2_hits += d2
-            walks += dw
-            walk_cycles += dwc
-            user_cycles += duc
-            bloat_delta += dbl
-            fast_records += i - i0
-            if i - i0 < FAST_MIN_RUN:
-                skip_fast = FAST_BACKOFF
+        elif fast and repeat_done == 0 and clock < limit:
+            if not fast_ok(words, args, i, pg_state, rhuge, slot_table, vlo, vhi, rb):
+                skip_fast = FAST_RECHECK   # e.g. a fault: more are likely to follow
+            else:
+                i0 = i
+                (i, clock, d_acc, d_wr, d1, d2, dw, dwc, duc, dbl) = fast_run(
+                    words, args, i, limit, clock, cpa, vlo, vhi, rb, pg_state, rhuge, slot_table,
+                    l1s, l1h, l2, walk_4k, walk_2m, l2_hit)
+                accesses += d_acc
+                writes += d_wr
+                l1_hits += d1
+                l2_hits += d2
+                walks += dw
+                walk_cycles += dwc
+                user_cycles += duc
+                bloat_delta += dbl
+                fast_records += i - i0
+                if i - i0 < FAST_MIN_RUN:
+                    skip_fast = FAST_BACKOFF
         if i >= n:
             break
         # --- general path: one record ---

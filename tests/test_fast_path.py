@@ -61,8 +61,8 @@ hot = st.lists(st.tuples(st.just("access"), st.integers(0, 40), st.booleans(),
 
 
 @pytest.mark.parametrize("policy", sorted(REGISTRY))
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(st.one_of(op.map(lambda o: [o]), hot), min_size=1, max_size=12))
 def test_fast_path_changes_no_table(tmp_path_factory, policy, ops):
     ops = [o for group in ops for o in group]
