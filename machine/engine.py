@@ -232,6 +232,29 @@ def unmap_range(ph, G, rg, P, pa, tlb, start, npages):
 
 
 @kernel(inline="always")
+def prefetch_ahead(words, i, pg_state, slot_table, vlo, vhi, rb):
+    """The page state of a later access is likely a cache miss on a big
+    footprint: start fetching it now (only inside the current VMA, where its
+    slot-table index is known to be valid)."""
+    if i + PREFETCH_AHEAD < len(words):
+        fa = np.int64(words[U(i + PREFETCH_AHEAD)] >> 12) << 12
+        if vlo <= fa and fa < vhi:
+            prefetch(pg_state, slot_table[U(rb + (fa >> 21))] * PAGES_PER_HUGE
+                     + ((fa >> 12) & 511))
+
+
+@kernel(inline="always")
+def mark_accessed(pg_state, p, st, wbit):
+    """Set page p's accessed (and, on a write, written) bits; st is its state
+    before.  Returns 1 when the page was not touched yet: a zero-filled frame
+    the program now uses, so one page less of bloat."""
+    nst = st | PG_ACCESSED | PG_TOUCHED | (wbit << _WRITTEN_SHIFT)
+    if nst != st:
+        pg_state[U(p)] = nst
+    return ((st >> _TOUCHED_SHIFT) & 1) ^ 1
+
+
+@kernel(inline="always")
 def tlb_access(l1s, l1h, l2, huge, vpn, cnt, cpa, walk_4k, walk_2m, l2_hit):
     """A run of cnt accesses to one page through the TLBs: the L1 of the page
     size, then the shared L2 (true LRU); the repeats hit the L1.  Returns
@@ -298,26 +321,15 @@ def fast_run(words, args, i, limit, clock, cpa, vlo, vhi, rb, pg_state, rhuge, s
         wbit = np.int64(w >> _WRITE_SHIFT) & 1
         if not huge and ((st & PG_MAPPED) == 0 or (wbit & (st >> _ZEROPAGE_SHIFT)) != 0):
             break        # a fault: the general path's
-        if i + PREFETCH_AHEAD < n:
-            # the page state of a later access is likely a cache miss on a big
-            # footprint: start fetching it now (only inside the current VMA,
-            # where its slot-table index is known to be valid)
-            fa = np.int64(words[U(i + PREFETCH_AHEAD)] >> 12) << 12
-            if vlo <= fa and fa < vhi:
-                prefetch(pg_state, slot_table[U(rb + (fa >> 21))] * PAGES_PER_HUGE
-                         + ((fa >> 12) & 511))
+        prefetch_ahead(words, i, pg_state, slot_table, vlo, vhi, rb)
         cyc, d1, d2, dw, dwc = tlb_access(l1s, l1h, l2, huge, addr >> 12, cnt, cpa,
                                           walk_4k, walk_2m, l2_hit)
         l1_hits += d1
         l2_hits += d2
         walks += dw
         walk_cycles += dwc
-        nst = st | PG_ACCESSED | PG_TOUCHED | (wbit << _WRITTEN_SHIFT)
         writes += cnt * wbit
-        # not PG_TOUCHED yet: a zero-filled frame the program now uses
-        bloat_delta -= ((st >> _TOUCHED_SHIFT) & 1) ^ 1
-        if nst != st:
-            pg_state[U(p)] = nst
+        bloat_delta -= mark_accessed(pg_state, p, st, wbit)
         accesses += cnt
         user_cycles += cyc
         clock += cyc
@@ -430,14 +442,7 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
                 break
             vlo, vhi = vma_start[last], vma_end[last]
             rb = vma_rbase[last] - (vlo >> 21)
-        if i + PREFETCH_AHEAD < n:
-            # the page state of a later access is likely a cache miss on a big
-            # footprint: start fetching it now (only inside the current VMA,
-            # where its slot-table index is known to be valid)
-            fa = np.int64(words[U(i + PREFETCH_AHEAD)] >> 12) << 12
-            if vlo <= fa and fa < vhi:
-                fp = slot_table[U(rb + (fa >> 21))] * PAGES_PER_HUGE + ((fa >> 12) & 511)
-                prefetch(pg_state, fp)
+        prefetch_ahead(words, i, pg_state, slot_table, vlo, vhi, rb)
         r = addr >> 21
         slot = slot_table[U(rb + r)]
         pi = (addr >> 12) & 511
@@ -482,12 +487,8 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
         walks += dw
         walk_cycles += dwc
         # --- accessed / dirty / content ---
-        nst = st | PG_ACCESSED | PG_TOUCHED | (wbit << _WRITTEN_SHIFT)
         writes += cnt * wbit
-        # not PG_TOUCHED yet: a zero-filled frame the program now uses
-        bloat_delta -= ((st >> _TOUCHED_SHIFT) & 1) ^ 1
-        if nst != st:
-            pg_state[U(p)] = nst
+        bloat_delta -= mark_accessed(pg_state, p, st, wbit)
         accesses += cnt
         user_cycles += cyc
         clock += cyc + lat
