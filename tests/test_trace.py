@@ -89,9 +89,10 @@ def test_truncated_file_names_file(tmp_path):
         assert str(q) in str(e.value)
 
 
-def test_corrupt_chunk_detected(tmp_path):
+@pytest.mark.parametrize("version", T.SUPPORTED_VERSIONS)
+def test_corrupt_chunk_detected(tmp_path, version):
     p = tmp_path / "t.trace"
-    write_sample(p, chunk_records=1 << 10)
+    write_sample(p, chunk_records=1 << 10, version=version)
     data = bytearray(p.read_bytes())
     pos = data.index(T.CHUNK_MAGIC) + 16 + 5        # inside the compressed payload
     data[pos] ^= 0xFF
@@ -151,7 +152,8 @@ def test_oversize_repeat_counts_split(tmp_path):
 
 def test_version_1_files_read_as_before(tmp_path):
     """Traces written before the byte-plane format (version 1) still read,
-    to the same records, and are still checked."""
+    to the same records (their checks: test_corrupt_chunk_detected and
+    test_unknown_kind_names_chunk_and_record)."""
     p1, p2 = tmp_path / "v1.trace", tmp_path / "v2.trace"
     write_sample(p1, version=1)
     write_sample(p2)
@@ -160,12 +162,6 @@ def test_version_1_files_read_as_before(tmp_path):
     assert (r1.version, r2.version) == (1, 2)
     assert recs1.tobytes() == recs2.tobytes()
     assert r1.trailer == r2.trailer
-    data = bytearray(p1.read_bytes())
-    pos = data.index(T.CHUNK_MAGIC) + 16 + 5
-    data[pos] ^= 0xFF
-    p1.write_bytes(bytes(data))
-    with pytest.raises(TraceFormatError, match="chunk 0"):
-        list(TraceReader(p1).chunks())
 
 
 @pytest.mark.parametrize("version", T.SUPPORTED_VERSIONS)
