@@ -278,6 +278,13 @@ def tlb_access(l1s, l1h, l2, huge, vpn, cnt, cpa, walk_4k, walk_2m, l2_hit):
 
 
 @kernel(inline="always")
+def faults(st, huge, wbit):
+    """An access to a page of state st faults: not mapped, or a write to the
+    shared zero page (copy-on-write).  A huge mapping never faults."""
+    return not huge and ((st & PG_MAPPED) == 0 or (wbit & (st >> _ZEROPAGE_SHIFT)) != 0)
+
+
+@kernel(inline="always")
 def fast_ok(words, args, i, pg_state, rhuge, slot_table, vlo, vhi, rb):
     """Record i is an access the fast path takes: a mapped page of the cached
     VMA, not a write to the zero page.  (Checked before calling fast_run, so
@@ -289,11 +296,8 @@ def fast_ok(words, args, i, pg_state, rhuge, slot_table, vlo, vhi, rb):
     if (w & KIND_MASK) != ACCESS or addr < vlo or addr >= vhi:
         return False
     slot = slot_table[U(rb + (addr >> 21))]
-    if rhuge[U(slot)] != 0:
-        return True
     st = np.int64(pg_state[U(slot * PAGES_PER_HUGE + ((addr >> 12) & 511))])
-    wbit = np.int64(w >> _WRITE_SHIFT) & 1
-    return (st & PG_MAPPED) != 0 and (wbit & (st >> _ZEROPAGE_SHIFT)) == 0
+    return not faults(st, rhuge[U(slot)] != 0, np.int64(w >> _WRITE_SHIFT) & 1)
 
 
 @kernel
@@ -319,8 +323,8 @@ def fast_run(words, args, i, limit, clock, cpa, vlo, vhi, rb, pg_state, rhuge, s
         st = np.int64(pg_state[U(p)])
         huge = rhuge[U(slot)] != 0
         wbit = np.int64(w >> _WRITE_SHIFT) & 1
-        if not huge and ((st & PG_MAPPED) == 0 or (wbit & (st >> _ZEROPAGE_SHIFT)) != 0):
-            break        # a fault: the general path's
+        if faults(st, huge, wbit):
+            break        # the general path's
         prefetch_ahead(words, i, pg_state, slot_table, vlo, vhi, rb)
         cyc, d1, d2, dw, dwc = tlb_access(l1s, l1h, l2, huge, addr >> 12, cnt, cpa,
                                           walk_4k, walk_2m, l2_hit)
@@ -451,8 +455,7 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
         huge = rhuge[U(slot)] != 0
         lat = 0
         fired = False
-        # fault: not mapped, or a write to the shared zero page
-        if not huge and ((st & PG_MAPPED) == 0 or (wbit & (st >> _ZEROPAGE_SHIFT)) != 0):
+        if faults(st, huge, wbit):
             whole = vlo <= (r << 21) and ((r + 1) << 21) <= vhi
             lat = fault(ph, G, rg, P, C, tlb, slot, pi, wbit != 0, whole)
             if lat < 0:
