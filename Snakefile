@@ -5,10 +5,6 @@
 #
 # The config is validated against config/schema.yaml, then every policy's and
 # workload's options are checked, before any job runs.
-import sys
-
-sys.path.insert(0, workflow.basedir)
-
 from snakemake.utils import validate
 
 

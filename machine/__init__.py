@@ -2,6 +2,6 @@
 
 Mechanism only; policies (``policies/``) decide.  Entry points:
 ``machine.machine.Machine`` (state and mechanisms), ``machine.engine.replay``
-(the compiled per-access loop), ``python -m machine.simulate`` (run a policy on
-traces), ``python -m machine.bench`` (throughput benchmark).
+(the compiled per-access loop), ``python -m sim.simulate`` (run a policy on
+traces), ``python -m sim.bench`` (throughput benchmark).
 """

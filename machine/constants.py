@@ -3,9 +3,8 @@
 Kept as plain module-level integers so numba folds them into constants.
 """
 
-PAGE_SHIFT = 12
-HUGE_SHIFT = 21
-PAGES_PER_HUGE = 512
+from machine.units import HUGE_SHIFT, PAGE_SHIFT, PAGES_PER_HUGE  # noqa: F401  (re-exported)
+
 NO_FRAME = -1
 
 # --- block states (machine.physmem) ---

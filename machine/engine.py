@@ -11,7 +11,7 @@ hit penalty or a page walk on a miss + the fault latency when the page is
 not mapped.  Fault latency = base cost of the page size + zeroing cost of
 the page size, with no zeroing when the frame was pre-zeroed.
 
-Speed (``python -m machine.bench``): the common case, a run of accesses to
+Speed (``python -m sim.bench``): the common case, a run of accesses to
 mapped pages, goes to ``fast_run``, a small function of its own whose loop
 keeps every value in a register (inside ``replay``, next to the inlined
 fault path, LLVM spilled most of them to the stack: 35 -> 21 ns per random

@@ -3,7 +3,7 @@
     python -m report.tables table1 --runs results/runs/table1 --out results/tables/table1.csv
 
 A run directory holds one sub-directory per policy, each with the CSVs written
-by ``python -m machine.simulate`` (summary.csv, timeseries.csv, events.csv,
+by ``python -m sim.simulate`` (summary.csv, timeseries.csv, events.csv,
 threads.csv, fault_hist.csv).  A builder is registered with ``@table(NAME)``
 and gets the experiment's run directory; it returns a DataFrame with one row
 per policy, ordered by ``report.style.order_policies``.  Columns and units of
@@ -107,7 +107,7 @@ def load_runs(runs_dir, filename: str, required=()) -> dict[str, pd.DataFrame]:
 
 
 def hist_quantile(latency_us, count, q: float) -> float:
-    """Quantile of a latency histogram (bin centres and counts), as machine.simulate does."""
+    """Quantile of a latency histogram (bin centres and counts), as sim.simulate does."""
     lat = np.asarray(latency_us, dtype=float)
     cnt = np.asarray(count, dtype=float)
     order = np.argsort(lat, kind="stable")

@@ -3,7 +3,7 @@ import json
 import subprocess
 import sys
 
-from machine.testing import small_spec
+from sim.testing import small_spec
 from workloads.buffer_touch import BufferTouch
 
 
@@ -15,7 +15,7 @@ def test_simulate_twice_gives_identical_tables(tmp_path):
     outs = []
     for k in range(2):
         out = tmp_path / f"run{k}"
-        r = subprocess.run([sys.executable, "-m", "machine.simulate", "--spec", json.dumps(spec),
+        r = subprocess.run([sys.executable, "-m", "sim.simulate", "--spec", json.dumps(spec),
                             "--trace", str(trace), "--out-dir", str(out), "--quiet"],
                            capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
@@ -29,7 +29,7 @@ def test_bad_spec_is_rejected_with_the_key_named(tmp_path):
     BufferTouch({"size_gib": 0.01}).write(trace)
     spec = small_spec("linux-thp")
     spec["policy"]["params"]["khugepaged"]["pages_to_scan"] = -5
-    r = subprocess.run([sys.executable, "-m", "machine.simulate", "--spec", json.dumps(spec),
+    r = subprocess.run([sys.executable, "-m", "sim.simulate", "--spec", json.dumps(spec),
                         "--trace", str(trace), "--out-dir", str(tmp_path / "o")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "pages_to_scan" in r.stderr

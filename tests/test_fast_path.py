@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from machine.constants import C_FAST_RECORDS, P_FAST_PATH
-from machine.simulate import Simulation
-from machine.testing import MIB, small_spec, write_trace
+from sim.simulate import Simulation
+from sim.testing import MIB, small_spec, write_trace
 from policies import REGISTRY
 
 A = 0x40000000

@@ -14,7 +14,7 @@ from machine.constants import (C_FAULTS_2M, C_FAULTS_4K, FAULT_BASE, FAULT_HUGE,
                                FAULT_RESERVE, ST_NOMEM, ST_SEGV)
 from machine.machine import Machine
 from machine.params import MachineParams
-from machine.testing import access, default_config
+from sim.testing import access, default_config
 
 BASE = 0x40000000
 MIB = 1 << 20

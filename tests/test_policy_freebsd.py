@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from machine.constants import BLK_BASE, BLK_HUGE, BLK_RESERVED
-from machine.testing import A, HZ, MIB, compute, pages, run, small_spec
+from sim.testing import A, HZ, MIB, compute, pages, run, small_spec
 from policies.base import check_params
 
 

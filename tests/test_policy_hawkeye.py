@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from machine.constants import FAULT_BASE, PAGES_PER_HUGE
-from machine.testing import A, HZ, MIB, compute, default_config, run, small_spec
+from sim.testing import A, HZ, MIB, compute, default_config, run, small_spec
 from policies import check_params
 from policies.hawkeye_access_map import AccessMap, bucket_of, ema, pending_min_bucket
 

@@ -5,7 +5,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from machine.testing import A, HZ, MIB, compute, pages, run, small_spec
+from sim.testing import A, HZ, MIB, compute, pages, run, small_spec
 from policies.base import check_params
 from policies.ingens import util_trigger
 

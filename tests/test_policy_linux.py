@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from machine.testing import A, HZ, MIB, compute, pages, run, small_spec
+from sim.testing import A, HZ, MIB, compute, pages, run, small_spec
 
 
 

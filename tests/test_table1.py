@@ -1,7 +1,7 @@
 """The paper's Table 1 at small scale: the buffer touch under linux-4k and linux-thp."""
 import pytest
 
-from machine.testing import run, small_spec
+from sim.testing import run, small_spec
 from workloads.buffer_touch import BufferTouch
 
 

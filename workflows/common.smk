@@ -4,10 +4,17 @@
 # jobs that use it.
 import copy
 import json
+import os
 
 import policies
 import workloads
 from report.figures import FIGURES
+
+
+def repo_path(rel):
+    """A file of this repository (code, config, claims), as a path from the
+    working directory, so that `snakemake --directory ELSEWHERE` finds it."""
+    return os.path.relpath(os.path.join(workflow.basedir, rel))
 
 
 def deep_merge(base, over):

@@ -22,7 +22,7 @@ rule effective_config:
 
 rule claims:
     input:
-        claims="config/claims.yaml",
+        claims=repo_path("config/claims.yaml"),
         tables=expand("results/tables/{experiment}.csv", experiment=EXPERIMENTS),
     output:
         report("results/claims.csv", caption="../report/captions/claims.rst", category="Claims"),

@@ -6,11 +6,11 @@ rule compile_kernels:
     """Compile numba's kernels once before the simulations start in parallel.
     The simulations depend on the machine's and the policies' code through it."""
     input:
-        # the code a simulation runs (not the test and benchmark helpers),
+        # the code a simulation runs: the machine and the policies,
         # and the trace reader, whose decoder is compiled too
-        sorted(f for f in glob.glob("machine/*.py") + glob.glob("policies/*.py")
-               if not f.endswith(("testing.py", "bench.py"))),
-        "workloads/trace.py",
+        sorted(repo_path(os.path.relpath(f, workflow.basedir))
+               for pattern in ("machine/*.py", "policies/**/*.py", "workloads/trace.py")
+               for f in glob.glob(os.path.join(workflow.basedir, pattern), recursive=True)),
     output:
         "results/.kernels.done",
     log:
@@ -24,7 +24,7 @@ rule compile_kernels:
         mem_mb=2000,
         runtime=10,
     shell:
-        "python -m machine.warmup {output} 2> {log}"
+        "python -m sim.warmup {output} 2> {log}"
 
 
 rule simulate:
@@ -52,5 +52,5 @@ rule simulate:
         mem_mb=4000,
         runtime=60,
     shell:
-        "python -m machine.simulate --spec {params.spec:q} {params.traces} "
+        "python -m sim.simulate --spec {params.spec:q} {params.traces} "
         "--out-dir {params.out_dir} 2> {log}"

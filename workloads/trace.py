@@ -27,7 +27,7 @@ newest):
        the kind byte, the mostly-1 repeat counts), so they compress to almost
        nothing and the random ones are stored raw: a random trace over 8 GiB
        decodes about 6x faster than version 1 and takes 25% less space
-       (``python -m machine.bench``).
+       (``python -m sim.bench``).
     1  zstd frame of the packed records as they are; ``check`` is the crc32
        of the decompressed records.
 

@@ -1,6 +1,6 @@
 """Helpers for tests and notebooks: a small machine and one-call simulation.
 
-    from machine.testing import small_spec, run
+    from sim.testing import small_spec, run
     sim = run(small_spec("linux-thp"), [lambda w: (w.mmap(A, 4 << 20), w.access(...))])
     sim.summary()  # pandas DataFrame, one row per process
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from machine.simulate import Simulation
+from sim.simulate import Simulation
 from workloads.trace import TraceWriter
 
 CONFIG = Path(__file__).resolve().parent.parent / "config" / "config.yaml"

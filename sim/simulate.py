@@ -1,6 +1,6 @@
 """Replay traces on the machine under one policy and write tidy result tables.
 
-    python -m machine.simulate --spec SPEC_JSON --trace A.trace [--trace B.trace ...] \
+    python -m sim.simulate --spec SPEC_JSON --trace A.trace [--trace B.trace ...] \
         --out-dir results/runs/table1/linux-thp
 
 SPEC_JSON keys: machine, pressure, policy {name, params}, run {sample_interval_s,
@@ -38,6 +38,7 @@ from machine.constants import (C_ACCESSES, C_BLOAT_PAGES, C_CLOCK, C_FAULT_CYCLE
                                ST_END, ST_EVENT, ST_NOMEM, ST_SEGV, ST_TIME, ST_TRIGGER)
 from machine.machine import Machine, Process
 from machine.params import MachineParams
+from policies import create
 from workloads.trace import KIND_MASK, MMAP, MUNMAP, PHASE, TraceReader
 
 PAGE = 4096
@@ -85,9 +86,8 @@ class TraceCursor:
 class Simulation:
     def __init__(self, spec: dict, traces: list[str], progress: bool = True,
                  cursor=TraceCursor):
-        """cursor: what streams a trace's records (``machine.bench`` passes
+        """cursor: what streams a trace's records (``sim.bench`` passes
         one that replays records decoded beforehand, to time the loop alone)."""
-        from policies import create  # late import: policies import machine
         unknown = set(spec) - SPEC_KEYS
         if unknown:
             raise ValueError(f"spec: unknown key(s) {sorted(unknown)}; allowed: {sorted(SPEC_KEYS)}")
@@ -337,7 +337,7 @@ def _quantile(hist: np.ndarray, edges: np.ndarray, q: float) -> float:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m machine.simulate", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m sim.simulate", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--spec", required=True, help="JSON run specification (see above)")
     ap.add_argument("--trace", action="append", required=True, help="trace file, per process")

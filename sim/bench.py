@@ -1,6 +1,6 @@
 """Throughput benchmark of the simulator: simulated accesses per second.
 
-    python -m machine.bench [--accesses 20000000] [--policies linux-4k linux-thp]
+    python -m sim.bench [--accesses 20000000] [--policies linux-4k linux-thp]
                             [--repeat 1] [--trace-version 2]
 
 Two traces, as the foundation issue asks: the paper's buffer touch
@@ -34,8 +34,8 @@ import numpy as np
 
 from machine import tlb as tlbmod
 from machine.jit import kernel
-from machine.simulate import Simulation, TraceCursor
-from machine.testing import small_spec
+from sim.simulate import Simulation, TraceCursor
+from sim.testing import small_spec
 from workloads.buffer_touch import BufferTouch
 from workloads.trace import (ACCESS, KIND_MASK, SUPPORTED_VERSIONS, VERSION, TraceReader,
                              TraceWriter)
@@ -113,7 +113,7 @@ def _tlb_floor(words, l1, l2, state):
 def tlb_floor_ns(trace: Path, repeat: int = 1) -> float:
     """Nanoseconds per record of the bare TLB model (see the module doc)."""
     from machine.params import MachineParams
-    from machine.testing import default_config
+    from sim.testing import default_config
     words = np.concatenate([w for w, _ in TraceReader(trace).columns()])
     words = words[(words & np.uint64(KIND_MASK)) == ACCESS] - np.uint64(BASE)
     span = 1 << int(np.ceil(np.log2(max(2, int(words.max() >> 12) + 1))))
@@ -130,7 +130,7 @@ def tlb_floor_ns(trace: Path, repeat: int = 1) -> float:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m machine.bench", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--accesses", type=int, default=20_000_000,
                     help="accesses in the random trace (default 20M)")

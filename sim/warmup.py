@@ -1,7 +1,7 @@
 """Compile (or load from numba's cache) every kernel once, before the
 workflow's simulations start in parallel, so they do not all compile at once.
 
-    python -m machine.warmup OUT_FLAG_FILE
+    python -m sim.warmup OUT_FLAG_FILE
 """
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from machine.testing import run, small_spec
+from policies import REGISTRY
+from sim.testing import run, small_spec
 
 A = 0x40000000
 MIB = 1 << 20
@@ -31,7 +32,7 @@ def exercise(w):
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     t0 = time.perf_counter()
-    for policy in ("linux-4k", "linux-thp", "freebsd", "ingens", "hawkeye-pmu", "hawkeye-g"):
+    for policy in sorted(REGISTRY):
         sim = run(small_spec(policy, memory_mib=64), [exercise])
         sim.m.check_invariants()
         print(f"warm-up: {policy} ok", file=sys.stderr, flush=True)
