@@ -3,7 +3,7 @@
 Kept as plain module-level integers so numba folds them into constants.
 """
 
-from machine.units import HUGE_SHIFT, PAGE_SHIFT, PAGES_PER_HUGE  # noqa: F401  (re-exported)
+from hpsim.units import HUGE_SHIFT, PAGE_SHIFT, PAGES_PER_HUGE  # noqa: F401  (re-exported)
 
 NO_FRAME = -1
 

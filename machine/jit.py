@@ -24,7 +24,7 @@ from numba.extending import intrinsic
 
 _ROOT = Path(__file__).resolve().parent.parent
 # every module whose code or constants end up in compiled kernels
-KERNEL_SOURCES = ["machine/jit.py", "machine/units.py", "machine/constants.py", "machine/tlb.py",
+KERNEL_SOURCES = ["machine/jit.py", "hpsim/units.py", "machine/constants.py", "machine/tlb.py",
                   "machine/physmem.py", "machine/pagetable.py", "machine/engine.py",
                   "workloads/trace.py"]
 

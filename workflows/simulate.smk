@@ -9,7 +9,8 @@ rule compile_kernels:
         # the code a simulation runs: the machine and the policies,
         # and the trace reader, whose decoder is compiled too
         sorted(repo_path(os.path.relpath(f, workflow.basedir))
-               for pattern in ("machine/*.py", "policies/**/*.py", "workloads/trace.py")
+               for pattern in ("hpsim/units.py", "machine/*.py", "policies/**/*.py",
+                        "workloads/trace.py")
                for f in glob.glob(os.path.join(workflow.basedir, pattern), recursive=True)),
     output:
         "results/.kernels.done",
