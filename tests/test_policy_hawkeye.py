@@ -11,7 +11,7 @@ import pytest
 from machine.constants import FAULT_BASE, PAGES_PER_HUGE
 from sim.testing import A, HZ, MIB, compute, default_config, run, small_spec
 from policies import check_params
-from policies.hawkeye_access_map import AccessMap, bucket_of, ema, pending_min_bucket
+from policies.hawkeye.access_map import AccessMap, bucket_of, ema, pending_min_bucket
 
 HUGE = 2 * MIB
 PAGE = 4096

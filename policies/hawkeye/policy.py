@@ -23,15 +23,15 @@ Pieces (one module each):
 1. Fault path (machine): FAULT_HUGE with ``prefer_zeroed``: a pre-zeroed
    free block is taken first and then not zeroed, so the 2 MiB fault costs
    the base cost only.
-2. ``hawkeye_prezero.PreZeroer`` (thread ``asynczero``): zeroes free blocks at
+2. ``prezero.PreZeroer`` (thread ``asynczero``): zeroes free blocks at
    a limited rate.
-3. ``hawkeye_bloat.BloatRecovery`` (thread ``bloat_recovery``).
-4. ``hawkeye_access_map`` (thread ``kbinmanager``): access coverage buckets.
+3. ``bloat_recovery.BloatRecovery`` (thread ``bloat_recovery``).
+4. ``access_map`` (thread ``kbinmanager``): access coverage buckets.
 5. Promotion (thread ``khugepaged``, here): at most ``pages_to_scan`` / 512 =
    8 promotions per pass, then ``scan_sleep_millisecs``.
 
    - hawkeye-pmu: the target process is the one with the highest MMU
-     overhead (``hawkeye_profiler.MMUProfiler``, thread ``mmu_profiler``)
+     overhead (``profiler.MMUProfiler``, thread ``mmu_profiler``)
      among those with at least ``min_pending`` pending regions and an
      overhead of at least ``stop_below_pct``; strict ">" in list order, and
      the chosen process moves to the list tail (round-robin on ties, code
@@ -72,11 +72,11 @@ import copy
 
 from machine.constants import FAULT_BASE, FAULT_HUGE, PAGES_PER_HUGE
 from policies.base import KernelThread, Policy, register
-from policies.hawkeye_access_map import (N_BUCKETS, AccessMap, KBinManager,
+from policies.hawkeye.access_map import (N_BUCKETS, AccessMap, KBinManager,
                                          pending_min_bucket)
-from policies.hawkeye_bloat import BloatRecovery
-from policies.hawkeye_prezero import PreZeroer
-from policies.hawkeye_profiler import MMUProfiler
+from policies.hawkeye.bloat_recovery import BloatRecovery
+from policies.hawkeye.prezero import PreZeroer
+from policies.hawkeye.profiler import MMUProfiler
 from policies.linux_thp import region_pte_counts
 
 MAX_FAILED = 100          # code: a promotion pass stops at failed >= 100
