@@ -6,10 +6,12 @@ a run that stops half-way never leaves a half-written file under its name.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 
 class InputError(Exception):
@@ -32,7 +34,9 @@ def _umask() -> int:
 
 
 def temp_path(path) -> Path:
-    """A new empty temporary file beside path, with the permissions a plain open() gives."""
+    """A new empty temporary file beside ``path`` (same directory, so the final
+    rename is atomic), named ``<name>.<random>.part``, with the permissions a
+    plain open() gives.  Creates the parent directory."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
@@ -41,18 +45,27 @@ def temp_path(path) -> Path:
     return Path(tmp)
 
 
-def atomic_write_bytes(path, data: bytes) -> Path:
-    """Write data to a temporary file beside path, then rename it into place."""
-    path = Path(path)
-    tmp = temp_path(path)
+@contextlib.contextmanager
+def atomic_paths(*paths) -> Iterator[list[Path]]:
+    """Yield one temporary path per output path; when the block ends without
+    an exception, rename every one into place (all written first, then all
+    moved), else delete them.  Outputs are never seen half-written."""
+    tmps = [temp_path(p) for p in paths]
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        yield tmps
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        for t in tmps:
+            t.unlink(missing_ok=True)
         raise
-    return path
+    for t, p in zip(tmps, paths):
+        os.replace(t, p)
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (see ``atomic_paths``)."""
+    with atomic_paths(path) as (tmp,):
+        tmp.write_bytes(data)
+    return Path(path)
 
 
 def atomic_write_text(path, text: str) -> Path:

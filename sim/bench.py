@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hpsim.cli import cli
+from hpsim.units import GIB, PAGE_SHIFT, PAGE_SIZE
 from machine import tlb as tlbmod
 from machine.jit import kernel
 from sim.simulate import Simulation, TraceCursor
@@ -46,16 +48,16 @@ BASE = 0x7F0000000000
 def random_trace(path: Path, accesses: int, span_gib: float, seed: int = 1,
                  version: int = VERSION) -> None:
     rng = np.random.default_rng(seed)
-    pages = int(span_gib * (1 << 30)) // 4096
+    pages = int(span_gib * GIB) // PAGE_SIZE
     with TraceWriter(path, {"workload": "bench_random", "params": {"span_gib": span_gib}},
                      version=version) as w:
         w.cycles(10)
-        w.mmap(BASE, pages * 4096)
+        w.mmap(BASE, pages * PAGE_SIZE)
         left = accesses
         while left:
             n = min(left, 1 << 20)
             idx = rng.integers(0, pages, n, dtype=np.uint64)
-            w.access(np.uint64(BASE) + idx * np.uint64(4096), rng.random(n) < 0.3)
+            w.access(np.uint64(BASE) + idx * np.uint64(PAGE_SIZE), rng.random(n) < 0.3)
             left -= n
 
 
@@ -101,7 +103,7 @@ def _tlb_floor(words, l1, l2, state):
     m1, m2 = l1.shape[0] - 1, l2.shape[0] - 1
     hits = 0
     for i in range(len(words)):
-        vpn = np.int64(words[i] >> 12)
+        vpn = np.int64(words[i] >> PAGE_SHIFT)
         t = tlbmod.tag_4k(vpn)
         s = state[vpn & (len(state) - 1)]
         if not tlbmod.touch(l1, vpn & m1, t):
@@ -116,7 +118,7 @@ def tlb_floor_ns(trace: Path, repeat: int = 1) -> float:
     from sim.testing import default_config
     words = np.concatenate([w for w, _ in TraceReader(trace).columns()])
     words = words[(words & np.uint64(KIND_MASK)) == ACCESS] - np.uint64(BASE)
-    span = 1 << int(np.ceil(np.log2(max(2, int(words.max() >> 12) + 1))))
+    span = 1 << int(np.ceil(np.log2(max(2, int(words.max() >> PAGE_SHIFT) + 1))))
     geo = MachineParams.from_config(default_config()["machine"]).tlb_geometry
     best = float("inf")
     for k in range(repeat + 1):       # the first call compiles or loads
@@ -129,6 +131,7 @@ def tlb_floor_ns(trace: Path, repeat: int = 1) -> float:
     return best / len(words) * 1e9
 
 
+@cli
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)

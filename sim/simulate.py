@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hpsim.cli import cli
+from hpsim.io import InputError, atomic_paths
+from hpsim.units import PAGE_SHIFT, PAGE_SIZE
 from machine import engine
 from machine.constants import (C_ACCESSES, C_BLOAT_PAGES, C_CLOCK, C_FAULT_CYCLES,
                                C_FAULTS_2M, C_FAULTS_4K, C_FAULTS_COW, C_FAULTS_PREZEROED,
@@ -41,12 +43,13 @@ from machine.params import MachineParams
 from policies import create
 from workloads.trace import KIND_MASK, MMAP, MUNMAP, PHASE, TraceReader
 
-PAGE = 4096
 SPEC_KEYS = {"machine", "pressure", "policy", "run", "processes", "seed", "labels"}
+REQUIRED_SPEC_KEYS = {"machine", "policy"}
 
 
-class SimulationError(RuntimeError):
-    pass
+class SimulationError(InputError):
+    """The trace asks for something the machine cannot do (an access outside
+    every mapped VMA); the message names the file and record."""
 
 
 class TraceCursor:
@@ -91,6 +94,9 @@ class Simulation:
         unknown = set(spec) - SPEC_KEYS
         if unknown:
             raise ValueError(f"spec: unknown key(s) {sorted(unknown)}; allowed: {sorted(SPEC_KEYS)}")
+        missing = sorted(REQUIRED_SPEC_KEYS - set(spec))
+        if missing:
+            raise ValueError(f"spec: missing key(s) {missing}; required: {sorted(REQUIRED_SPEC_KEYS)}")
         procs = spec.get("processes") or [{"name": Path(t).stem, "start_s": 0.0} for t in traces]
         if len(procs) != len(traces):
             raise ValueError(f"spec lists {len(procs)} processes but {len(traces)} traces given")
@@ -158,11 +164,11 @@ class Simulation:
 
     def event(self, pr: Process, cur: TraceCursor, word: int, arg: int) -> None:
         kind = word & KIND_MASK
-        addr = word >> 12 << 12
+        addr = word >> PAGE_SHIFT << PAGE_SHIFT
         if kind == MMAP:
-            self.m.mmap(pr, addr, arg * PAGE)
+            self.m.mmap(pr, addr, arg * PAGE_SIZE)
         elif kind == MUNMAP:
-            pr.C[C_CLOCK] += self.m.munmap(pr, addr, arg * PAGE)
+            pr.C[C_CLOCK] += self.m.munmap(pr, addr, arg * PAGE_SIZE)
         elif kind == PHASE:
             name = cur.phases[arg] if arg < len(cur.phases) else f"phase{arg}"
             pr.phase = name
@@ -225,14 +231,14 @@ class Simulation:
                 "faults_4k": int(C[C_FAULTS_4K]), "faults_2m": int(C[C_FAULTS_2M]),
                 "faults_zeropage": int(C[C_FAULTS_ZEROPAGE]),
                 "fault_time_s": C[C_FAULT_CYCLES] / self.hz,
-                "rss_bytes": int(C[C_RSS_PAGES]) * PAGE,
-                "bloat_bytes": int(C[C_BLOAT_PAGES]) * PAGE,
+                "rss_bytes": int(C[C_RSS_PAGES]) * PAGE_SIZE,
+                "bloat_bytes": int(C[C_BLOAT_PAGES]) * PAGE_SIZE,
                 "live_bytes": cur.live_bytes(int(C[C_ACCESSES])),
                 "huge_pages": int(C[C_HUGE]),
                 "promotions": int(C[C_PROMOTIONS]), "splits": int(C[C_SPLITS]),
                 "tlb_misses": int(C[C_WALKS]),
                 "mmu_overhead": dw / du if du > 0 else 0.0,
-                "free_bytes": m.free_frames * PAGE,
+                "free_bytes": m.free_frames * PAGE_SIZE,
                 "free_huge_blocks": m.free_huge_blocks(),
             })
 
@@ -317,15 +323,15 @@ class Simulation:
         return df.sort_values(["time_s", "process", "event"], kind="stable")
 
     def write(self, out_dir) -> None:
+        """Write the five result tables into ``out_dir``, all or none
+        (``hpsim.io.atomic_paths``)."""
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
         tables = {"summary.csv": self.summary(), "timeseries.csv": pd.DataFrame(self.rows),
                   "events.csv": self.events_table(), "threads.csv": self.threads_table(),
                   "fault_hist.csv": self.hist_table()}
-        for name, df in tables.items():   # write all, then move into place
-            df.to_csv(out / (name + ".part"), index=False)
-        for name in tables:
-            os.replace(out / (name + ".part"), out / name)
+        with atomic_paths(*(out / name for name in tables)) as tmps:
+            for df, tmp in zip(tables.values(), tmps):
+                df.to_csv(tmp, index=False, lineterminator="\n")
 
 
 def _quantile(hist: np.ndarray, edges: np.ndarray, q: float) -> float:
@@ -336,6 +342,7 @@ def _quantile(hist: np.ndarray, edges: np.ndarray, q: float) -> float:
     return float(edges[k] * np.sqrt(1.01))   # bin centre (bins are 1% wide)
 
 
+@cli
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m sim.simulate", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -347,13 +354,14 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     try:
         spec = json.loads(a.spec)
-        sim = Simulation(spec, a.trace, progress=not a.quiet)
-    except (ValueError, KeyError, json.JSONDecodeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    name = spec["policy"]["name"]
-    print(f"simulating {name} on {', '.join(a.trace)}", file=sys.stderr, flush=True)
-    sim.run()
+    except json.JSONDecodeError as e:
+        raise InputError(f"--spec is not JSON: {e}") from None
+    if not isinstance(spec, dict) or not isinstance(spec.get("policy"), dict):
+        raise InputError("--spec must be a JSON object with a 'policy' object (see --help)")
+    sim = Simulation(spec, a.trace, progress=not a.quiet)
+    print(f"simulating {spec['policy'].get('name')} on {', '.join(a.trace)}", file=sys.stderr,
+          flush=True)
+    sim.run()          # a trace error found mid-run is an input error too (hpsim.cli)
     sim.write(a.out_dir)
     acc = sum(int(p.C[C_ACCESSES]) for p in sim.m.procs)
     dt = time.perf_counter() - t0

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from hpsim.units import MIB, PAGE_SHIFT, PAGE_SIZE
 from sim.simulate import Simulation
 from workloads.trace import TraceWriter
 
@@ -19,14 +20,13 @@ CONFIG = Path(__file__).resolve().parent.parent / "config" / "config.yaml"
 
 # Hand-made traces: a 2 MiB-aligned base address and the default clock.
 A = 0x40000000
-MIB = 1 << 20
 HZ = 2.3e9              # config/config.yaml machine.cpu_ghz
 
 
 def pages(first, n, step=1, base=A):
     """Addresses of n pages from page index first, every step pages."""
     import numpy as np
-    return base + (first + np.arange(n, dtype=np.uint64) * step) * 4096
+    return base + (first + np.arange(n, dtype=np.uint64) * step) * PAGE_SIZE
 
 
 def compute(w, seconds, cycles=1000, addr=A):
@@ -74,7 +74,7 @@ def access(m, pr, addr: int, write: bool, count: int = 1) -> int:
     import numpy as np
     from machine import engine
     from workloads.trace import WRITE_BIT
-    words = np.array([(addr >> 12 << 12) | (WRITE_BIT if write else 0)], np.uint64)
+    words = np.array([(addr >> PAGE_SHIFT << PAGE_SHIFT) | (WRITE_BIT if write else 0)], np.uint64)
     args = np.array([count], np.uint32)
     _, st = engine.replay(words, args, 0, 1 << 62, m.ph, m.G, m.rg, m.P, pr.arrays, pr.tlb)
     return int(st)

@@ -11,24 +11,26 @@ from pathlib import Path
 
 import numpy as np
 
+from hpsim.cli import cli
+from hpsim.units import MIB, PAGE_SIZE
 from policies import REGISTRY
 from sim.testing import run, small_spec
 
 A = 0x40000000
-MIB = 1 << 20
 
 
 def exercise(w):
     """mmap, faults of every kind, madvise (splits), munmap, a long run."""
     w.cycles(100)
     w.mmap(A, 8 * MIB)
-    w.access(A + np.arange(0, 2048, 3, dtype=np.uint64) * 4096, True)
-    w.access(A + np.arange(1, 2048, 7, dtype=np.uint64) * 4096, False)
+    w.access(A + np.arange(0, 2048, 3, dtype=np.uint64) * PAGE_SIZE, True)
+    w.access(A + np.arange(1, 2048, 7, dtype=np.uint64) * PAGE_SIZE, False)
     w.madvise_dontneed(A + MIB, MIB)
     w.access([A], False, counts=[30_000_000])
     w.munmap(A, 8 * MIB)
 
 
+@cli
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     t0 = time.perf_counter()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
+from hpsim.units import PAGE_SIZE
 from workloads.trace import VERSION, TraceWriter
 
 REGISTRY: dict[str, type["Workload"]] = {}
@@ -70,4 +71,4 @@ class Workload(ABC):
             # generators may add totals (e.g. live-bytes checkpoints) to the trailer
             w.close(extra=self.trailer_extra)
         return {"n_accesses": w.n_accesses, "n_records": w.n_records,
-                "peak_mapped_bytes": w.peak_mapped_pages * 4096}
+                "peak_mapped_bytes": w.peak_mapped_pages * PAGE_SIZE}

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from hpsim.units import GIB
 from workloads.base import Workload, register
 from workloads.trace import PAGE_SIZE
 
-GIB = 1 << 30
 
 
 @register("buffer_touch")

@@ -10,9 +10,12 @@ import json
 import sys
 import time
 
+from hpsim.cli import cli
+from hpsim.io import InputError
 from workloads import base
 
 
+@cli
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m workloads.generate", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -22,15 +25,14 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     try:
         spec = json.loads(a.spec)
-        if not isinstance(spec, dict) or "kind" not in spec:
-            raise ValueError("spec must be a JSON object with a 'kind' key")
-        unknown = set(spec) - {"kind", "params", "seed"}
-        if unknown:
-            raise ValueError(f"spec: unknown key(s) {sorted(unknown)}; allowed: kind, params, seed")
-        wl = base.get(spec["kind"])(spec.get("params", {}), int(spec.get("seed", 0)))
-    except (ValueError, KeyError, json.JSONDecodeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    except json.JSONDecodeError as e:
+        raise InputError(f"--spec is not JSON: {e}") from None
+    if not isinstance(spec, dict) or "kind" not in spec:
+        raise InputError("--spec must be a JSON object with a 'kind' key")
+    unknown = set(spec) - {"kind", "params", "seed"}
+    if unknown:
+        raise InputError(f"--spec: unknown key(s) {sorted(unknown)}; allowed: kind, params, seed")
+    wl = base.get(spec["kind"])(spec.get("params", {}), int(spec.get("seed", 0)))
     t0 = time.perf_counter()
     print(f"generating {spec['kind']} -> {a.out}", file=sys.stderr, flush=True)
     totals = wl.write(a.out)

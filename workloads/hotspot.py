@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hpsim.units import GIB
 from workloads.base import Workload, register
 from workloads.trace import PAGE_SIZE
 
@@ -44,7 +45,7 @@ class Hotspot(Workload):
 
     def generate(self, out):
         p = self.params
-        n = int(p["size_gib"] * (1 << 30)) // PAGE_SIZE
+        n = int(p["size_gib"] * GIB) // PAGE_SIZE
         base = np.uint64(p["base_addr"])
         n_hot = max(1, int(round(p["hot_fraction"] * n)))
         hot0 = n - n_hot if p["hot_position"] == "high" else 0

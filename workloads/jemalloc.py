@@ -46,8 +46,9 @@ from collections import deque
 from math import lcm
 
 import numpy as np
+from hpsim.units import PAGE_SIZE
 
-PAGE = 4096
+PAGE = PAGE_SIZE
 SMALL_MAX = 14336
 MISC_BYTES = 56          # sizeof(arena_chunk_map_misc_t), roughly
 

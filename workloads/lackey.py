@@ -14,7 +14,7 @@ Input lines (Lackey's own format; addresses hex, sizes decimal)::
 Lines starting with ``==`` (Valgrind's messages) or ``--`` (its debug
 messages) and blank lines are skipped; any other line is malformed and
 raises ``LackeyFormatError`` naming the line number and the line, and no
-output trace is left behind (the writer works on ``OUTPUT.part``).  An
+output trace is left behind (the writer works on a temporary file beside OUTPUT).  An
 access that straddles a 4 KiB boundary touches both pages (one access each).
 Input may be gzip-compressed (``.gz``).
 
@@ -48,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hpsim.cli import cli
 from workloads.base import Workload, register
 from workloads.trace import HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT
 
@@ -205,6 +206,7 @@ class Lackey(Workload):
             p["path"], out, bool(p["include_instr"]), int(p["cycles_per_access"]), p["phase"])
 
 
+@cli
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m workloads.lackey",
                                  description="Convert valgrind --tool=lackey --trace-mem=yes "
@@ -216,13 +218,9 @@ def main(argv=None) -> int:
     ap.add_argument("--cycles-per-access", type=int, default=3)
     a = ap.parse_args(argv)
     from workloads import lackey as canonical   # the registered module, also under -m
-    try:
-        wl = canonical.Lackey({"path": a.input, "include_instr": a.include_instr,
-                     "cycles_per_access": a.cycles_per_access})
-        totals = wl.write(a.output)
-    except (ValueError, OSError) as e:   # LackeyFormatError is a ValueError
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    wl = canonical.Lackey({"path": a.input, "include_instr": a.include_instr,
+                           "cycles_per_access": a.cycles_per_access})
+    totals = wl.write(a.output)   # a LackeyFormatError is a ValueError: hpsim.cli reports it
     print(f"{a.output}: {totals}", file=sys.stderr)
     return 0
 

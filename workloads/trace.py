@@ -51,16 +51,14 @@ import numpy as np
 import zstandard
 from numba import njit
 
+from hpsim.io import temp_path
+from hpsim.units import HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT, PAGE_SIZE  # noqa: F401  (re-exported)
+
 MAGIC = b"HPTRACE\x00"
 CHUNK_MAGIC = b"CHNK"
 END_MAGIC = b"TEND"
 VERSION = 2
 SUPPORTED_VERSIONS = (1, 2)
-
-PAGE_SHIFT = 12
-PAGE_SIZE = 1 << PAGE_SHIFT
-HUGE_SHIFT = 21
-HUGE_SIZE = 1 << HUGE_SHIFT
 
 # Record kinds (bits 0..3 of word).
 ACCESS = 0
@@ -87,8 +85,8 @@ class TraceFormatError(ValueError):
 class TraceWriter:
     """Write a trace in chunks; the file appears only when ``close`` succeeds.
 
-    Use as a context manager.  Data goes to ``<path>.part`` and is renamed
-    into place at the end, so a crash never leaves a half-written trace.
+    Use as a context manager.  Data goes to a temporary file beside it
+    (``hpsim.io.temp_path``), renamed into place at the end, so a crash never leaves a half-written trace.
     """
 
     def __init__(self, path, header: dict, chunk_records: int = DEFAULT_CHUNK_RECORDS,
@@ -98,8 +96,7 @@ class TraceWriter:
                              f"(supported: {SUPPORTED_VERSIONS})")
         self.version = version
         self.path = Path(path)
-        self.tmp = self.path.with_name(self.path.name + ".part")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = temp_path(self.path)   # renamed into place by close()
         self._f = open(self.tmp, "wb")
         # version 2 checks payloads with zstd's frame checksum, 1 with a crc32
         self._cctx = zstandard.ZstdCompressor(level=level, write_checksum=version >= 2)

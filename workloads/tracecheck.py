@@ -4,8 +4,13 @@ Used by the tests; also `python -m workloads.tracecheck FILE` prints a summary.
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
+from hpsim.cli import cli
+from hpsim.io import InputError
+from hpsim.units import PAGE_SHIFT
 from workloads.trace import ACCESS, MADV_DONTNEED, MMAP, MUNMAP, PHASE, TraceReader, decode
 
 
@@ -25,7 +30,7 @@ def walk(path):
         prev = 0
         for i in idx:
             sel = slice(prev, i)
-            pages = d["addr"][sel] >> np.uint64(12)
+            pages = d["addr"][sel] >> np.uint64(PAGE_SHIFT)
             if len(pages):
                 starts = np.array(sorted(vmas), dtype=np.uint64)
                 ends = np.array([s + vmas[s] for s in sorted(vmas)], dtype=np.uint64)
@@ -38,7 +43,7 @@ def walk(path):
                 per_phase[phase] = per_phase.get(phase, 0) + int(d["arg"][sel].sum())
             if i < len(kinds):
                 k = int(kinds[i])
-                a = int(d["addr"][i]) >> 12
+                a = int(d["addr"][i]) >> PAGE_SHIFT
                 n = int(d["arg"][i])
                 if k == MMAP:
                     for s, l in vmas.items():
@@ -51,15 +56,24 @@ def walk(path):
                     assert s is not None and a + n <= s + vmas[s], "madvise outside a VMA"
                 elif k == PHASE:
                     phase = r.phases[n]
-                events.append((k, a << 12, n))
+                events.append((k, a << PAGE_SHIFT, n))
             prev = i + 1
     return r, events, outside, per_phase
 
 
-if __name__ == "__main__":
-    import sys
-    r, events, outside, per_phase = walk(sys.argv[1])
-    print(f"{sys.argv[1]}: {r.trailer['n_accesses']} accesses, {r.trailer['n_records']} records, "
+@cli
+def main(argv=None) -> int:
+    """``python -m workloads.tracecheck FILE``: print a summary; exit 1 if any
+    access lies outside the VMAs mapped at that point."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        raise InputError("usage: python -m workloads.tracecheck TRACE_FILE")
+    r, events, outside, per_phase = walk(argv[0])
+    print(f"{argv[0]}: {r.trailer['n_accesses']} accesses, {r.trailer['n_records']} records, "
           f"{len(events)} events, {outside} outside mapped VMAs")
     print("accesses per phase:", per_phase)
-    sys.exit(1 if outside else 0)
+    return 1 if outside else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""One CLI convention: every entry point reports bad input as one line
+``error: ...`` on stderr with exit status 2, including a bad trace found only
+mid-run, and leaves no output behind."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hpsim.units import MIB
+from sim import simulate
+from sim.testing import A, small_spec, write_trace
+from workloads import generate, lackey, tracecheck
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in err if line.startswith("error: ")]
+    assert len(errors) == 1 and "Traceback" not in "\n".join(err), err
+    return errors[0]
+
+
+def test_simulate_reports_a_trace_error_found_mid_run(tmp_path, capsys):
+    # valid header, one good access, then an access outside every VMA
+    def body(w):
+        w.mmap(A, 2 * MIB)
+        w.access([A], True)
+        w.access([A + 64 * MIB], True)
+    trace = write_trace(tmp_path / "bad.trace", body)
+    out = tmp_path / "out"
+    rc = simulate.main(["--spec", json.dumps(small_spec("linux-4k")), "--trace", str(trace),
+                        "--out-dir", str(out), "--quiet"])
+    assert rc == 2
+    line = _one_error_line(capsys)
+    assert "bad.trace: record 2" in line and "outside every mapped VMA" in line
+    assert not out.exists() or not any(out.iterdir())   # nothing half-written
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--spec", "{not json", "--trace", "t", "--out-dir", "o"], "--spec is not JSON"),
+    (["--spec", '{"policy": {"name": "linux-4k"}}', "--trace", "t", "--out-dir", "o"],
+     "missing key(s) ['machine']"),
+])
+def test_simulate_bad_spec(argv, needle, capsys):
+    assert simulate.main(argv) == 2
+    assert needle in _one_error_line(capsys)
+
+
+def test_simulate_missing_trace(tmp_path, capsys):
+    rc = simulate.main(["--spec", json.dumps(small_spec("linux-4k")),
+                        "--trace", str(tmp_path / "none.trace"), "--out-dir", str(tmp_path)])
+    assert rc == 2 and "none.trace" in _one_error_line(capsys)
+
+
+@pytest.mark.parametrize("spec, needle", [
+    ("[1]", "JSON object with a 'kind' key"),
+    ('{"kind": "nope"}', "unknown workload kind 'nope'"),
+    ('{"kind": "buffer_touch", "extra": 1}', "unknown key(s) ['extra']"),
+])
+def test_generate_bad_spec(tmp_path, spec, needle, capsys):
+    out = tmp_path / "x.trace"
+    assert generate.main(["--spec", spec, "--out", str(out)]) == 2
+    assert needle in _one_error_line(capsys)
+    assert not list(tmp_path.iterdir())
+
+
+def test_lackey_missing_input(tmp_path, capsys):
+    assert lackey.main([str(tmp_path / "none.lackey"), str(tmp_path / "o.trace")]) == 2
+    assert "none.lackey" in _one_error_line(capsys)
+    assert not list(tmp_path.iterdir())
+
+
+def test_tracecheck_usage_and_bad_file(tmp_path, capsys):
+    assert tracecheck.main([]) == 2
+    assert "usage" in _one_error_line(capsys)
+    bad = tmp_path / "bad.trace"
+    bad.write_bytes(b"not a trace")
+    assert tracecheck.main([str(bad)]) == 2
+    assert "bad.trace" in _one_error_line(capsys)
