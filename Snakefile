@@ -5,10 +5,13 @@
 #
 # The config is validated against config/schema.yaml, then every policy's and
 # workload's options are checked, before any job runs.
+import os
+
 from snakemake.utils import validate
 
 
-configfile: "config/config.yaml"
+# the default profile, found beside this Snakefile (also under --directory)
+configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
 validate(config, "config/schema.yaml")
