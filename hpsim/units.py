@@ -15,6 +15,12 @@ HUGE_SIZE = 1 << HUGE_SHIFT              # bytes in a 2 MiB page
 PAGES_PER_HUGE = 1 << (HUGE_SHIFT - PAGE_SHIFT)   # 512 PTEs under one PMD
 HUGE_PAGE_MASK = PAGES_PER_HUGE - 1      # page index within its 2 MiB region
 
+# Highest virtual address + 1 a trace may use: the lower canonical half of a
+# 64-bit address space (bit 63 clear; x86-64 user space, 47-bit with 4-level
+# and 56-bit with 5-level paging, lies inside it).  The machine keeps
+# addresses in int64, so nothing above fits.
+ADDRESS_LIMIT = 1 << 63
+
 KIB = 1 << 10
 MIB = 1 << 20
 GIB = 1 << 30

@@ -189,3 +189,79 @@ def test_writer_refuses_unknown_version(tmp_path):
     with pytest.raises(ValueError, match="version 7"):
         TraceWriter(tmp_path / "t.trace", {}, version=7)
     assert not list(tmp_path.glob("*.part"))
+
+
+def _rewrite_json_block(path, which: str, payload: bytes) -> None:
+    """Replace a written trace's header or trailer bytes by ``payload``."""
+    data = path.read_bytes()
+    if which == "header":
+        n = struct.unpack("<I", data[len(T.MAGIC) + 2:len(T.MAGIC) + 6])[0]
+        start = len(T.MAGIC) + 6
+        data = (data[:len(T.MAGIC) + 2] + struct.pack("<I", len(payload)) + payload
+                + data[start + n:])
+    else:
+        at = data.rindex(T.END_MAGIC)
+        data = data[:at] + T.END_MAGIC + struct.pack("<I", len(payload)) + payload
+    path.write_bytes(data)
+
+
+@pytest.mark.parametrize("which, payload, needle", [
+    ("header", b"\xff\xfe{}", "header is not UTF-8 text"),
+    ("header", b"{not json", "header is not valid JSON"),
+    ("header", b"[1, 2]", "header field (top level)"),
+    ("header", b'{"params": 3}', "header field params"),
+    ("trailer", b"\xc3\x28", "trailer is not UTF-8 text"),
+    ("trailer", b"nope", "trailer is not valid JSON"),
+    ("trailer", b'{"n_records": "3", "n_accesses": 1, "phases": []}', "trailer field n_records"),
+    ("trailer", b'{"n_records": 3, "n_accesses": 1, "phases": [1]}', "trailer field phases.0"),
+    ("trailer", b'{"n_records": 3, "n_accesses": 1, "phases": [], "pauses": {"p": "x"}}',
+     "trailer field pauses.p"),
+    ("trailer", b'{"n_records": 3, "n_accesses": 1, "phases": [], "live_bytes": [[1]]}',
+     "trailer field live_bytes.0"),
+])
+def test_header_and_trailer_errors_name_the_file_and_field(tmp_path, which, payload, needle):
+    p = tmp_path / "t.trace"
+    write_sample(p)
+    _rewrite_json_block(p, which, payload)
+    with pytest.raises(TraceFormatError) as e:
+        TraceReader(p)
+    assert str(p) in str(e.value) and needle in str(e.value), str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_truncated_payload_names_the_truncated_chunk(tmp_path):
+    p = tmp_path / "t.trace"
+    write_sample(p, chunk_records=4)            # 11 records: chunks 0, 1, 2
+    data = p.read_bytes()
+    last = data.rindex(T.CHUNK_MAGIC)           # chunk 2 starts here
+    p.write_bytes(data[:last + 16 + 3])         # its header and 3 payload bytes
+    with pytest.raises(TraceFormatError, match=rf"chunk 2 at byte {last}: truncated payload"):
+        TraceReader(p)
+
+
+@pytest.mark.parametrize("call, needle", [
+    (lambda w: w.access([T.ADDRESS_LIMIT], False), "outside the user address space"),
+    (lambda w: w.access([-4096], False), "negative"),
+    (lambda w: w.access([2.0 ** 64], False), "outside 0.."),
+    (lambda w: w.mmap(T.ADDRESS_LIMIT - 4096, 8192), "beyond the user address space"),
+    (lambda w: w.munmap(T.ADDRESS_LIMIT, 4096), "beyond the user address space"),
+    (lambda w: (w.cycles(T.MAX_ARG), w.access([0x1000], False, counts=[T.MAX_ARG])),
+     "overflow the clock"),
+])
+def test_writer_refuses_addresses_and_products_out_of_range(tmp_path, call, needle):
+    p = tmp_path / "t.trace"
+    with pytest.raises(ValueError, match=needle):
+        with TraceWriter(p, {"workload": "t"}) as w:
+            call(w)
+    assert not p.exists()
+
+
+def test_writer_accepts_the_top_of_the_address_space(tmp_path):
+    p = tmp_path / "t.trace"
+    top = T.ADDRESS_LIMIT - 4096
+    with TraceWriter(p, {"workload": "t"}) as w:
+        w.cycles(3)
+        w.mmap(top, 4096)
+        w.access([top + 8], True, counts=[T.MAX_ARG])
+    words = np.concatenate([c for c, _ in TraceReader(p).columns()])
+    assert int(words[-1]) >> 12 << 12 == top

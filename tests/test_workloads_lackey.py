@@ -137,3 +137,64 @@ def test_small_blocks_same_result_and_line_numbers(tmp_path, monkeypatch):
     # no trailing newline on the last line
     r3, d3 = convert(tmp_path, " L 1000,4\n S 2000,4")
     assert r3.trailer["n_accesses"] == 2
+
+
+def test_superblock_lines_are_skipped(tmp_path):
+    # valgrind --tool=lackey --trace-mem=yes --trace-superblocks=yes (lk_main.c)
+    r, d = convert(tmp_path, "SB 04017aa0\n L 04200000,8\nSB 04017ab3\n S 04200008,8\n")
+    acc = d["kind"] == ACCESS
+    assert d["write"][acc].tolist() == [False, True]
+    assert r.trailer["lackey"]["skipped_lines"] == 2
+
+
+@pytest.mark.parametrize("line, why", [
+    (" L ffffffffff600000,8", "outside the user address space"),    # vsyscall page, >= 2^63
+    (" S 1ffffffffffffffff,8", "outside the user address space"),   # 17 hex digits, > 2^64
+    (" L 7fffffffffffffff,8", "outside the user address space"),    # crosses 2^63
+    (" L 7ff000000,2147483648", "above the importer's bound"),
+])
+def test_addresses_the_machine_cannot_hold_are_refused_naming_the_line(tmp_path, line, why):
+    src = tmp_path / "in.txt"
+    src.write_text(f"==1== Lackey\n L 04200000,8\n{line}\n")
+    with pytest.raises(LackeyFormatError, match=rf"in.txt:3: .*{why}"):
+        Lackey({"path": str(src)}).write(tmp_path / "out.trace")
+    assert not (tmp_path / "out.trace").exists()
+
+
+def test_top_of_a_56_bit_address_space_imports(tmp_path):
+    r, d = convert(tmp_path, " L 100000000000000,8\n S 7ffffffff000,8\n")
+    assert int(d["arg"][d["kind"] == ACCESS].sum()) == 2
+
+
+def test_an_access_spanning_several_regions_maps_every_one(tmp_path):
+    from sim.simulate import Simulation
+    from sim.testing import small_spec
+    # one 8 MiB store from 0x7ff000000: four 2 MiB regions, 2048 pages
+    r, d = convert(tmp_path, " S 7ff000000,8388608\n")
+    mm = d["kind"] == MMAP
+    assert d["addr"][mm].tolist() == [0x7ff000000] and (d["arg"][mm] * 4096).tolist() == [8 << 20]
+    sim = Simulation(small_spec("linux-4k"), [str(tmp_path / "out.trace")], progress=False)
+    sim.run()
+    s = sim.summary().iloc[0]
+    assert s.accesses == 2048 and s.faults_4k == 2048 and s.writes == 2048
+
+
+def test_gzip_is_recognised_by_content(tmp_path):
+    src = tmp_path / "log.txt"                        # gzip bytes, no .gz suffix
+    src.write_bytes(gzip.compress(SAMPLE.encode()))
+    out = tmp_path / "out.trace"
+    Lackey({"path": str(src)}).write(out)
+    plain = tmp_path / "plain.txt"
+    plain.write_text(SAMPLE)
+    Lackey({"path": str(plain)}).write(tmp_path / "plain.trace")
+    assert [c.tolist() for c, _ in TraceReader(out).columns()] == \
+        [c.tolist() for c, _ in TraceReader(tmp_path / "plain.trace").columns()]
+
+
+def test_output_equal_to_input_is_refused(tmp_path):
+    src = tmp_path / "log.txt"
+    src.write_text(SAMPLE)
+    r = subprocess.run([sys.executable, "-m", "workloads.lackey", str(src), str(src)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and "is the input file" in r.stderr
+    assert src.read_text() == SAMPLE

@@ -41,7 +41,7 @@ rule simulate:
     params:
         spec=run_spec,
         out_dir=subpath(output.summary, parent=True),
-        traces=lambda wc, input: " ".join(f"--trace {t}" for t in input.traces),
+        traces=lambda wc, input: [arg for t in input.traces for arg in ("--trace", t)],
     log:
         "logs/simulate/{run}/{policy}.log",
     benchmark:
@@ -53,5 +53,5 @@ rule simulate:
         mem_mb=4000,
         runtime=60,
     shell:
-        "python -m sim.simulate --spec {params.spec:q} {params.traces} "
-        "--out-dir {params.out_dir} 2> {log}"
+        "python -m sim.simulate --spec {params.spec:q} {params.traces:q} "
+        "--out-dir {params.out_dir:q} 2> {log:q}"

@@ -12,14 +12,17 @@ Input lines (Lackey's own format; addresses hex, sizes decimal)::
      M 0025747C,4      modify (load + store)   -> one read, then one write
 
 Lines starting with ``==`` (Valgrind's messages) or ``--`` (its debug
-messages) and blank lines are skipped; any other line is malformed and
+messages), superblock lines (``SB addr``, ``--trace-superblocks=yes``) and
+blank lines are skipped; any other line is malformed and
 raises ``LackeyFormatError`` naming the line number and the line, and no
 output trace is left behind (the writer works on a temporary file beside OUTPUT).  An
 access that straddles a 4 KiB boundary touches both pages (one access each).
-Input may be gzip-compressed (``.gz``).
+An address the machine cannot hold (at or above 2^63) or an access above
+``MAX_ACCESS_BYTES`` is refused naming its line.  Input may be
+gzip-compressed (recognised by its content, whatever the name).
 
 Lackey records no mmap calls, so VMAs are synthesised: pass 1 collects the
-2 MiB-aligned regions that any access touches, and the trace starts with one
+2 MiB-aligned regions that any access touches (every one it spans), and the trace starts with one
 ``mmap`` per maximal run of consecutive touched 2 MiB regions (so every
 access falls in a mapped, 2 MiB-aligned VMA; the VMAs over-approximate the
 real ones by up to 2 MiB at each end and merge neighbouring real mappings).
@@ -50,7 +53,7 @@ import numpy as np
 
 from hpsim.cli import cli
 from workloads.base import Workload, register
-from workloads.trace import HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT
+from hpsim.units import ADDRESS_LIMIT, GIB, HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT
 
 
 
@@ -58,15 +61,30 @@ class LackeyFormatError(ValueError):
     """A line of a Lackey trace is malformed."""
 
 
+GZIP_MAGIC = b"\x1f\x8b"            # RFC 1952 §2.3.1: ID1, ID2
+
+
 def _open(path: Path):
-    if str(path).endswith(".gz"):
+    """Open a Lackey log as text; gzip is recognised by its magic bytes, not
+    by the file name."""
+    with open(path, "rb") as f:
+        gz = f.read(2) == GZIP_MAGIC
+    if gz:
         return gzip.open(path, "rt", encoding="ascii", errors="replace")
     return open(path, "r", encoding="ascii", errors="replace")
 
 
 _LINE = re.compile(r"(?:(I)|\s([LSM]))\s+([0-9A-Fa-f]+),([0-9]+)\s*\Z")
 _DATA = re.compile(r"^(?:(I)|[ \t]([LSM]))[ \t]+([0-9A-Fa-f]+),([0-9]+)[ \t\r]*$", re.M)
-_SKIP = re.compile(r"^(?:==|--).*$|^[ \t\r]*$", re.M)
+# Valgrind's messages (==pid==), its debug lines (--pid--), blank lines, and
+# superblock lines (``SB addr``, --trace-superblocks=yes; lk_main.c
+# trace_superblock) carry no data access
+_SKIP = re.compile(r"^(?:==|--).*$|^[ \t\r]*$|^SB[ \t]+[0-9A-Fa-f]+[ \t\r]*$", re.M)
+_SKIP_LINE = re.compile(r"(?:==|--).*\Z|\s*\Z|SB[ \t]+[0-9A-Fa-f]+\s*\Z", re.S)
+# one access expands to one trace record per 4 KiB page it touches: bound the
+# host memory one line may take (Lackey's own accesses are at most a few
+# dozen bytes; larger ones come from hand-made or foreign logs)
+MAX_ACCESS_BYTES = GIB
 KIND_CODE = {"I": 0, "L": 1, "S": 2, "M": 3}
 BLOCK_BYTES = 8 << 20
 
@@ -75,9 +93,30 @@ def _check_line(path, no: int, line: str) -> bool:
     """True for an access line, False for a skipped one; raises for a malformed one."""
     if _LINE.match(line):
         return True
-    if line.startswith("==") or line.startswith("--") or not line.strip():
+    if _SKIP_LINE.match(line):
         return False
     raise LackeyFormatError(f"{path}:{no}: malformed Lackey line: {line.rstrip(chr(10))!r}")
+
+
+def _check_ranges(path, text: str, line0: int, addrs: list[int], sizes: list[int]) -> None:
+    """Refuse an access the machine cannot hold (its last byte at or above
+    ``hpsim.units.ADDRESS_LIMIT``) or larger than ``MAX_ACCESS_BYTES``,
+    naming its line (``text`` is the block, starting at line ``line0``)."""
+    bad = next((k for k, (a, n) in enumerate(zip(addrs, sizes))
+                if a + max(n, 1) > ADDRESS_LIMIT or n > MAX_ACCESS_BYTES), None)
+    if bad is None:
+        return
+    k = -1
+    for i, line in enumerate(text.split("\n")):
+        if _LINE.match(line + "\n"):
+            k += 1
+            if k == bad:
+                a, n = addrs[bad], sizes[bad]
+                why = (f"size {n} B is above the importer's bound of {MAX_ACCESS_BYTES} B"
+                       if n > MAX_ACCESS_BYTES else
+                       f"address {a:#x} + {n} B lies outside the user address space "
+                       f"(below {ADDRESS_LIMIT:#x})")
+                raise LackeyFormatError(f"{path}:{line0 + i}: {why}: {line.strip()!r}")
 
 
 def parse_blocks(path, include_instr: bool = False, stats: dict | None = None):
@@ -114,8 +153,11 @@ def parse_blocks(path, include_instr: bool = False, stats: dict | None = None):
                 raise LackeyFormatError(f"{path}: lines {line0}..{line0 + n_lines - 1}: "
                                         "cannot be parsed")   # not reached
             kinds = np.array([KIND_CODE[i or k] for i, k, _, _ in found], np.uint8)
-            addrs = np.array([int(x, 16) for _, _, x, _ in found], np.uint64)
-            sizes = np.array([int(x) for _, _, _, x in found], np.int64)
+            addr_ints = [int(x, 16) for _, _, x, _ in found]
+            size_ints = [int(x) for _, _, _, x in found]
+            _check_ranges(path, text, line0, addr_ints, size_ints)
+            addrs = np.array(addr_ints, np.uint64)
+            sizes = np.array(size_ints, np.int64)
             if stats is not None:
                 stats["skipped_lines"] += n_skip
                 stats["lines"] += len(found)
@@ -136,9 +178,11 @@ def import_lackey(path, out, include_instr: bool = False, cycles_per_access: int
     # pass 1: touched 2 MiB regions (and full syntax check)
     regions: set[int] = set()
     for kinds, addrs, sizes in parse_blocks(path, include_instr):
-        last = addrs + (np.maximum(sizes, 1) - 1).astype(np.uint64)
-        regions.update(np.unique(np.concatenate((addrs >> np.uint64(HUGE_SHIFT),
-                                                 last >> np.uint64(HUGE_SHIFT)))).tolist())
+        first = addrs >> np.uint64(HUGE_SHIFT)
+        last = (addrs + (np.maximum(sizes, 1) - 1).astype(np.uint64)) >> np.uint64(HUGE_SHIFT)
+        n = (last - first).astype(np.int64) + 1        # 2 MiB regions each access spans
+        k = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+        regions.update(np.unique(np.repeat(first, n) + k.astype(np.uint64)).tolist())
     stats = {"lines": 0, "skipped_lines": 0, "instr": 0, "loads": 0, "stores": 0,
              "modifies": 0, "split_accesses": 0}
     out.cycles(int(cycles_per_access))
@@ -197,8 +241,6 @@ class Lackey(Workload):
             raise ValueError("lackey: parameter 'path' (the Lackey output file) is required")
         if not Path(self.params["path"]).is_file():
             raise ValueError(f"lackey: no such file {self.params['path']!r}")
-        if int(self.params["cycles_per_access"]) < 0:
-            raise ValueError("lackey: cycles_per_access must be >= 0")
 
     def generate(self, out):
         p = self.params
@@ -217,6 +259,9 @@ def main(argv=None) -> int:
                     help="also trace instruction fetches (I lines) as reads")
     ap.add_argument("--cycles-per-access", type=int, default=3)
     a = ap.parse_args(argv)
+    if Path(a.output).resolve() == Path(a.input).resolve():
+        raise ValueError(f"output {a.output} is the input file: it would overwrite the "
+                         "Lackey log (give another output path)")
     from workloads import lackey as canonical   # the registered module, also under -m
     wl = canonical.Lackey({"path": a.input, "include_instr": a.include_instr,
                            "cycles_per_access": a.cycles_per_access})

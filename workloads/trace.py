@@ -47,12 +47,14 @@ import zlib
 from pathlib import Path
 from typing import Iterator
 
+import jsonschema
 import numpy as np
 import zstandard
 from numba import njit
 
 from hpsim.io import temp_path
-from hpsim.units import HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT, PAGE_SIZE  # noqa: F401  (re-exported)
+from hpsim.units import (ADDRESS_LIMIT, HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT,  # noqa: F401
+                         PAGE_SIZE)
 
 MAGIC = b"HPTRACE\x00"
 CHUNK_MAGIC = b"CHNK"
@@ -72,6 +74,9 @@ KIND_NAMES = {ACCESS: "access", MMAP: "mmap", MUNMAP: "munmap",
 KIND_MASK = 0xF
 WRITE_BIT = 0x10
 MAX_ARG = 0xFFFFFFFF
+# cycles one record may add to a process clock (repeat count x cycles per
+# access): the clock is an int64 of cycles, so leave it room for 2^31 records
+MAX_RECORD_CYCLES = 1 << 62
 
 RECORD_DTYPE = np.dtype([("word", "<u8"), ("arg", "<u4")])  # packed, 12 bytes
 RECORD_BYTES = RECORD_DTYPE.itemsize
@@ -80,6 +85,25 @@ DEFAULT_CHUNK_RECORDS = 1 << 20
 
 class TraceFormatError(ValueError):
     """A trace file is truncated, malformed or of an unsupported version."""
+
+
+def _as_addresses(addrs) -> np.ndarray:
+    """Byte addresses as a 1-D uint64 array, each below ``ADDRESS_LIMIT``.
+    Raises ValueError for a negative, fractional or out-of-range address."""
+    a = np.asarray(addrs)
+    if a.ndim != 1:
+        raise ValueError("access: addresses must be a 1-D array")
+    if a.dtype.kind == "O" or a.dtype.kind == "f":
+        bad = [x for x in a.tolist() if not (float(x).is_integer() and 0 <= x < ADDRESS_LIMIT)]
+        if bad:
+            raise ValueError(f"access: address {bad[0]!r} is outside 0..{ADDRESS_LIMIT - 1:#x}")
+    elif a.dtype.kind == "i" and len(a) and int(a.min()) < 0:
+        raise ValueError(f"access: address {int(a.min())} is negative")
+    a = a.astype(np.uint64)
+    if len(a) and int(a.max()) >= ADDRESS_LIMIT:
+        raise ValueError(f"access: address {int(a.max()):#x} is outside the user address "
+                         f"space (below {ADDRESS_LIMIT:#x})")
+    return a
 
 
 class TraceWriter:
@@ -109,6 +133,7 @@ class TraceWriter:
         self.phase_starts: list[int] = []  # access index at which each phase starts
         self.mapped_pages = 0
         self.peak_mapped_pages = 0
+        self._cycles = 0            # the last CYCLES record's value
         hdr = json.dumps({"format": "hptrace", "version": version, **header},
                          sort_keys=True).encode()
         self._f.write(MAGIC + struct.pack("<HI", version, len(hdr)) + hdr)
@@ -130,6 +155,10 @@ class TraceWriter:
     def _event(self, kind: int, addr: int, arg: int) -> None:
         if addr < 0 or addr % PAGE_SIZE:
             raise ValueError(f"{KIND_NAMES[kind]}: address {addr:#x} is not 4 KiB aligned")
+        if addr + (arg << PAGE_SHIFT if kind in (MMAP, MUNMAP, MADV_DONTNEED) else 0) \
+                > ADDRESS_LIMIT:
+            raise ValueError(f"{KIND_NAMES[kind]}: range {addr:#x} + {arg} pages ends beyond "
+                             f"the user address space (below {ADDRESS_LIMIT:#x})")
         if not 0 <= arg <= MAX_ARG:
             raise ValueError(f"{KIND_NAMES[kind]}: argument {arg} out of range 0..{MAX_ARG}")
         self._append(np.array([addr | kind], np.uint64), np.array([arg], np.uint32))
@@ -160,14 +189,14 @@ class TraceWriter:
         self._event(PHASE, 0, len(self.phases) - 1)
 
     def cycles(self, per_access: int) -> None:
+        """Compute cycles charged per access from here on (0..2^32-1)."""
         self._event(CYCLES, 0, int(per_access))
+        self._cycles = int(per_access)
 
     def access(self, addrs, write, counts=None) -> None:
         """Append accesses: byte addresses, a write flag (scalar or per access),
         optional repeat counts.  Runs to the same page and kind are merged."""
-        addrs = np.asarray(addrs, dtype=np.uint64)
-        if addrs.ndim != 1:
-            raise ValueError("access: addresses must be a 1-D array")
+        addrs = _as_addresses(addrs)
         if len(addrs) == 0:
             return
         words = addrs & np.uint64(~(PAGE_SIZE - 1) & 0xFFFFFFFFFFFFFFFF)
@@ -188,6 +217,9 @@ class TraceWriter:
             ends = np.cumsum(reps) - 1
             out[ends] = c - (reps.astype(np.uint64) - 1) * np.uint64(MAX_ARG)
             c = out
+        if int(c.max()) * self._cycles >= MAX_RECORD_CYCLES:
+            raise ValueError(f"access: {int(c.max())} repeats x {self._cycles} cycles per access "
+                             f"overflow the clock (at most {MAX_RECORD_CYCLES} cycles a record)")
         self.n_accesses += int(c.sum())
         self.n_writes += int(c[(words & np.uint64(WRITE_BIT)) != 0].sum())
         self._append(words, c.astype(np.uint32))
@@ -240,6 +272,25 @@ class TraceWriter:
         return False
 
 
+# What a reader needs of the header and trailer (other keys are free-form).
+_COUNT = {"type": "integer", "minimum": 0}
+HEADER_SCHEMA = {"type": "object", "properties": {"params": {"type": "object"},
+                                                  "workload": {"type": "string"}}}
+TRAILER_SCHEMA = {
+    "type": "object",
+    "required": ["n_records", "n_accesses", "phases"],
+    "properties": {
+        "n_records": _COUNT, "n_accesses": _COUNT, "n_writes": _COUNT,
+        "peak_mapped_bytes": _COUNT,
+        "phases": {"type": "array", "items": {"type": "string"}},
+        "phase_starts": {"type": "array", "items": _COUNT},
+        "pauses": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
+        "live_bytes": {"type": "array", "items": {"type": "array", "minItems": 2, "maxItems": 2,
+                                                  "items": {"type": "number", "minimum": 0}}},
+    },
+}
+
+
 class TraceReader:
     """Read and validate a trace chunk by chunk."""
 
@@ -260,15 +311,29 @@ class TraceReader:
             raw = f.read(n)
             if len(raw) < n:
                 raise TraceFormatError(f"{self.path}: truncated header")
-            try:
-                self.header = json.loads(raw)
-            except json.JSONDecodeError as e:
-                raise TraceFormatError(f"{self.path}: header is not valid JSON: {e}") from None
+            self.header = self._json("header", raw, HEADER_SCHEMA)
             self._data_start = f.tell()
-            self.trailer = self._scan(f)
+            self.trailer = self._json("trailer", self._scan(f), TRAILER_SCHEMA)
 
-    def _scan(self, f) -> dict:
-        """Walk chunk headers to the trailer, checking framing (not payloads)."""
+    def _json(self, what: str, raw: bytes, schema: dict) -> dict:
+        """Decode the header or trailer (UTF-8 JSON) and check its fields."""
+        try:
+            obj = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            raise TraceFormatError(f"{self.path}: {what} is not UTF-8 text: {e}") from None
+        except json.JSONDecodeError as e:
+            raise TraceFormatError(f"{self.path}: {what} is not valid JSON: {e}") from None
+        err = jsonschema.exceptions.best_match(
+            jsonschema.Draft202012Validator(schema).iter_errors(obj))
+        if err is not None:
+            where = ".".join(str(k) for k in err.absolute_path) or "(top level)"
+            raise TraceFormatError(f"{self.path}: {what} field {where}: {err.message}")
+        return obj
+
+    def _scan(self, f) -> bytes:
+        """Walk chunk headers to the trailer, checking framing (not payloads);
+        returns the trailer's bytes."""
+        size = os.fstat(f.fileno()).st_size
         i = 0
         while True:
             pos = f.tell()
@@ -279,7 +344,10 @@ class TraceReader:
                     raise TraceFormatError(f"{self.path}: chunk {i} at byte {pos}: truncated "
                                            "chunk header")
                 _, clen, _ = struct.unpack("<III", hdr)
-                f.seek(clen, os.SEEK_CUR)
+                if f.seek(clen, os.SEEK_CUR) > size:
+                    raise TraceFormatError(f"{self.path}: chunk {i} at byte {pos}: truncated "
+                                           f"payload ({clen} bytes announced, "
+                                           f"{size - pos - 16} present)")
                 i += 1
             elif tag == END_MAGIC:
                 hdr = f.read(4)
@@ -288,7 +356,7 @@ class TraceReader:
                 if n < 0 or len(raw) < n:
                     raise TraceFormatError(f"{self.path}: truncated trailer")
                 self.n_chunks = i
-                return json.loads(raw)
+                return raw
             elif tag == b"":
                 raise TraceFormatError(f"{self.path}: truncated after chunk {i} at byte "
                                        f"{pos}: no trailer (the writer did not finish)")
