@@ -3,21 +3,29 @@
 #   snakemake --cores all                          # default profile -> results/report/
 #   snakemake --cores all --configfile config/test.yaml   # tiny CI profile
 #
-# The config is validated against config/schema.yaml, then every policy's and
-# workload's options are checked, before any job runs.
+# The config is checked against config/schema.yaml (every key, every policy's and
+# workload's options, every experiment's overrides) before any job runs.
 import os
 
 from snakemake.utils import validate
 
 
-# the default profile, found beside this Snakefile (also under --directory)
+# the default profile, found beside this Snakefile (also under --directory);
+# jobs read the schema and defaults from the same folder (hpsim.options)
+os.environ["HPSIM_CONFIG_DIR"] = os.path.join(workflow.basedir, "config")
+
+
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
+# the config is checked whole, one line per error, in common.smk (check_config)
+include: "workflows/common.smk"
+
+
+# then validated again by snakemake, which fills in the schema's defaults
 validate(config, "config/schema.yaml")
 
 
-include: "workflows/common.smk"
 include: "workflows/workloads.smk"
 include: "workflows/simulate.smk"
 include: "workflows/tables.smk"

@@ -33,6 +33,7 @@ from collections import namedtuple
 import numpy as np
 from machine.jit import kernel, prefetch
 
+from hpsim.units import HUGE_PAGE_MASK, HUGE_SHIFT, PAGE_SHIFT, PAGE_SIZE
 from machine import physmem, tlb as tlbmod
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES, C_CLOCK,
                                C_CYCLES_PER_ACCESS, C_FAST_RECORDS, C_FAULTS_2M, C_FAULTS_4K,
@@ -49,6 +50,7 @@ from machine.constants import (BLK_HUGE, BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES
                                PAGES_PER_HUGE, PG_ACCESSED, PG_MAPPED, PG_TOUCHED, PG_WRITTEN,
                                PG_ZEROPAGE, ST_END, ST_EVENT, ST_NOMEM, ST_SEGV, ST_TIME,
                                ST_TRIGGER)
+from machine.constants import HPAGE_PMD_ORDER
 from machine.pagetable import map_huge, zap_range
 from workloads.trace import ACCESS, CYCLES, KIND_MASK, MADV_DONTNEED, WRITE_BIT
 
@@ -105,7 +107,7 @@ def U(i):
 
 @kernel(inline="always")
 def slot_of(pa, k, addr):
-    return pa.slot_table[pa.vma_rbase[k] + (addr >> 21) - (pa.vma_start[k] >> 21)]
+    return pa.slot_table[pa.vma_rbase[k] + (addr >> HUGE_SHIFT) - (pa.vma_start[k] >> HUGE_SHIFT)]
 
 
 @kernel
@@ -195,7 +197,7 @@ def unmap_range(ph, G, rg, P, pa, tlb, start, npages):
     """Zap every mapped page in [start, start + npages * 4 KiB) that lies in a
     VMA (munmap and madvise DONTNEED).  Returns the cycles it cost."""
     C = pa.C
-    end = start + npages * 4096
+    end = start + npages * PAGE_SIZE
     addr = start
     cost = 0
     nvma = C[C_NVMA]
@@ -205,14 +207,14 @@ def unmap_range(ph, G, rg, P, pa, tlb, start, npages):
     # range is zapped), the others keep their recency order.
     sweep = npages >= SWEEP_MIN_PAGES
     while addr < end:
-        rend = ((addr >> 21) + 1) << 21
+        rend = ((addr >> HUGE_SHIFT) + 1) << HUGE_SHIFT
         stop = min(end, rend)
         k = find_vma(pa, nvma, addr)
         if k >= 0:
             stop = min(stop, pa.vma_end[k])
             slot = slot_of(pa, k, addr)
-            i0 = (addr >> 12) & 511
-            i1 = i0 + ((stop - addr) >> 12)
+            i0 = (addr >> PAGE_SHIFT) & HUGE_PAGE_MASK
+            i1 = i0 + ((stop - addr) >> PAGE_SHIFT)
             whole_huge = rg.huge[slot] == 1 and i0 == 0 and i1 == PAGES_PER_HUGE
             freed = zap_range(ph, G, rg, C, tlb, slot, i0, i1, not sweep)
             cost += P[P_FREE_2M] if whole_huge else freed * P[P_FREE_4K]
@@ -223,10 +225,10 @@ def unmap_range(ph, G, rg, P, pa, tlb, start, npages):
                 if pa.vma_start[j] > addr:
                     nxt = pa.vma_start[j]
                     break
-            stop = min(max(nxt, addr + 4096), end)
+            stop = min(max(nxt, addr + PAGE_SIZE), end)
         addr = stop
     if sweep:
-        tlbmod.invalidate_range_4k(tlb, start >> 12, end >> 12)
+        tlbmod.invalidate_range_4k(tlb, start >> PAGE_SHIFT, end >> PAGE_SHIFT)
     C[C_FREE_CYCLES] += cost
     return cost
 
@@ -237,10 +239,10 @@ def prefetch_ahead(words, i, pg_state, slot_table, vlo, vhi, rb):
     footprint: start fetching it now (only inside the current VMA, where its
     slot-table index is known to be valid)."""
     if i + PREFETCH_AHEAD < len(words):
-        fa = np.int64(words[U(i + PREFETCH_AHEAD)] >> 12) << 12
+        fa = np.int64(words[U(i + PREFETCH_AHEAD)] >> PAGE_SHIFT) << PAGE_SHIFT
         if vlo <= fa and fa < vhi:
-            prefetch(pg_state, slot_table[U(rb + (fa >> 21))] * PAGES_PER_HUGE
-                     + ((fa >> 12) & 511))
+            prefetch(pg_state, slot_table[U(rb + (fa >> HUGE_SHIFT))] * PAGES_PER_HUGE
+                     + ((fa >> PAGE_SHIFT) & HUGE_PAGE_MASK))
 
 
 @kernel(inline="always")
@@ -261,7 +263,7 @@ def tlb_access(l1s, l1h, l2, huge, vpn, cnt, cpa, walk_4k, walk_2m, l2_hit):
     (cycles, L1 hits, L2 hits, walks, walk cycles)."""
     cyc = cnt * cpa
     if huge:
-        key = vpn >> 9
+        key = vpn >> HPAGE_PMD_ORDER
         t = tlbmod.tag_2m(key)
         hit = tlbmod.touch(l1h, key & (l1h.shape[0] - 1), t)
         wc = walk_2m
@@ -292,11 +294,11 @@ def fast_ok(words, args, i, pg_state, rhuge, slot_table, vlo, vhi, rb):
     if i >= len(words):
         return False
     w = words[U(i)]
-    addr = np.int64(w >> 12) << 12
+    addr = np.int64(w >> PAGE_SHIFT) << PAGE_SHIFT
     if (w & KIND_MASK) != ACCESS or addr < vlo or addr >= vhi:
         return False
-    slot = slot_table[U(rb + (addr >> 21))]
-    st = np.int64(pg_state[U(slot * PAGES_PER_HUGE + ((addr >> 12) & 511))])
+    slot = slot_table[U(rb + (addr >> HUGE_SHIFT))]
+    st = np.int64(pg_state[U(slot * PAGES_PER_HUGE + ((addr >> PAGE_SHIFT) & HUGE_PAGE_MASK))])
     return not faults(st, rhuge[U(slot)] != 0, np.int64(w >> _WRITE_SHIFT) & 1)
 
 
@@ -312,21 +314,21 @@ def fast_run(words, args, i, limit, clock, cpa, vlo, vhi, rb, pg_state, rhuge, s
     bloat_delta = 0
     while i < n and clock < limit:
         w = words[U(i)]
-        addr = np.int64(w >> 12) << 12
+        addr = np.int64(w >> PAGE_SHIFT) << PAGE_SHIFT
         cnt = np.int64(args[U(i)])
         if ((w & KIND_MASK) != ACCESS or addr < vlo or addr >= vhi
                 or (cnt > 1 and clock + cnt * cpa > limit)):
             break
-        r = addr >> 21
+        r = addr >> HUGE_SHIFT
         slot = slot_table[U(rb + r)]
-        p = slot * PAGES_PER_HUGE + ((addr >> 12) & 511)
+        p = slot * PAGES_PER_HUGE + ((addr >> PAGE_SHIFT) & HUGE_PAGE_MASK)
         st = np.int64(pg_state[U(p)])
         huge = rhuge[U(slot)] != 0
         wbit = np.int64(w >> _WRITE_SHIFT) & 1
         if faults(st, huge, wbit):
             break        # the general path's
         prefetch_ahead(words, i, pg_state, slot_table, vlo, vhi, rb)
-        cyc, d1, d2, dw, dwc = tlb_access(l1s, l1h, l2, huge, addr >> 12, cnt, cpa,
+        cyc, d1, d2, dw, dwc = tlb_access(l1s, l1h, l2, huge, addr >> PAGE_SHIFT, cnt, cpa,
                                           walk_4k, walk_2m, l2_hit)
         l1_hits += d1
         l2_hits += d2
@@ -364,7 +366,7 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
     vlo, vhi, rb = np.int64(1), np.int64(0), np.int64(0)   # empty: no VMA cached
     if last >= 0 and last < nvma:
         vlo, vhi = vma_start[last], vma_end[last]
-        rb = vma_rbase[last] - (vlo >> 21)
+        rb = vma_rbase[last] - (vlo >> HUGE_SHIFT)
     # hot counters live in locals (stores to C would alias every array);
     # counters only ever added to are flushed as deltas at the end
     clock = C[C_CLOCK]
@@ -420,14 +422,14 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
                 i += 1
                 continue
             if kind == MADV_DONTNEED:
-                addr = np.int64(w >> 12) << 12
+                addr = np.int64(w >> PAGE_SHIFT) << PAGE_SHIFT
                 C[C_MADVISED_PAGES] += args[i]
                 clock += unmap_range(ph, G, rg, P, pa, tlb, addr, np.int64(args[i]))
                 i += 1
                 continue
             status = ST_EVENT
             break
-        addr = np.int64(w >> 12) << 12
+        addr = np.int64(w >> PAGE_SHIFT) << PAGE_SHIFT
         wbit = np.int64(w >> _WRITE_SHIFT) & 1     # the write flag as 0/1 (no branch)
         cnt = np.int64(args[U(i)]) - repeat_done
         partial = False
@@ -445,18 +447,18 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
                 status = ST_SEGV
                 break
             vlo, vhi = vma_start[last], vma_end[last]
-            rb = vma_rbase[last] - (vlo >> 21)
+            rb = vma_rbase[last] - (vlo >> HUGE_SHIFT)
         prefetch_ahead(words, i, pg_state, slot_table, vlo, vhi, rb)
-        r = addr >> 21
+        r = addr >> HUGE_SHIFT
         slot = slot_table[U(rb + r)]
-        pi = (addr >> 12) & 511
+        pi = (addr >> PAGE_SHIFT) & HUGE_PAGE_MASK
         p = slot * PAGES_PER_HUGE + pi
         st = np.int64(pg_state[U(p)])
         huge = rhuge[U(slot)] != 0
         lat = 0
         fired = False
         if faults(st, huge, wbit):
-            whole = vlo <= (r << 21) and ((r + 1) << 21) <= vhi
+            whole = vlo <= (r << HUGE_SHIFT) and ((r + 1) << HUGE_SHIFT) <= vhi
             lat = fault(ph, G, rg, P, C, tlb, slot, pi, wbit != 0, whole)
             if lat < 0:
                 status = ST_NOMEM
@@ -483,7 +485,7 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
             fired = (trigger > 0 and not huge and rg.mapped[slot] - rg.zpages[slot] >= trigger
                      and rg.trig[slot] == 0)
         # --- TLB: L1 of the page size, then the shared L2 ---
-        cyc, d1, d2, dw, dwc = tlb_access(l1s, l1h, l2, huge, addr >> 12, cnt, cpa,
+        cyc, d1, d2, dw, dwc = tlb_access(l1s, l1h, l2, huge, addr >> PAGE_SHIFT, cnt, cpa,
                                           walk_4k, walk_2m, l2_hit)
         l1_hits += d1
         l2_hits += d2

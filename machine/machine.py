@@ -1,9 +1,11 @@
 """The simulated machine: physical memory, processes, page tables, TLBs, clock.
 
-``Machine`` owns the state and offers the kernel mechanisms a policy drives
-(``promote_region``, ``split_region``, ``release_zero_pages``,
-``break_reservation``, ``zero_free_block``, ``clear_accessed``...).  It
-decides nothing: the policy attached to it does.
+``Machine`` owns the state: processes and their address spaces (mmap,
+munmap), the policy plumbing, and the invariant checks.  The mechanisms a
+policy drives (``promote_region``, ``split_region``, ``release_zero_pages``,
+``break_reservation``, ``zero_free_block``, ``clear_accessed``, ``charge``...)
+are its ``machine.mechanisms.Mechanisms`` half, the one interface policies
+use.  It decides nothing: the policy attached to it does.
 """
 from __future__ import annotations
 
@@ -12,22 +14,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hpsim.units import HUGE_PAGE_MASK, HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT, PAGES_PER_HUGE
 from machine import engine, pagetable as pt, physmem
-from machine.constants import (BLK_HUGE, BLK_RESERVED, C_BLOAT_PAGES, C_CLOCK, C_COLLAPSE_CYCLES,
-                               C_HIST_LAT, C_HUGE, C_LAST_VMA, C_NVMA, C_RSS_PAGES, G_FREE_FRAMES,
-                               G_RESV_BROKEN, G_TOTAL_FRAMES, L_FREE_DIRTY, HIST_BINS, N_COUNTERS, N_PARAMS,
-                               P_CPU_HZ, P_FAULT_MODE, P_POP_TRIGGER, P_PREFER_ZEROED,
-                               P_ZEROPAGE_ON_READ, PAGES_PER_HUGE, PG_MAPPED, PG_ZEROPAGE)
+from machine.constants import (BLK_HUGE, C_BLOAT_PAGES, C_CLOCK, C_HIST_LAT, C_HUGE, C_LAST_VMA,
+                               C_NVMA, C_RSS_PAGES, C_USER_CYCLES, C_WALK_CYCLES, HIST_BINS,
+                               N_COUNTERS, N_PARAMS, P_CPU_HZ, P_FAULT_MODE, P_POP_TRIGGER,
+                               P_PREFER_ZEROED, P_ZEROPAGE_ON_READ, PG_MAPPED, PG_ZEROPAGE)
+from machine.mechanisms import Mechanisms
 from machine.params import MachineParams
 from machine.tlb import TLB, new_tlb
-
-HUGE = 1 << 21
 
 
 @dataclass
 class Vma:
     start: int
     end: int
+
+
+def _counter(index: int, doc: str) -> property:
+    """A read-only int property of a process's counter ``C[index]``."""
+    return property(lambda pr: int(pr.arrays.C[index]), doc=doc)
 
 
 @dataclass
@@ -37,7 +43,7 @@ class Process:
     name: str
     start_cycles: int = 0
     vmas: list = field(default_factory=list)          # sorted list of Vma
-    region_slot: dict = field(default_factory=dict)   # region index (vaddr >> 21) -> slot
+    region_slot: dict = field(default_factory=dict)   # region index (vaddr >> HUGE_SHIFT) -> slot
     arrays: engine.ProcArrays | None = None
     tlb: TLB | None = None
     running: bool = True
@@ -49,14 +55,24 @@ class Process:
 
     @property
     def C(self) -> np.ndarray:
+        """The process's int64 counter array (``C_*`` indices; machine-internal)."""
         return self.arrays.C
+
+    # counters a policy may read (a profiler, a scanner), named as they are measured
+    clock_cycles = _counter(C_CLOCK, "The process's clock (cycles: user time + fault handling).")
+    rss_pages = _counter(C_RSS_PAGES, "Private 4 KiB frames mapped (a huge page counts 512).")
+    walk_cycles = _counter(C_WALK_CYCLES, "Page-walk cycles so far (paper Table 2's C1 + C2).")
+    user_cycles = _counter(C_USER_CYCLES, "Unhalted user cycles so far (paper Table 2's C3).")
 
     def regions_in_order(self) -> list[int]:
         """Slots of this process's live regions, low to high virtual address."""
         return [self.region_slot[r] for r in sorted(self.region_slot)]
 
 
-class Machine:
+class Machine(Mechanisms):
+    """The machine's state (see the module docstring); policies use only
+    the ``Mechanisms`` methods and ``set_fault_mode``."""
+
     def __init__(self, params: MachineParams, seed: int = 0):
         self.params = params
         self.ph, self.G = physmem.new_phys(params.n_blocks)
@@ -95,7 +111,7 @@ class Machine:
             self.rg = pt.grow_regions(self.rg, max(s1, 2 * len(self.rg.pid)))
         self.n_slots = s1
         self.rg.pid[s0:s1] = pid
-        self.rg.vaddr[s0:s1] = np.asarray(regions, np.int64) << 21
+        self.rg.vaddr[s0:s1] = np.asarray(regions, np.int64) << HUGE_SHIFT
         self.rg.valid[s0:s1] = 1
         return range(s0, s1)
 
@@ -111,10 +127,11 @@ class Machine:
         vs = np.zeros(cap, np.int64)
         ve = np.zeros(cap, np.int64)
         vr = np.zeros(cap, np.int64)
-        need = sum((v.end - 1 >> 21) - (v.start >> 21) + 1 for v in pr.vmas)
+        need = sum((v.end - 1 >> HUGE_SHIFT) - (v.start >> HUGE_SHIFT) + 1 for v in pr.vmas)
         table = a.slot_table
         used = getattr(pr, "_table_used", 0)
-        rebuild = used + sum((v.end - 1 >> 21) - (v.start >> 21) + 1 for v in changed) > len(table)
+        rebuild = used + sum((v.end - 1 >> HUGE_SHIFT) - (v.start >> HUGE_SHIFT) + 1
+                             for v in changed) > len(table)
         if rebuild:
             table = np.zeros(max(2 * need, 1024), np.int64)
             used = 0
@@ -125,7 +142,7 @@ class Machine:
             if not rebuild and key in old and v not in changed:
                 rbase[key] = old[key]
             else:
-                r0, r1 = v.start >> 21, (v.end - 1) >> 21
+                r0, r1 = v.start >> HUGE_SHIFT, (v.end - 1) >> HUGE_SHIFT
                 table[used:used + r1 - r0 + 1] = [pr.region_slot[r] for r in range(r0, r1 + 1)]
                 rbase[key] = used
                 used += r1 - r0 + 1
@@ -144,7 +161,7 @@ class Machine:
         if (k > 0 and pr.vmas[k - 1].end > start) or (k < len(pr.vmas)
                                                       and pr.vmas[k].start < end):
             raise ValueError(f"process {pr.name}: mmap [{start:#x}, {end:#x}) overlaps a VMA")
-        fresh = [r for r in range(start >> 21, ((end - 1) >> 21) + 1)
+        fresh = [r for r in range(start >> HUGE_SHIFT, ((end - 1) >> HUGE_SHIFT) + 1)
                  if r not in pr.region_slot]
         pr.region_slot.update(zip(fresh, self._new_slots(pr.pid, fresh)))
         v = Vma(start, end)
@@ -164,8 +181,14 @@ class Machine:
         """Unmap [addr, addr+length): free frames, shrink or split VMAs, drop
         regions no VMA covers any more.  Returns the cycles it cost."""
         start, end = addr, addr + length
+        r0, r1 = start >> HUGE_SHIFT, (end - 1) >> HUGE_SHIFT
+        huge = [s for s in (pr.region_slot.get(r) for r in range(r0, r1 + 1))
+                if s is not None and self.rg.huge[s]]
         cost = engine.unmap_range(self.ph, self.G, self.rg, self.P, pr.arrays, pr.tlb,
-                                  start, length >> 12)
+                                  start, length >> PAGE_SHIFT)
+        for s in huge:   # a huge region partly unmapped was split (zap_pmd_range)
+            if not self.rg.huge[s] and self.rg.mapped[s] > 0:
+                self._record("split", s, None, "munmap")
         new, changed = [], []
         for v in pr.vmas:
             if v.end <= start or v.start >= end:
@@ -182,11 +205,11 @@ class Machine:
         pr.vmas = new
         # regions of the range no remaining VMA touches: only the two at the
         # range's ends can still be shared with a VMA outside it
-        r0, r1 = start >> 21, (end - 1) >> 21
         for r in range(r0, r1 + 1):
             if r in pr.region_slot and not (
                     (r == r0 or r == r1)
-                    and any(v.start < (r + 1) << 21 and v.end > r << 21 for v in new)):
+                    and any(v.start < (r + 1) << HUGE_SHIFT and v.end > r << HUGE_SHIFT
+                            for v in new)):
                 s = pr.region_slot.pop(r)
                 if self.rg.block[s] >= 0:   # an empty reservation left behind
                     self.break_reservation(s)
@@ -215,123 +238,6 @@ class Machine:
         """Policies that adapt (Ingens FMFI) switch the fault path at run time."""
         self.P[P_FAULT_MODE] = mode
 
-    # --- mechanisms policies drive -----------------------------------------
-    def region_eligible(self, slot: int) -> bool:
-        """The region's whole 2 MiB lies inside one VMA (THP eligibility)."""
-        if not self.rg.valid[slot]:
-            return False
-        pr = self.procs[self.rg.pid[slot]]
-        base = int(self.rg.vaddr[slot])
-        k = bisect.bisect_right(pr.vma_starts, base) - 1
-        return k >= 0 and pr.vmas[k].end >= base + HUGE
-
-    def free_huge_blocks(self) -> int:
-        return int(physmem.free_blocks(self.ph))
-
-    def promote_region(self, slot: int, thread: str, prefer_zeroed: bool = False) -> str:
-        """Collapse a 4 KiB-mapped region into a fresh 2 MiB block.
-
-        Returns "ok", "nomem" (no free block) or "invalid" (gone or huge).
-        The copy and zeroing cost is charged to ``thread``.
-        """
-        rg = self.rg
-        if not rg.valid[slot] or rg.huge[slot]:
-            return "invalid"
-        if self.reservation_full(slot):
-            self.promote_in_place(slot, thread)
-            return "ok"
-        blk, zeroed = physmem.alloc_block(self.ph, self.G, prefer_zeroed, slot, BLK_HUGE)
-        if blk < 0:
-            return "nomem"
-        # the new block's frames are counted as used; collapse frees the old ones
-        pr = self.procs[rg.pid[slot]]
-        rsv = rg.block[slot]
-        cyc = pt.collapse_region(self.ph, self.G, rg, self.P, pr.C, pr.tlb, slot, blk, zeroed)
-        if rsv >= 0 and self.ph.blk_state[rsv] == BLK_RESERVED:
-            physmem.release_reservation(self.ph, self.G, rsv)
-        self.charge(thread, cyc, pr)
-        return "ok"
-
-    def reservation_full(self, slot: int) -> bool:
-        """The region is a live 4 KiB-mapped region inside one VMA whose 512
-        pages are all private and page i is frame i of the region's own
-        reservation (popcnt == 512): it can be promoted in place."""
-        rg, ph = self.rg, self.ph
-        b = int(rg.block[slot])
-        if (b < 0 or rg.huge[slot] or not rg.valid[slot]
-                or ph.blk_state[b] != BLK_RESERVED or ph.blk_owner[b] != slot
-                or rg.mapped[slot] - rg.zpages[slot] != PAGES_PER_HUGE):
-            return False
-        frames = rg.pg_frame[slot * PAGES_PER_HUGE:(slot + 1) * PAGES_PER_HUGE]
-        return (bool((frames == b * PAGES_PER_HUGE + np.arange(PAGES_PER_HUGE)).all())
-                and self.region_eligible(slot))
-
-    def promote_in_place(self, slot: int, thread: str) -> None:
-        """Promote a full reservation (``reservation_full``): only the mapping
-        changes.  The cost is charged to ``thread``."""
-        pr = self.procs[self.rg.pid[slot]]
-        cyc = pt.promote_in_place(self.ph, self.G, self.rg, self.P, pr.C, pr.tlb, slot)
-        self.charge(thread, cyc, pr)
-
-    def split_region(self, slot: int) -> None:
-        if self.rg.valid[slot] and self.rg.huge[slot]:
-            pr = self.procs[self.rg.pid[slot]]
-            pt.split_region(self.ph, self.rg, pr.C, pr.tlb, slot)
-
-    def release_zero_pages(self, slot: int, max_pages: int = PAGES_PER_HUGE):
-        """Split a huge region and unmap its zero-filled pages.
-        Returns (released, zero_scanned, nonzero_scanned)."""
-        pr = self.procs[self.rg.pid[slot]]
-        return pt.release_zero_pages(self.ph, self.G, self.rg, pr.C, pr.tlb, slot, max_pages)
-
-    def break_reservation(self, slot: int) -> None:
-        b = int(self.rg.block[slot])
-        if b < 0 or self.ph.blk_state[b] != BLK_RESERVED:
-            return
-        physmem.release_reservation(self.ph, self.G, b)
-        self.rg.block[slot] = -1
-        self.G[G_RESV_BROKEN] += 1
-
-    def zero_free_block(self) -> int:
-        """Zero the first dirty free block (pre-zeroing). Returns it or -1."""
-        ph = self.ph
-        b = int(ph.lst[L_FREE_DIRTY, 0])
-        if b < 0:
-            return -1
-        physmem.mark_block_zeroed(ph, b)
-        return b
-
-    def clear_accessed(self, slots) -> None:
-        for s in slots:
-            pt.clear_accessed(self.rg, int(s))
-
-    def accessed_counts(self, slots) -> np.ndarray:
-        return pt.accessed_counts(self.rg, np.asarray(slots, np.int64))
-
-    def charge(self, thread: str, cycles: int, pr: Process | None = None) -> None:
-        """Account CPU time of a background kernel thread."""
-        self.thread_cycles[thread] = self.thread_cycles.get(thread, 0) + int(cycles)
-        if pr is not None:
-            pr.C[C_COLLAPSE_CYCLES] += int(cycles)
-
-    # --- machine-wide state --------------------------------------------------
-    @property
-    def free_frames(self) -> int:
-        return int(self.G[G_FREE_FRAMES])
-
-    @property
-    def total_frames(self) -> int:
-        return int(self.G[G_TOTAL_FRAMES])
-
-    def free_fraction(self) -> float:
-        return self.free_frames / self.total_frames
-
-    def fmfi(self) -> float:
-        """Free-memory fragmentation index at order 9: 1 - (free memory in
-        free 2 MiB blocks) / (free memory)."""
-        free = self.free_frames
-        return 0.0 if free == 0 else 1.0 - self.free_huge_blocks() * PAGES_PER_HUGE / free
-
     def kill(self, pr: Process, reason: str) -> None:
         """Out of memory (or a fatal trace error): the process ends and its
         memory is freed; the event is recorded, the simulation goes on."""
@@ -359,15 +265,16 @@ class Machine:
         for s in np.flatnonzero(rg.huge[:n]):
             b = rg.block[s]
             assert self.ph.blk_state[b] == BLK_HUGE and self.ph.blk_owner[b] == s
-            assert rg.vaddr[s] % HUGE == 0
-            assert (fr[s * 512:(s + 1) * 512] == b * 512 + np.arange(512)).all(), \
+            assert rg.vaddr[s] % HUGE_SIZE == 0
+            assert (fr[s * PAGES_PER_HUGE:(s + 1) * PAGES_PER_HUGE]
+                    == b * PAGES_PER_HUGE + np.arange(PAGES_PER_HUGE)).all(), \
                 "huge mapping not physically aligned"
         for pr in self.procs:
             self.check_tlb(pr)
             slots = np.array(list(pr.region_slot.values()), np.int64)
             if len(slots):
                 assert (rg.pid[slots] == pr.pid).all()
-                rss = int(private.reshape(-1, 512)[slots].sum())
+                rss = int(private.reshape(-1, PAGES_PER_HUGE)[slots].sum())
                 assert pr.C[C_RSS_PAGES] == rss, f"RSS {pr.C[C_RSS_PAGES]} != {rss}"
                 assert pr.C[C_HUGE] == int(rg.huge[slots].sum())
             assert pr.C[C_BLOAT_PAGES] >= 0
@@ -387,10 +294,10 @@ class Machine:
                         f"stale 2 MiB translation for region {r:#x} in {name}"
                 else:
                     vpn = t >> 1
-                    slot = pr.region_slot.get(vpn >> 9)
+                    slot = pr.region_slot.get(vpn >> (HUGE_SHIFT - PAGE_SHIFT))
                     assert slot is not None and not self.rg.huge[slot], \
                         f"stale 4 KiB translation for page {vpn:#x} in {name}"
-                    st = self.rg.pg_state[slot * PAGES_PER_HUGE + (vpn & 511)]
+                    st = self.rg.pg_state[slot * PAGES_PER_HUGE + (vpn & HUGE_PAGE_MASK)]
                     assert st & PG_MAPPED, f"TLB maps unmapped page {vpn:#x} in {name}"
 
 

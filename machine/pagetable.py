@@ -16,14 +16,15 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from machine.jit import kernel
 
-from machine import physmem
+from hpsim.units import HUGE_SHIFT, PAGE_SHIFT
+from machine import physmem, tlb as tlbmod
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_BLOAT_PAGES, C_HUGE, C_PROMOTIONS,
-                               C_RSS_PAGES, C_SPLITS, C_TLB_INVALIDATIONS, G_RESV_PROMOTED,
-                               G_FREE_FRAMES, G_STAMP, NO_FRAME, P_COPY_4K, P_PROMOTE_INPLACE, P_ZERO_4K, PAGES_PER_HUGE,
-                               PG_ACCESSED, PG_MAPPED, PG_TOUCHED, PG_WRITTEN, PG_ZEROPAGE)
-from machine import tlb as tlbmod
+                               C_RSS_PAGES, C_SPLITS, C_TLB_INVALIDATIONS, G_FREE_FRAMES,
+                               G_RESV_PROMOTED, G_STAMP, NO_FRAME, P_COPY_4K, P_PROMOTE_INPLACE,
+                               P_ZERO_4K, PAGES_PER_HUGE, PG_ACCESSED, PG_MAPPED, PG_TOUCHED,
+                               PG_WRITTEN, PG_ZEROPAGE)
+from machine.jit import kernel
 
 Regions = namedtuple("Regions", [
     "pid",       # int32: owning process index
@@ -89,7 +90,7 @@ def map_huge(ph, G, rg, C, tlb, slot, blk):
     C[C_RSS_PAGES] += PAGES_PER_HUGE
     C[C_BLOAT_PAGES] += bloat
     C[C_HUGE] += 1
-    C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_region(tlb, rg.vaddr[slot] >> 21)
+    C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_region(tlb, rg.vaddr[slot] >> HUGE_SHIFT)
 
 
 @kernel(inline="always")
@@ -116,7 +117,7 @@ def zap_page(ph, G, rg, C, tlb, slot, i, shoot=True):
     rg.mapped[slot] -= 1
     rg.trig[slot] = 0          # re-arm the population trigger
     if shoot:
-        tlbmod.invalidate_page(tlb, (rg.vaddr[slot] >> 12) + i)
+        tlbmod.invalidate_page(tlb, (rg.vaddr[slot] >> PAGE_SHIFT) + i)
     return freed
 
 
@@ -129,7 +130,7 @@ def split_region(ph, rg, C, tlb, slot):
     rg.block[slot] = -1
     C[C_HUGE] -= 1
     C[C_SPLITS] += 1
-    C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_region(tlb, rg.vaddr[slot] >> 21)
+    C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_region(tlb, rg.vaddr[slot] >> HUGE_SHIFT)
 
 
 @kernel
@@ -155,7 +156,7 @@ def zap_range(ph, G, rg, C, tlb, slot, i0, i1, shoot=True):
             C[C_BLOAT_PAGES] -= bloat
             C[C_RSS_PAGES] -= PAGES_PER_HUGE
             C[C_HUGE] -= 1
-            C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_region(tlb, rg.vaddr[slot] >> 21)
+            C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_region(tlb, rg.vaddr[slot] >> HUGE_SHIFT)
             return PAGES_PER_HUGE
         split_region(ph, rg, C, tlb, slot)
     if shoot:
@@ -230,7 +231,7 @@ def promote_in_place(ph, G, rg, P, C, tlb, slot):
     C[C_HUGE] += 1
     C[C_PROMOTIONS] += 1
     G[G_RESV_PROMOTED] += 1
-    C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_region(tlb, rg.vaddr[slot] >> 21)
+    C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_region(tlb, rg.vaddr[slot] >> HUGE_SHIFT)
     return P[P_PROMOTE_INPLACE]
 
 
@@ -272,19 +273,14 @@ def accessed_counts(rg: Regions, slots: np.ndarray) -> np.ndarray:
     return ((st & PG_ACCESSED) != 0).sum(axis=1)
 
 
-def populated_counts(rg: Regions, slots: np.ndarray) -> np.ndarray:
-    """Private frames mapped per region."""
+def zero_page_counts(rg: Regions, slots: np.ndarray) -> np.ndarray:
+    """Resident private pages with zero content (never written), per region
+    (vectorised)."""
     st = rg.pg_state.reshape(-1, PAGES_PER_HUGE)[slots]
-    return ((st & PG_MAPPED) != 0).sum(axis=1) - ((st & PG_ZEROPAGE) != 0).sum(axis=1)
-
-
-def zero_pages(rg: Regions, slot: int) -> int:
-    """Resident private pages with zero content in a region."""
-    st = rg.pg_state[slot * PAGES_PER_HUGE:(slot + 1) * PAGES_PER_HUGE]
-    return int(((st & PG_MAPPED != 0) & (st & PG_ZEROPAGE == 0) & (st & PG_WRITTEN == 0)).sum())
+    return ((st & PG_MAPPED != 0) & (st & PG_ZEROPAGE == 0) & (st & PG_WRITTEN == 0)).sum(axis=1)
 
 
 __all__ = ["Regions", "new_regions", "grow_regions", "map_huge", "zap_page", "zap_range",
            "split_region", "collapse_region", "promote_in_place", "release_zero_pages",
-           "clear_accessed", "accessed_counts", "populated_counts", "zero_pages",
+           "clear_accessed", "accessed_counts", "zero_page_counts",
            "BLK_HUGE", "BLK_RESERVED"]

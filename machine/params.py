@@ -10,15 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hpsim.units import GIB, HUGE_SIZE, cycles_from_us
 from machine.constants import (P_COPY_4K, P_CPU_HZ, P_FAST_PATH, P_FAULT_BASE_2M, P_FAULT_BASE_4K,
                                P_FREE_2M, P_FREE_4K, P_HIST_BINS, P_L2_HIT, P_PROMOTE_INPLACE,
                                P_TLB_L1H_SETS, P_TLB_L1H_WAYS, P_TLB_L1S_SETS, P_TLB_L1S_WAYS,
                                P_TLB_L2_SETS, P_TLB_L2_WAYS, P_WALK_2M, P_WALK_4K, P_ZERO_2M,
                                P_ZERO_4K, P_ZEROPAGE_FAULT, P_ZEROPAGE_ON_READ, HIST_BINS,
                                PAGES_PER_HUGE)
-
-GIB = 1 << 30
-HUGE = 1 << 21
 
 
 @dataclass
@@ -34,7 +32,7 @@ class MachineParams:
     @classmethod
     def from_config(cls, machine: dict, pressure: dict | None = None) -> "MachineParams":
         pressure = pressure or {}
-        p = cls(memory_bytes=int(round(machine["memory_gib"] * GIB)) // HUGE * HUGE,
+        p = cls(memory_bytes=int(round(machine["memory_gib"] * GIB)) // HUGE_SIZE * HUGE_SIZE,
                 cpu_hz=float(machine["cpu_ghz"]) * 1e9,
                 tlb=machine["tlb"], costs=machine["costs"],
                 zero_page_on_read=bool(machine["zero_page_on_read"]),
@@ -44,7 +42,7 @@ class MachineParams:
         return p
 
     def validate(self) -> None:
-        if self.memory_bytes < HUGE:
+        if self.memory_bytes < HUGE_SIZE:
             raise ValueError("machine.memory_gib must hold at least one 2 MiB block")
         for level in ("l1_4k", "l1_2m", "l2"):
             e, w = self.tlb[level]["entries"], self.tlb[level]["ways"]
@@ -58,7 +56,7 @@ class MachineParams:
 
     @property
     def n_blocks(self) -> int:
-        return self.memory_bytes // HUGE
+        return self.memory_bytes // HUGE_SIZE
 
     @property
     def tlb_geometry(self) -> tuple[int, ...]:
@@ -70,7 +68,7 @@ class MachineParams:
 
     def us(self, key: str) -> int:
         """A cost given in microseconds, in cycles."""
-        return int(round(self.costs[key] * 1e-6 * self.cpu_hz))
+        return int(round(cycles_from_us(self.costs[key], self.cpu_hz)))
 
     def fill(self, P: np.ndarray) -> None:
         c = self.costs
@@ -79,7 +77,7 @@ class MachineParams:
         P[P_FAULT_BASE_2M] = self.us("fault_base_2m_us")
         P[P_ZERO_4K] = self.us("zero_4k_us")
         # zeroing 2 MiB is 512 times zeroing 4 KiB (same bandwidth)
-        P[P_ZERO_2M] = int(round(c["zero_4k_us"] * PAGES_PER_HUGE * 1e-6 * self.cpu_hz))
+        P[P_ZERO_2M] = int(round(cycles_from_us(c["zero_4k_us"] * PAGES_PER_HUGE, self.cpu_hz)))
         P[P_ZEROPAGE_FAULT] = self.us("zeropage_fault_us")
         P[P_COPY_4K] = self.us("copy_4k_us")
         P[P_FREE_4K] = self.us("free_4k_us")

@@ -17,6 +17,9 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
+
+from hpsim.units import HUGE_SHIFT, PAGE_SHIFT, PAGES_PER_HUGE
+from machine.constants import HPAGE_PMD_ORDER
 from machine.jit import kernel
 
 TLB = namedtuple("TLB", ["l1s_tag", "l1h_tag", "l2_tag"])
@@ -180,8 +183,8 @@ def _drop_where(tags, lo, hi, h):
 def invalidate_region(tlb, vpn2m):
     """Shoot down every translation inside one 2 MiB virtual region
     (promotion, split, unmap of the region)."""
-    lo = vpn2m << 9
-    hi = lo + 512
+    lo = vpn2m << HPAGE_PMD_ORDER
+    hi = lo + PAGES_PER_HUGE
     h = tag_2m(vpn2m)
     return (_drop_where(tlb.l1s_tag, lo, hi, h) + _drop_where(tlb.l1h_tag, lo, hi, h)
             + _drop_where(tlb.l2_tag, lo, hi, h))
@@ -198,11 +201,11 @@ def invalidate_range_4k(tlb, vpn0, vpn1):
 def contains(tlb: TLB, vaddr: int, huge: bool) -> bool:
     """Would a lookup of vaddr hit in any level? (tests only)"""
     if huge:
-        v = vaddr >> 21
+        v = vaddr >> HUGE_SHIFT
         t = (v << 1) | 1
         return bool((tlb.l1h_tag[v & (tlb.l1h_tag.shape[0] - 1)] == t).any()
                     or (tlb.l2_tag[v & (tlb.l2_tag.shape[0] - 1)] == t).any())
-    v = vaddr >> 12
+    v = vaddr >> PAGE_SHIFT
     t = v << 1
     return bool((tlb.l1s_tag[v & (tlb.l1s_tag.shape[0] - 1)] == t).any()
                 or (tlb.l2_tag[v & (tlb.l2_tag.shape[0] - 1)] == t).any())

@@ -11,13 +11,17 @@ compiled fault path through four class attributes, read when it is attached:
 - ``zero_page_on_read``: override the machine's read-fault behaviour.
 
 Everything else happens in background threads (``threads()``), woken on
-their own periods in simulated time, and in the hooks below.
+their own periods in simulated time, and in the hooks below, which act on
+the machine only through its mechanism API (``machine.mechanisms``: queries
+such as ``pte_summary``, actions such as ``promote_region``, CPU charges);
+no policy reads the machine's arrays (tests/test_policy_api.py).
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from machine.constants import FAULT_BASE
+from hpsim import options
 
 REGISTRY: dict[str, type["Policy"]] = {}
 
@@ -32,64 +36,57 @@ def register(name: str):
     return deco
 
 
-def create(name: str, machine, params: dict | None = None) -> "Policy":
+def policy_class(name: str) -> type["Policy"]:
+    """The class registered as ``name``; ValueError naming the known ones."""
     try:
-        cls = REGISTRY[name]
+        return REGISTRY[name]
     except KeyError:
         raise ValueError(f"unknown policy {name!r}; known: {sorted(REGISTRY)}") from None
-    return cls(machine, params or {})
 
 
-def check_params(name: str, params: dict | None) -> None:
-    """Validate a policy's options without a machine (config checking)."""
-    try:
-        cls = REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown policy {name!r}; known: {sorted(REGISTRY)}") from None
+def create(name: str, machine, params: dict) -> "Policy":
+    """Policy ``name`` on ``machine`` with its complete option dict ``params``
+    (``hpsim.options.defaults(name)`` with any overrides merged in, as
+    the workflow's run specs carry it).  Raises ValueError, one line per
+    problem, for a missing, unknown, mistyped or out-of-range option."""
+    return policy_class(name)(machine, params)
+
+
+def check_params(name: str, params: dict | None, path: str | None = None,
+                 complete: bool = False) -> None:
+    """Validate options of policy ``name`` without a machine (config
+    checking): against the schema's definition, then by the class's
+    cross-option ``validate()``.  ``params`` are overrides merged over
+    ``options.defaults(name)``, or with ``complete`` the whole option dict.
+    ``path``: the dotted key errors name (default ``policies.<name>``).
+    Raises ValueError, one line per problem."""
+    cls = policy_class(name)
+    if not complete:
+        params = options.merge(options.defaults(name), params)
     obj = cls.__new__(cls)
     obj.m = None
-    obj.p = merge_params(f"policies.{name}", cls.defaults, params or {})
-    obj.validate()
+    obj.p = options.validate(name, params, path)
+    try:
+        obj.validate()
+    except ValueError as e:   # the class names its keys policies.<name>.<key>
+        if path is None:
+            raise
+        raise ValueError(str(e).replace(f"policies.{name}", path, 1)) from None
 
 
 def scale_durations(name: str, params: dict, factor: float) -> dict:
-    """A copy of ``params`` with the policy's period options multiplied by
-    ``factor`` (scaled-down profiles shrink time with footprint)."""
-    import copy
-    out = copy.deepcopy(params or {})
-    if factor == 1:
-        return out
-    cls = REGISTRY[name]
-    for key in cls.duration_keys:
-        *path, leaf = key.split(".")
-        d_default = cls.defaults
-        d = out
-        for part in path:
-            d_default = d_default[part]
-            d = d.setdefault(part, {})
-        d[leaf] = d.get(leaf, d_default[leaf]) * factor
-    return out
-
-
-def merge_params(owner: str, defaults: dict, given: dict) -> dict:
-    """defaults updated by given, recursively; unknown keys are errors."""
-    out = {}
-    unknown = sorted(set(given) - set(defaults))
-    if unknown:
-        raise ValueError(f"{owner}: unknown option(s) {unknown}; allowed: {sorted(defaults)}")
-    for k, v in defaults.items():
-        if isinstance(v, dict):
-            out[k] = merge_params(f"{owner}.{k}", v, given.get(k, {}) or {})
-        else:
-            out[k] = given.get(k, v)
-    return out
+    """A copy of ``params`` with the options the schema marks ``x-duration``
+    multiplied by ``factor`` (see ``hpsim.options.scale_durations``)."""
+    policy_class(name)
+    return options.scale_durations(name, params, factor)
 
 
 class KernelThread:
     """A background kernel thread (khugepaged, a pre-zeroing thread, ...).
 
     ``work(now_s)`` does one pass and returns the seconds to sleep.  CPU time
-    is charged through ``machine.charge(self.name, cycles)``.
+    is charged through ``machine.charge(self.name, cycles)`` (or
+    ``charge_ns``/``charge_us``, or ``policies.khugepaged.charge_scan``).
     """
 
     def __init__(self, name: str, work, first_wake_s: float):
@@ -110,21 +107,22 @@ class KernelThread:
 
 class Policy:
     name: ClassVar[str]
-    defaults: ClassVar[dict[str, Any]] = {}
     fault_mode: ClassVar[int] = FAULT_BASE
     prefer_zeroed: ClassVar[bool] = False
     population_trigger: ClassVar[int] = 0
     zero_page_on_read: ClassVar[bool | None] = None
-    # dotted option keys that are periods (the workflow's time_scale multiplies them)
-    duration_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, machine, params: dict):
+        """``params``: the complete option dict, checked against the schema
+        (config/schema.yaml ``$defs/<name>``), then by ``validate()``."""
         self.m = machine
-        self.p = merge_params(f"policies.{self.name}", self.defaults, params)
+        self.p = options.validate(self.name, params)
         self.validate()
 
     def validate(self) -> None:
-        """Raise ValueError naming an out-of-range option."""
+        """Checks of one option against another, which the schema cannot
+        express (types and ranges are the schema's); raise ValueError
+        naming the option.  Reads ``self.p`` only (no machine)."""
 
     # --- hooks ------------------------------------------------------------
     def threads(self) -> list[KernelThread]:

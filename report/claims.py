@@ -13,7 +13,8 @@ config/claims.yaml lists claims (see that file for the format).  Each claim's
 POLICY (and whose other named columns have the given values); ``.name`` reads a
 numeric column.  Numbers, ``+ - * /``, unary minus, parentheses and the
 functions ``abs``, ``min`` and ``max`` are allowed; nothing else is (the
-expression is parsed by a tiny recursive-descent parser, never by ``eval``).
+expression is parsed by Python's ``ast`` and evaluated by ``simpleeval``, a
+maintained safe evaluator restricted to this language; never by ``eval``).
 
 Verdicts (``compare`` sets how our value is held against the paper's):
 
@@ -32,12 +33,15 @@ verdict, reason (rel_error is signed: (ours - target) / |target|).
 from __future__ import annotations
 
 import argparse
+import ast
 import math
+import operator
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import simpleeval
 import yaml
 
 from report import InputError, atomic_write_csv, cli, log, require_dir, require_file
@@ -59,220 +63,130 @@ class NotMeasured(Exception):
 
 
 # --- the expression language ----------------------------------------------------
-
-_TOKEN = re.compile(r"""
-    (?P<ws>\s+)
-  | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-  | (?P<str>'[^'\\\n]*'|"[^"\\\n]*")
-  | (?P<name>[A-Za-z][A-Za-z0-9_]*)
-  | (?P<op>[-+*/().,=])
-""", re.VERBOSE)
+#
+# Expressions are parsed by Python's own parser (ast, mode "eval") and evaluated by
+# simpleeval, a maintained safe evaluator, restricted here to the nodes, operators and
+# functions below: no names, no subscripts, comparisons, conditionals or collections,
+# no attribute but a column of a row(), no attribute starting with "_".
 
 _FUNCTIONS = {"abs": (1, 1), "min": (2, 8), "max": (2, 8)}
+_OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+              ast.Div: operator.truediv, ast.USub: operator.neg, ast.UAdd: operator.pos}
+_NODES = (ast.Expr, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Call, ast.Attribute, ast.keyword)
 
 
-def _tokenize(text: str) -> list[tuple[str, str, int]]:
-    if not isinstance(text, str):
-        raise ExprError(f"expression must be a string, got {type(text).__name__}")
-    if len(text) > MAX_EXPR_LEN:
-        raise ExprError(f"expression longer than {MAX_EXPR_LEN} characters")
-    toks, pos = [], 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if not m:
-            raise ExprError(f"unexpected character {text[pos]!r} at position {pos} in {text!r}")
-        kind = m.lastgroup
-        if kind != "ws":
-            toks.append((kind, m.group(), pos))
-        pos = m.end()
-    toks.append(("end", "", pos))
-    return toks
+class _AnyColumn:
+    """allowed_attrs entry for a row: any column name (simpleeval already refuses names
+    starting with "_")."""
+
+    def __contains__(self, name) -> bool:
+        return isinstance(name, str)
 
 
-@dataclass
-class _Num:
-    value: float
+class _RowRef:
+    """What ``row(...)`` returns: ``.column`` looks the value up with ``read``."""
+
+    def __init__(self, read, key, filters):
+        self._read, self._key, self._filters = read, key, filters
+
+    def __getattr__(self, column):
+        if column.startswith("_"):
+            raise AttributeError(column)
+        return self._read(self._key, self._filters, column)
 
 
-@dataclass
-class _Row:
-    key: str | None
-    filters: dict
-    column: str
-
-
-@dataclass
-class _Unary:
-    op: str
-    arg: object
-
-
-@dataclass
-class _Bin:
-    op: str
-    left: object
-    right: object
-
-
-@dataclass
-class _Call:
-    func: str
-    args: list = field(default_factory=list)
-
-
-class _Parser:
-    """expr := term (('+'|'-') term)* ; term := unary (('*'|'/') unary)* ;
-    unary := ('+'|'-') unary | atom ; atom := NUMBER | '(' expr ')' | row | func '(' args ')' ;
-    row := 'row' '(' [STRING] (',' NAME '=' (STRING|NUMBER))* ')' '.' NAME"""
-
-    def __init__(self, text: str):
-        self.text = text
-        self.toks = _tokenize(text)
-        self.i = 0
-
-    def peek(self):
-        return self.toks[self.i]
-
-    def take(self, kind=None, value=None):
-        tok = self.toks[self.i]
-        if (kind and tok[0] != kind) or (value is not None and tok[1] != value):
-            want = value or ("end of expression" if kind == "end" else kind)
-            got = tok[1] or "end of expression"
-            raise ExprError(f"expected {want!r} but found {got!r} at position {tok[2]} "
-                            f"in {self.text!r}")
-        self.i += 1
-        return tok
-
-    def parse(self):
-        node = self.expr()
-        self.take("end")
-        return node
-
-    def expr(self):
-        node = self.term()
-        while self.peek()[1] in ("+", "-") and self.peek()[0] == "op":
-            op = self.take()[1]
-            node = _Bin(op, node, self.term())
-        return node
-
-    def term(self):
-        node = self.unary()
-        while self.peek()[1] in ("*", "/") and self.peek()[0] == "op":
-            op = self.take()[1]
-            node = _Bin(op, node, self.unary())
-        return node
-
-    def unary(self):
-        if self.peek()[0] == "op" and self.peek()[1] in ("+", "-"):
-            op = self.take()[1]
-            return _Unary(op, self.unary())
-        return self.atom()
-
-    def atom(self):
-        kind, val, pos = self.peek()
-        if kind == "num":
-            self.take()
-            return _Num(float(val))
-        if kind == "op" and val == "(":
-            self.take()
-            node = self.expr()
-            self.take("op", ")")
-            return node
-        if kind == "name" and val == "row":
-            return self.row()
-        if kind == "name" and val in _FUNCTIONS:
-            self.take()
-            self.take("op", "(")
-            args = [self.expr()]
-            while self.peek()[1] == ",":
-                self.take()
-                args.append(self.expr())
-            self.take("op", ")")
-            lo, hi = _FUNCTIONS[val]
-            if not lo <= len(args) <= hi:
-                raise ExprError(f"{val}() takes {lo}..{hi} arguments, got {len(args)} "
-                                f"in {self.text!r}")
-            return _Call(val, args)
-        if kind == "name":
-            raise ExprError(f"unknown name {val!r} at position {pos} in {self.text!r} "
-                            f"(allowed: row(...).column, {', '.join(_FUNCTIONS)})")
-        raise ExprError(f"unexpected {val or 'end of expression'!r} at position {pos} "
-                        f"in {self.text!r}")
-
-    def row(self):
-        self.take("name", "row")
-        self.take("op", "(")
-        key, filters = None, {}
-        while not (self.peek()[0] == "op" and self.peek()[1] == ")"):
-            if key is not None or filters:
-                self.take("op", ",")
-            kind, val, pos = self.peek()
-            if kind == "str":
-                if key is not None or filters:
-                    raise ExprError(f"row(): only the first argument may be a plain string "
-                                    f"(the policy), at position {pos} "
-                                    f"in {self.text!r}")
-                key = self.take()[1][1:-1]
-                continue
-            col = self.take("name")[1]
-            if col in filters or col == "policy" and key is not None:
-                raise ExprError(f"row(): {col} given twice in {self.text!r}")
-            self.take("op", "=")
-            kind, val, pos = self.peek()
-            if kind == "str":
-                filters[col] = self.take()[1][1:-1]
-            elif kind == "num":
-                filters[col] = float(self.take()[1])
-            else:
-                raise ExprError(f"row(): value for {col} must be a string or number, found "
-                                f"{val or 'end of expression'!r} at position {pos} in {self.text!r}")
-        self.take("op", ")")
+def _row_function(text: str, read):
+    """``row([POLICY], COLUMN=VALUE, ...)``: checks its arguments as the language allows."""
+    def row(*args, **filters):
+        if len(args) > 1 or any(not isinstance(a, str) for a in args):
+            raise ExprError(f"row(): only one plain argument, the policy as a string, "
+                            f"in {text!r}")
+        key = args[0] if args else None
+        if key is not None and "policy" in filters:
+            raise ExprError(f"row(): policy given twice in {text!r}")
         if key is None and not filters:
-            raise ExprError(f"row() needs a policy name or COLUMN=VALUE in {self.text!r}")
-        self.take("op", ".")
-        column = self.take("name")[1]
-        return _Row(key, filters, column)
+            raise ExprError(f"row() needs a policy name or COLUMN=VALUE in {text!r}")
+        for col, v in filters.items():
+            if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+                raise ExprError(f"row(): value for {col} must be a string or number "
+                                f"in {text!r}")
+        return _RowRef(read, key, {c: v if isinstance(v, str) else float(v)
+                                   for c, v in filters.items()})
+    return row
+
+
+def _counted(name: str, f, text: str):
+    lo, hi = _FUNCTIONS[name]
+
+    def call(*args):
+        if not lo <= len(args) <= hi:
+            raise ExprError(f"{name}() takes {lo}..{hi} arguments, got {len(args)} in {text!r}")
+        if any(isinstance(a, (bool, str)) or not isinstance(a, (int, float)) for a in args):
+            raise ExprError(f"{name}() takes numbers in {text!r}")
+        return f(*args)
+    return call
+
+
+class _Evaluator(simpleeval.SimpleEval):
+    """simpleeval with only the nodes, operators and functions of the claims' language."""
+
+    def __init__(self, text: str, read):
+        super().__init__(operators=_OPERATORS, names={},
+                         functions={"row": _row_function(text, read),
+                                    **{n: _counted(n, f, text) for n, f in
+                                       (("abs", abs), ("min", min), ("max", max))}},
+                         allowed_attrs={_RowRef: _AnyColumn()})
+        self.nodes = {k: v for k, v in self.nodes.items() if k in _NODES}
+
+    def _eval_constant(self, node):
+        if isinstance(node.value, bool) or not isinstance(node.value, (int, float, str)):
+            raise ExprError(f"constant {node.value!r} is not allowed in {self.expr!r}")
+        return super()._eval_constant(node)
 
 
 class Expr:
-    """A parsed claim expression; construction rejects anything outside the language."""
+    """A claim expression; construction rejects anything outside the language (ExprError)
+    by parsing it and evaluating it once on a stand-in table where every cell is 1."""
 
     def __init__(self, text: str):
+        if not isinstance(text, str):
+            raise ExprError(f"expression must be a string, got {type(text).__name__}")
+        if len(text) > MAX_EXPR_LEN:
+            raise ExprError(f"expression longer than {MAX_EXPR_LEN} characters")
         self.text = text
-        self.tree = _Parser(text).parse()
+        try:
+            self.tree = ast.parse(text.strip(), mode="eval").body
+        except SyntaxError as e:
+            raise ExprError(f"not an expression: {text!r} ({e.msg})") from e
+        try:
+            value = self._run(lambda key, filters, column: 1.0)
+        except ZeroDivisionError:
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ExprError(f"{text!r} is not a number (got {type(value).__name__}); a row "
+                            f"needs a column: row(...).COLUMN")
+
+    def _run(self, read):
+        try:
+            return _Evaluator(self.text, read).eval(self.text, previously_parsed=self.tree)
+        except (ExprError, NotMeasured, ZeroDivisionError):
+            raise
+        except (simpleeval.InvalidExpression, TypeError, KeyError, ValueError) as e:
+            raise ExprError(f"{self.text!r}: {e}") from e
 
     def evaluate(self, table: pd.DataFrame, table_name: str = "table") -> float:
-        value = self._eval(self.tree, table, table_name)
+        """The expression's value on a table (NotMeasured if a row, column or the value
+        itself is missing or undefined)."""
+        try:
+            value = float(self._run(lambda key, filters, column:
+                                    lookup(table, table_name, key, filters, column)))
+        except ZeroDivisionError as e:
+            raise NotMeasured(f"division by zero in {self.text}") from e
         if math.isnan(value):
             raise NotMeasured(f"{self.text} is undefined (NaN) in table {table_name}")
         if math.isinf(value):
             raise NotMeasured(f"{self.text} is infinite in table {table_name}")
         return value
-
-    def _eval(self, n, df, name) -> float:
-        if isinstance(n, _Num):
-            return n.value
-        if isinstance(n, _Unary):
-            v = self._eval(n.arg, df, name)
-            return -v if n.op == "-" else v
-        if isinstance(n, _Bin):
-            a, b = self._eval(n.left, df, name), self._eval(n.right, df, name)
-            if n.op == "+":
-                return a + b
-            if n.op == "-":
-                return a - b
-            if n.op == "*":
-                return a * b
-            if b == 0:
-                raise NotMeasured(f"division by zero in {self.text}")
-            return a / b
-        if isinstance(n, _Call):
-            args = [self._eval(a, df, name) for a in n.args]
-            return float({"abs": lambda: abs(args[0]), "min": lambda: min(args),
-                          "max": lambda: max(args)}[n.func]())
-        if isinstance(n, _Row):
-            return lookup(df, name, n.key, n.filters, n.column)
-        raise ExprError(f"bad node {n!r}")  # unreachable
 
 
 def _describe(key, filters) -> str:

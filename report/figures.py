@@ -1,9 +1,10 @@
 """Experiment figures (SVG): a list of figures per experiment, each drawn from its runs.
 
-    python -m report.figures table1 --runs results/runs/table1 --out-dir results/figures
+    python -m report.figures table1 --out-dir results/figures results/runs/table1/*/summary.csv
 
 writes ``<out-dir>/<figure name>.svg`` for every figure registered for the
-experiment.  A figure is registered with ``@figure(EXPERIMENT, NAME, caption=...,
+experiment, from the runs whose summary.csv files are given (their sibling files,
+e.g. timeseries.csv, are read from the same directory; report.runs).  A figure is registered with ``@figure(EXPERIMENT, NAME, caption=...,
 width="column"|"full")``; the caption and width are used by report.render.
 Every figure uses report.style (one colour, marker and line style per policy)
 and is byte-identical across reruns.
@@ -17,9 +18,11 @@ from typing import Callable
 
 import numpy as np
 
+from hpsim.units import GIB, MIB
 from report import InputError, cli, log
 from report import style
-from report.tables import load_runs, summed_timeseries
+from report.runs import (Run, by_variant, dedup_timeseries, load_runs, pressure_labels,
+                         read_runs, summed_timeseries)
 
 
 @dataclass(frozen=True)
@@ -28,14 +31,14 @@ class Figure:
     name: str            # file stem: <name>.svg
     caption: str
     width: str           # "column" (one column of the PDF) or "full" (both columns)
-    draw: Callable       # draw(runs_dir) -> matplotlib Figure
+    draw: Callable       # draw(runs: list[Run]) -> matplotlib Figure
 
 
 FIGURES: dict[str, list[Figure]] = {}
 
 
 def figure(experiment: str, name: str, caption: str, width: str = "column"):
-    """Register ``draw(runs_dir) -> matplotlib.figure.Figure`` for an experiment."""
+    """Register ``draw(runs: list[Run]) -> matplotlib.figure.Figure`` for an experiment."""
     if width not in ("column", "full"):
         raise ValueError(f"figure {name}: width must be 'column' or 'full'")
 
@@ -81,8 +84,8 @@ def _markevery(n: int, marks: int = 8) -> int:
         caption="Distribution of page-fault latency per policy: the share of faults that "
                 "took at most a given time (log scale). Each step is one 1%-wide latency bin "
                 "of the simulator's histogram.")
-def table1_fault_latency(runs_dir):
-    hists = load_runs(runs_dir, "fault_hist.csv", ["latency_us", "count"])
+def table1_fault_latency(runs):
+    hists = load_runs(runs, "fault_hist.csv", ["latency_us", "count"])
     from matplotlib.ticker import FuncFormatter
     fig, ax = _plt().subplots(figsize=(style.COLUMN_WIDTH, 2.4))
     lo, hi = np.inf, 0.0
@@ -112,8 +115,8 @@ def table1_fault_latency(runs_dir):
         caption="Cumulative time spent in the page-fault handler while the buffer is "
                 "touched, (a) against the number of pages touched and (b) against simulated "
                 "time.")
-def table1_cumulative_fault_time(runs_dir):
-    series = load_runs(runs_dir, "timeseries.csv", ["time_s", "accesses", "fault_time_s"])
+def table1_cumulative_fault_time(runs):
+    series = load_runs(runs, "timeseries.csv", ["time_s", "accesses", "fault_time_s"])
     fig, (a, b) = _plt().subplots(1, 2, figsize=(style.FULL_WIDTH, 2.5))
     summed = {p: summed_timeseries(ts, ["accesses", "fault_time_s"])
               for p, ts in series.items()}
@@ -142,7 +145,7 @@ def table1_cumulative_fault_time(runs_dir):
 
 def _byte_unit(most: float) -> tuple[float, str]:
     """Scale and unit for a memory axis: GiB from 2 GiB up, else MiB."""
-    return (2.0 ** 30, "GiB") if most >= 2 * 2 ** 30 else (2.0 ** 20, "MiB")
+    return (float(GIB), "GiB") if most >= 2 * GIB else (float(MIB), "MiB")
 
 
 def _grid(n: int, ncols_max: int = 3):
@@ -166,10 +169,11 @@ def _hide_unused(axes, n: int) -> None:
         ax.set_visible(False)
 
 
-def _variant_runs(runs_dir, filename: str, required=()) -> dict[str, dict]:
-    """{variant: {policy: DataFrame}} for a sweep experiment's runs."""
-    from report.tables import variant_dirs
-    return {v: load_runs(d, filename, required) for v, d in variant_dirs(runs_dir).items()}
+def _variant_runs(runs: list[Run], filename: str, required=()) -> dict[str, tuple]:
+    """{variant: (pressure labels, {policy: DataFrame})} for a sweep experiment's runs."""
+    return {v: (pressure_labels(next(iter(pols.values()))),
+                {p: r.file(filename, required) for p, r in pols.items()})
+            for v, pols in by_variant(runs).items()}
 
 
 def _figure_legend(fig, axes, ncol: int | None = None, **kw) -> None:
@@ -198,13 +202,13 @@ PHASE_LABELS = {"p1_insert": "P1", "p2_delete": "P2", "pause": "pause",
                 "and the live data set (dotted), over simulated time. Vertical lines mark "
                 "the start of each phase (P1 insert, P2 delete 80%, pause, P3 refill with "
                 "2 MiB values); a cross marks where the run ran out of memory.")
-def fig_bloat_rss(runs_dir):
+def fig_bloat_rss(runs):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
-    from report.tables import phase_times, summed_timeseries
-    series = load_runs(runs_dir, "timeseries.csv",
+    from report.tables import phase_times
+    series = load_runs(runs, "timeseries.csv",
                        ["time_s", "rss_bytes", "bloat_bytes", "live_bytes"])
-    events = load_runs(runs_dir, "events.csv", ["time_s", "event", "detail"])
+    events = load_runs(runs, "events.csv", ["time_s", "event", "detail"])
     summed = {p: summed_timeseries(ts, ["rss_bytes", "bloat_bytes", "live_bytes"])
               for p, ts in series.items()}
     most = max((float(ts["rss_bytes"].max()) for ts in summed.values() if len(ts)), default=0.0)
@@ -262,14 +266,13 @@ def fig_bloat_rss(runs_dir):
 
 # --- Fig. 5: promotion order -----------------------------------------------------------
 
-def _promotion_panels(runs_dir, column: str, ylabel: str, transform):
-    from report.tables import parse_variant, summed_timeseries
-    runs = _variant_runs(runs_dir, "timeseries.csv", ["time_s", "accesses", column])
+def _promotion_panels(runs: list[Run], column: str, ylabel: str, transform):
+    runs = _variant_runs(runs, "timeseries.csv", ["time_s", "accesses", column])
     nrows, ncols = _grid(len(runs), 2 if len(runs) == 4 else 3)
     fig, axes = _plt().subplots(nrows, ncols, figsize=(style.FULL_WIDTH, 0.4 + 2.2 * nrows),
                                 squeeze=False)
     _hide_unused(axes, len(runs))
-    for ax, (variant, pols) in zip(axes.flat, runs.items()):
+    for ax, (v, pols) in zip(axes.flat, runs.values()):
         for policy, ts in pols.items():
             ts = summed_timeseries(ts, [column, "accesses"],
                                    keep="first" if column == "mmu_overhead" else "last")
@@ -280,8 +283,7 @@ def _promotion_panels(runs_dir, column: str, ylabel: str, transform):
                 continue
             ax.plot(ts["time_s"], transform(ts[column].to_numpy(float)),
                     **style.line_kwargs(policy, markevery=_markevery(len(ts))))
-        v = parse_variant(variant)
-        frags = {parse_variant(k)["fragmentation"] for k in runs}
+        frags = {lab["fragmentation"] for lab, _ in runs.values()}
         ax.set_title(v["workload"] + (f", {100 * v['fragmentation']:.0f}% fragmented"
                                       if len(frags) > 1 or v["fragmentation"] else ""))
         ax.set_xlabel("simulated time (s)")
@@ -299,15 +301,15 @@ def _promotion_panels(runs_dir, column: str, ylabel: str, transform):
                 "cycles in each sampling interval), one panel per workload, when huge pages "
                 "come only from background promotion. Address-order promotion (Linux, "
                 "Ingens) against access-coverage order (HawkEye).")
-def fig_promotion_mmu_overhead(runs_dir):
-    return _promotion_panels(runs_dir, "mmu_overhead", "MMU overhead (%)", lambda v: 100 * v)
+def fig_promotion_mmu_overhead(runs):
+    return _promotion_panels(runs, "mmu_overhead", "MMU overhead (%)", lambda v: 100 * v)
 
 
 @figure("fig_promotion", "fig_promotion_huge_pages", width="full",
         caption="Huge pages mapped over time, one panel per workload, when huge pages come "
                 "only from background promotion.")
-def fig_promotion_huge_pages(runs_dir):
-    return _promotion_panels(runs_dir, "huge_pages", "huge pages mapped (2 MiB, count)",
+def fig_promotion_huge_pages(runs):
+    return _promotion_panels(runs, "huge_pages", "huge pages mapped (2 MiB, count)",
                              lambda v: v)
 
 
@@ -318,9 +320,9 @@ def fig_promotion_huge_pages(runs_dir):
                 "the same process under Linux with 4 KiB pages, per policy, and the "
                 "geometric mean. The legend gives each policy's Jain fairness index over "
                 "the per-process speedups (1 = equal speedups).")
-def fig_fairness_speedup(runs_dir):
+def fig_fairness_speedup(runs):
     from report.tables import fig_fairness, ALL
-    df = fig_fairness(runs_dir)
+    df = fig_fairness(runs)
     policies = style.order_policies(set(df["policy"]))
     procs = [p for p in dict.fromkeys(df["process"]) if p != ALL] + [ALL]
     fig, ax = _plt().subplots(figsize=(style.COLUMN_WIDTH, 3.1))
@@ -346,9 +348,8 @@ def fig_fairness_speedup(runs_dir):
         caption="Huge pages held by each co-running process over time, one panel per "
                 "process, per policy: which process a policy gives huge pages to first, "
                 "and how many each gets.")
-def fig_fairness_huge_pages(runs_dir):
-    from report.tables import dedup_timeseries
-    series = load_runs(runs_dir, "timeseries.csv", ["process", "time_s", "huge_pages"])
+def fig_fairness_huge_pages(runs):
+    series = load_runs(runs, "timeseries.csv", ["process", "time_s", "huge_pages"])
     procs = list(dict.fromkeys(p for ts in series.values() for p in ts["process"].astype(str)))
     fig, axes = _plt().subplots(1, max(len(procs), 1), figsize=(style.FULL_WIDTH, 2.5),
                                 sharey=True, squeeze=False)
@@ -371,12 +372,12 @@ def fig_fairness_huge_pages(runs_dir):
 
 # --- the sweep ---------------------------------------------------------------------------
 
-def _sweep_facets(runs_dir, column: str, ylabel: str, transform=lambda v: v, log=False,
+def _sweep_facets(runs, column: str, ylabel: str, transform=lambda v: v, log=False,
                   ref_line=None):
     """One panel per workload (columns) and free-memory setting (rows); x: fragmentation,
     one line per policy; hollow markers: the run ran out of memory."""
     from report.tables import sweep
-    df = sweep(runs_dir)
+    df = sweep(runs)
     workloads = list(dict.fromkeys(df["workload"]))
     tenants = sorted(df["tenant_fraction"].unique())
     policies = style.order_policies(set(df["policy"]))
@@ -419,25 +420,25 @@ def _sweep_facets(runs_dir, column: str, ylabel: str, transform=lambda v: v, log
                 "(below 1 = faster), against fragmentation; one panel per workload and "
                 "share of memory left free by other tenants. Hollow markers: the run ran "
                 "out of memory (its run time ends there).")
-def sweep_runtime(runs_dir):
-    return _sweep_facets(runs_dir, "runtime_norm", "run time / Linux 4 KiB (×)", ref_line=1.0)
+def sweep_runtime(runs):
+    return _sweep_facets(runs, "runtime_norm", "run time / Linux 4 KiB (×)", ref_line=1.0)
 
 
 @figure("sweep", "sweep_p99_latency", width="full",
         caption="99th-percentile page-fault latency (log scale) against fragmentation; "
                 "one panel per workload and free-memory setting. Hollow markers: out of "
                 "memory.")
-def sweep_p99_latency(runs_dir):
-    return _sweep_facets(runs_dir, "p99_fault_latency_us", "p99 fault latency (µs)", log=True)
+def sweep_p99_latency(runs):
+    return _sweep_facets(runs, "p99_fault_latency_us", "p99 fault latency (µs)", log=True)
 
 
 @figure("sweep", "sweep_bloat", width="full",
         caption="Peak memory bloat (resident pages never touched since they were mapped, "
                 "MiB) against fragmentation; one panel per workload and free-memory "
                 "setting. Hollow markers: out of memory.")
-def sweep_bloat(runs_dir):
-    return _sweep_facets(runs_dir, "peak_bloat_bytes", "peak bloat (MiB)",
-                         transform=lambda v: v / 2 ** 20)
+def sweep_bloat(runs):
+    return _sweep_facets(runs, "peak_bloat_bytes", "peak bloat (MiB)",
+                         transform=lambda v: v / MIB)
 
 
 # --- §6: overhead and promotion efficiency --------------------------------------------------
@@ -447,9 +448,9 @@ def sweep_bloat(runs_dir):
                 "of one core over the run (the line marks the paper's 3.4%); (b) run time "
                 "saved against Linux with 4 KiB pages per huge-page promotion, per run "
                 "(fig_promotion workloads and the Redis bloat test).")
-def overhead_cpu(runs_dir):
+def overhead_cpu(runs):
     from report.tables import ALL, BASELINE, overhead
-    df = overhead(runs_dir)
+    df = overhead(runs)
     df = df[(df["thread"] == ALL) & (df["policy"] != BASELINE)]
     runs = list(dict.fromkeys(zip(df["experiment"], df["workload"])))
     policies = style.order_policies(set(df["policy"]))
@@ -483,18 +484,19 @@ def overhead_cpu(runs_dir):
 
 # --- command line ---------------------------------------------------------------
 
-def draw_all(experiment: str, runs_dir, out_dir, only=None) -> list[Path]:
-    from report.tables import only_runs
+def draw_all(experiment: str, summaries, out_dir) -> list[Path]:
+    """Draw every figure registered for ``experiment`` from the runs whose summary.csv files
+    are given; write ``<out_dir>/<name>.svg``; return the paths written."""
     if experiment not in FIGURES:
         raise InputError(f"unknown experiment {experiment!r}; figures exist for: "
                          f"{', '.join(sorted(FIGURES))}")
+    runs = read_runs(summaries)
     written = []
-    with only_runs(only):
-        for f in FIGURES[experiment]:
-            fig = f.draw(Path(runs_dir))
-            path = style.save_svg(fig, Path(out_dir) / f"{f.name}.svg")
-            log(f"figure {experiment}: wrote {path}")
-            written.append(path)
+    for f in FIGURES[experiment]:
+        fig = f.draw(runs)
+        path = style.save_svg(fig, Path(out_dir) / f"{f.name}.svg")
+        log(f"figure {experiment}: wrote {path}")
+        written.append(path)
     return written
 
 
@@ -503,13 +505,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m report.figures", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("experiment", help=f"one of: {', '.join(sorted(FIGURES))}")
-    ap.add_argument("--runs", required=True, help="the experiment's run directory")
     ap.add_argument("--out-dir", required=True, help="directory for the SVG files")
-    ap.add_argument("--only", nargs="*", metavar="FILE", default=None,
-                    help="read only the runs holding these files (as report.tables --only)")
+    ap.add_argument("summaries", nargs="+", metavar="SUMMARY",
+                    help="the runs' summary.csv files (their sibling files are read too)")
     a = ap.parse_args(argv)
-    log(f"figures {a.experiment}: reading {a.runs}")
-    draw_all(a.experiment, a.runs, a.out_dir, a.only)
+    log(f"figures {a.experiment}: reading {len(a.summaries)} run(s)")
+    draw_all(a.experiment, a.summaries, a.out_dir)
     return 0
 
 

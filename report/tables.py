@@ -1,123 +1,43 @@
-"""Experiment tables: one builder per experiment, each reading that experiment's runs.
+"""Experiment tables: one builder per experiment, each reading the runs it is given.
 
-    python -m report.tables table1 --runs results/runs/table1 --out results/tables/table1.csv
+    python -m report.tables table1 --out results/tables/table1.csv results/runs/table1/*/summary.csv
 
-A run directory holds one sub-directory per policy, each with the CSVs written
-by ``python -m sim.simulate`` (summary.csv, timeseries.csv, events.csv,
-threads.csv, fault_hist.csv).  A builder is registered with ``@table(NAME)``
-and gets the experiment's run directory; it returns a DataFrame with one row
+The runs are the ``summary.csv`` files a workflow rule lists as its input; the
+files the simulator writes beside each (timeseries.csv, events.csv, threads.csv,
+fault_hist.csv) are read from the same directory, and the runs are grouped by
+the labels inside them (report.runs).  A builder is registered with
+``@table(NAME)`` and gets the list of runs; it returns a DataFrame with one row
 per policy, ordered by ``report.style.order_policies``.  Columns and units of
 every table are listed in report/README.md.
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
-import re
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from report import InputError, atomic_write_csv, cli, log, require_dir, warn
-from report.style import order_policies
+from report import InputError, atomic_write_csv, cli, log, warn
+from report.runs import (Run, by_experiment, by_policy, by_variant, dedup_timeseries,
+                         first_time, hist_quantile, nonempty, pressure_labels,
+                         read_runs, summed_timeseries)
 
 BASELINE = "linux-4k"
 
-TABLES: dict[str, Callable[[Path], pd.DataFrame]] = {}
+TABLES: dict[str, Callable[[list[Run]], pd.DataFrame]] = {}
 
 
 def table(name: str):
-    """Register a table builder ``f(runs_dir) -> DataFrame`` under an experiment name."""
+    """Register a table builder ``f(runs: list[Run]) -> DataFrame`` under an experiment name."""
     def deco(f):
         TABLES[name] = f
         return f
     return deco
 
 
-# --- reading runs -----------------------------------------------------------
-
-def read_csv(path, required=()) -> pd.DataFrame:
-    """Read a CSV, failing with a message that names the file and missing columns."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"missing input file: {path}")
-    try:
-        df = pd.read_csv(path)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read {path}: {e}") from e
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
-    return df
-
-
-# Runs to read, when the caller names them (--only): resolved run directories
-# (<runs>/<policy> or <runs>/<variant>/<policy>).  None: every run found.
-_ONLY: set[Path] | None = None
-
-
-@contextlib.contextmanager
-def only_runs(paths):
-    """Restrict policy_dirs and variant_dirs to the runs holding the given files (or
-    the given run directories), e.g. the summary.csv files a workflow rule lists, so
-    that runs left over from an earlier configuration are not read."""
-    global _ONLY
-    saved = _ONLY
-    if paths:
-        _ONLY = {(Path(p).parent if Path(p).suffix == ".csv" else Path(p)).resolve()
-                 for p in paths}
-    try:
-        yield
-    finally:
-        _ONLY = saved
-
-
-def _wanted(d: Path) -> bool:
-    if _ONLY is None:
-        return True
-    d = d.resolve()
-    return d in _ONLY or any(d in o.parents for o in _ONLY)
-
-
-def policy_dirs(runs_dir) -> dict[str, Path]:
-    """The policy sub-directories of an experiment's run directory, in table order."""
-    runs = require_dir(runs_dir, "run directory")
-    dirs = {d.name: d for d in runs.iterdir() if d.is_dir() and not d.name.startswith(".")
-            and _wanted(d)}
-    if not dirs:
-        raise InputError(f"{runs}: no policy sub-directories (expected {runs}/<policy>/summary.csv)")
-    return {p: dirs[p] for p in order_policies(dirs)}
-
-
-def load_runs(runs_dir, filename: str, required=()) -> dict[str, pd.DataFrame]:
-    """Read ``<runs>/<policy>/<filename>`` for every policy; every one must exist."""
-    out = {}
-    for policy, d in policy_dirs(runs_dir).items():
-        df = read_csv(d / filename, required)
-        if "policy" in df.columns and len(df):
-            named = set(df["policy"].astype(str))
-            if named != {policy}:
-                warn(f"{d / filename}: policy column says {sorted(named)}, "
-                     f"directory says {policy!r}; using the directory name")
-        out[policy] = df
-    return out
-
-
-def hist_quantile(latency_us, count, q: float) -> float:
-    """Quantile of a latency histogram (bin centres and counts), as sim.simulate does."""
-    lat = np.asarray(latency_us, dtype=float)
-    cnt = np.asarray(count, dtype=float)
-    order = np.argsort(lat, kind="stable")
-    lat, cnt = lat[order], cnt[order]
-    n = cnt.sum()
-    if n <= 0:
-        return 0.0
-    k = int(np.searchsorted(np.cumsum(cnt), q * n, side="left"))
-    return float(lat[min(k, len(lat) - 1)])
-
+# --- shared helpers ----------------------------------------------------------------
 
 def _div(a, b) -> float:
     a, b = float(a), float(b)
@@ -136,24 +56,22 @@ TABLE1_COLUMNS = ["policy", "faults", "faults_4k", "faults_2m", "fault_time_s",
 
 
 @table("table1")
-def table1(runs_dir) -> pd.DataFrame:
+def table1(runs: list[Run]) -> pd.DataFrame:
     """Page-fault count, time and latency per policy, and ratios against linux-4k.
 
     Processes of one run are added up (faults, times); latency quantiles then
     come from the run's fault_hist.csv, and the runtime is the longest process's.
     """
-    summaries = load_runs(runs_dir, "summary.csv", TABLE1_SUMMARY_COLUMNS)
     rows = []
-    for policy, s in summaries.items():
-        if len(s) == 0:
-            raise InputError(f"{Path(runs_dir) / policy / 'summary.csv'}: no rows")
+    for policy, run in by_policy(runs).items():
+        s = run.require(TABLE1_SUMMARY_COLUMNS)
         faults = int(s["faults"].sum())
         fault_time = float(s["fault_time_s"].sum())
         if len(s) == 1:
             p50 = float(s["p50_fault_latency_us"].iloc[0])
             p99 = float(s["p99_fault_latency_us"].iloc[0])
         else:  # several processes: quantiles of the combined histogram
-            h = read_csv(Path(runs_dir) / policy / "fault_hist.csv", ["latency_us", "count"])
+            h = run.file("fault_hist.csv", ["latency_us", "count"])
             p50 = hist_quantile(h["latency_us"], h["count"], 0.50)
             p99 = hist_quantile(h["latency_us"], h["count"], 0.99)
         rows.append({
@@ -177,7 +95,7 @@ def table1(runs_dir) -> pd.DataFrame:
                                for m in df["mean_fault_latency_us"]]
         df["speedup"] = [_div(b["runtime_s"], r) for r in df["runtime_s"]]
     else:
-        warn(f"{runs_dir}: no {BASELINE} run, so the ratio columns are empty")
+        warn(f"table1: no {BASELINE} run, so the ratio columns are empty")
         for c in ("fault_ratio", "latency_ratio", "speedup"):
             df[c] = float("nan")
     return df[TABLE1_COLUMNS]
@@ -185,87 +103,14 @@ def table1(runs_dir) -> pd.DataFrame:
 
 # --- shared helpers for the experiment tables --------------------------------
 
-VARIANT = re.compile(r"^(?P<workload>.+)_f(?P<frag>\d+)_t(?P<tenant>\d+)$")
-
-
-def _has_runs(d: Path) -> bool:
-    return any(c.is_dir() and not c.name.startswith(".") for c in d.iterdir())
-
-
-def variant_dirs(runs_dir) -> dict[str, Path]:
-    """The grid points of a sweep experiment (``<runs>/<variant>/<policy>/``), sorted by
-    workload, then fragmentation, then tenant fraction."""
-    runs = require_dir(runs_dir, "run directory")
-    dirs = [d for d in runs.iterdir() if d.is_dir() and not d.name.startswith(".")
-            and _wanted(d)]
-    if not dirs:
-        raise InputError(f"{runs}: no run sub-directories (expected "
-                         f"{runs}/<workload>_f<frag%>_t<tenant%>/<policy>/summary.csv)")
-    bad = [d.name for d in dirs if not VARIANT.match(d.name)]
-    if bad:
-        raise InputError(f"{runs}: {', '.join(sorted(bad))} not named "
-                         f"<workload>_f<frag%>_t<tenant%> (is this a sweep's run directory?)")
-
-    def key(d):
-        m = VARIANT.match(d.name)
-        return (m["workload"], int(m["frag"]), int(m["tenant"]))
-    return {d.name: d for d in sorted(dirs, key=key)}
-
-
-def parse_variant(name: str) -> dict:
-    """workload, fragmentation and tenant_fraction of a sweep variant name."""
-    m = VARIANT.match(name)
-    if not m:
-        raise InputError(f"run {name!r} is not named <workload>_f<frag%>_t<tenant%>")
-    return {"workload": m["workload"], "fragmentation": int(m["frag"]) / 100,
-            "tenant_fraction": int(m["tenant"]) / 100}
-
-
-def _label_pressure(v: dict, s: pd.DataFrame) -> None:
-    """Take fragmentation and tenant_fraction from the run's labels when it has them (exact
-    values; the directory name holds them rounded to whole percent)."""
-    for col in ("fragmentation", "tenant_fraction"):
-        if col in s.columns and len(s) and not pd.isna(s[col].iloc[0]):
-            v[col] = float(s[col].iloc[0])
-
-
-def _nonempty(df: pd.DataFrame, path: Path) -> pd.DataFrame:
-    if len(df) == 0:
-        raise InputError(f"{path}: no rows")
-    return df
-
-
-def dedup_timeseries(ts: pd.DataFrame, keep: str = "last") -> pd.DataFrame:
-    """Samples in time order.  The simulator may write its final sample twice at the same
-    time: the second copy has the right cumulative counters (keep="last") but an empty
-    interval, so per-interval columns such as mmu_overhead need the first (keep="first")."""
-    keys = ["process", "time_s"] if "process" in ts.columns else ["time_s"]
-    ts = ts.drop_duplicates(subset=keys, keep=keep)
-    return ts.sort_values(keys[::-1], kind="stable").reset_index(drop=True)
-
-
-def summed_timeseries(ts: pd.DataFrame, columns, keep: str = "last") -> pd.DataFrame:
-    """Processes of a run added up at each sample time (NaN only where every process is NaN)."""
-    ts = dedup_timeseries(ts, keep)
-    out = ts.groupby("time_s", sort=True)[list(columns)].sum(min_count=1).reset_index()
-    return out
-
-
-def first_time(times, values, threshold) -> float:
-    """The first time a value reaches the threshold (NaN if it never does)."""
-    v = np.asarray(values, dtype=float)
-    hit = np.flatnonzero(v >= threshold)
-    return float(np.asarray(times, dtype=float)[hit[0]]) if len(hit) else float("nan")
-
-
-def _fault_stats(s: pd.DataFrame, run_dir: Path) -> dict:
+def _fault_stats(s: pd.DataFrame, run: Run) -> dict:
     """Faults and latency quantiles of a run: one process copied, several added up
     (quantiles from the run's combined fault_hist.csv)."""
     if len(s) == 1:
         p50 = float(s["p50_fault_latency_us"].iloc[0])
         p99 = float(s["p99_fault_latency_us"].iloc[0])
     else:
-        h = read_csv(run_dir / "fault_hist.csv", ["latency_us", "count"])
+        h = run.file("fault_hist.csv", ["latency_us", "count"])
         p50 = hist_quantile(h["latency_us"], h["count"], 0.50)
         p99 = hist_quantile(h["latency_us"], h["count"], 0.99)
     return {"faults": int(s["faults"].sum()), "p50_fault_latency_us": p50,
@@ -332,7 +177,7 @@ def sample_at(ts: pd.DataFrame, t: float):
 
 
 @table("fig_bloat")
-def fig_bloat(runs_dir) -> pd.DataFrame:
+def fig_bloat(runs: list[Run]) -> pd.DataFrame:
     """Per policy: RSS, bloat and live data set at the end of P2 and at the end, and
     whether and when the run ran out of memory.
 
@@ -340,14 +185,13 @@ def fig_bloat(runs_dir) -> pd.DataFrame:
     threads had the pause to collapse or recover pages).  The P1 data set is the largest
     live data set sampled before P3 starts.
     """
-    runs_dir = Path(runs_dir)
     rows = []
-    for policy, d in policy_dirs(runs_dir).items():
-        s = _nonempty(read_csv(d / "summary.csv", BLOAT_SUMMARY_COLUMNS), d / "summary.csv")
-        ts = summed_timeseries(_nonempty(read_csv(d / "timeseries.csv", BLOAT_TS_COLUMNS),
-                                         d / "timeseries.csv"),
+    for policy, run in by_policy(runs).items():
+        s = run.require(BLOAT_SUMMARY_COLUMNS)
+        ts = summed_timeseries(nonempty(run.file("timeseries.csv", BLOAT_TS_COLUMNS),
+                                        run.dir / "timeseries.csv"),
                                ["rss_bytes", "bloat_bytes", "live_bytes"])
-        ev = read_csv(d / "events.csv", ["time_s", "event", "detail"])
+        ev = run.file("events.csv", ["time_s", "event", "detail"])
         phases = phase_times(ev)
         t_p3 = phases.get("p3_insert_large", float("inf"))
         before_p3 = ts[ts["time_s"] <= t_p3]
@@ -397,17 +241,15 @@ FIG_PROMOTION_COLUMNS = ["workload", "fragmentation", "tenant_fraction", "varian
 
 
 @table("fig_promotion")
-def fig_promotion(runs_dir) -> pd.DataFrame:
+def fig_promotion(runs: list[Run]) -> pd.DataFrame:
     """Per workload and policy: run time against linux-4k and against the address-order
     promoters (linux-thp, ingens), MMU overhead, promotions and how fast they came."""
     rows = []
-    for variant, vd in variant_dirs(runs_dir).items():
-        v = parse_variant(variant)
-        for policy, d in policy_dirs(vd).items():
-            s = _nonempty(read_csv(d / "summary.csv", PROMOTION_SUMMARY_COLUMNS),
-                          d / "summary.csv")
-            _label_pressure(v, s)
-            ts = summed_timeseries(read_csv(d / "timeseries.csv", PROMOTION_TS_COLUMNS),
+    for variant, pols in by_variant(runs).items():
+        for policy, run in pols.items():
+            s = run.require(PROMOTION_SUMMARY_COLUMNS)
+            v = pressure_labels(run)
+            ts = summed_timeseries(run.file("timeseries.csv", PROMOTION_TS_COLUMNS),
                                    ["huge_pages"])
             peak = float(ts["huge_pages"].max()) if len(ts) else 0.0
             rows.append({
@@ -466,22 +308,22 @@ def geomean(values) -> float:
 
 
 @table("fig_fairness")
-def fig_fairness(runs_dir) -> pd.DataFrame:
+def fig_fairness(runs: list[Run]) -> pd.DataFrame:
     """Per policy and process: run time, speedup against the same process under linux-4k,
     huge pages, MMU overhead and when the process first got a huge page; per policy (the
     row with process 'all'): the longest run time, the geometric-mean speedup, and Jain's
     index over the processes' speedups."""
     per_policy = {}
-    for policy, d in policy_dirs(runs_dir).items():
-        s = _nonempty(read_csv(d / "summary.csv", FAIRNESS_SUMMARY_COLUMNS), d / "summary.csv")
-        ts = dedup_timeseries(read_csv(d / "timeseries.csv", FAIRNESS_TS_COLUMNS))
+    for policy, run in by_policy(runs).items():
+        s = run.require(FAIRNESS_SUMMARY_COLUMNS)
+        ts = dedup_timeseries(run.file("timeseries.csv", FAIRNESS_TS_COLUMNS))
         per_policy[policy] = (s, ts)
     base = {}
     if BASELINE in per_policy:
         b = per_policy[BASELINE][0]
         base = dict(zip(b["process"].astype(str), b["runtime_s"].astype(float)))
     else:
-        warn(f"{runs_dir}: no {BASELINE} run, so the speedups are empty")
+        warn(f"fig_fairness: no {BASELINE} run, so the speedups are empty")
     rows = []
     for policy, (s, ts) in per_policy.items():
         prows = []
@@ -540,16 +382,15 @@ SWEEP_COLUMNS = ["workload", "fragmentation", "tenant_fraction", "variant", "pol
 
 
 @table("sweep")
-def sweep(runs_dir) -> pd.DataFrame:
+def sweep(runs: list[Run]) -> pd.DataFrame:
     """One row per grid point (workload, fragmentation, tenant fraction) and policy."""
     rows = []
-    for variant, vd in variant_dirs(runs_dir).items():
-        v = parse_variant(variant)
-        for policy, d in policy_dirs(vd).items():
-            s = _nonempty(read_csv(d / "summary.csv", SWEEP_SUMMARY_COLUMNS), d / "summary.csv")
-            _label_pressure(v, s)
+    for variant, pols in by_variant(runs).items():
+        for policy, run in pols.items():
+            s = run.require(SWEEP_SUMMARY_COLUMNS)
             rows.append({
-                **v, "variant": variant, "policy": policy, **_fault_stats(s, d),
+                **pressure_labels(run), "variant": variant, "policy": policy,
+                **_fault_stats(s, run),
                 "peak_rss_bytes": int(s["peak_rss_bytes"].sum()),
                 "peak_bloat_bytes": int(s["peak_bloat_bytes"].sum()),
                 "bloat_share": _div(s["peak_bloat_bytes"].sum(), s["peak_rss_bytes"].sum()),
@@ -574,55 +415,41 @@ OVERHEAD_COLUMNS = ["experiment", "workload", "variant", "policy", "thread", "pa
                     "efficiency_vs_linux_thp"]
 
 
-def _overhead_runs(runs_dir: Path):
-    """(experiment, workload, variant, {policy: dir}) for every run the table uses."""
-    root = require_dir(runs_dir, "run directory")
+def _overhead_runs(runs: list[Run]):
+    """(experiment, workload, variant, {policy: run}) for every run the table uses, in
+    OVERHEAD_USES order (a sweep's grid points sorted as by_variant sorts them)."""
+    groups = by_experiment(runs)
     found = []
     for exp in OVERHEAD_USES:
-        d = root / exp
-        if not d.is_dir() or not _wanted(d):
-            warn(f"{d}: no runs of {exp}; the overhead table leaves it out")
+        if exp not in groups:
+            warn(f"overhead: no runs of {exp} given; the table leaves it out")
             continue
-        if any((c / "summary.csv").is_file() for c in d.iterdir() if c.is_dir()):
-            pol = policy_dirs(d)
-            found.append((exp, _workload_label(pol), "", pol))
+        if all(r.label("variant") is None for r in groups[exp]):
+            pols = by_policy(groups[exp])
+            wl = next((str(r.label("workload")) for r in pols.values()
+                       if r.label("workload") is not None), "")
+            found.append((exp, wl, "", pols))
         else:
-            for variant, vd in variant_dirs(d).items():
-                found.append((exp, parse_variant(variant)["workload"], variant, policy_dirs(vd)))
+            for variant, pols in by_variant(groups[exp]).items():
+                found.append((exp, pressure_labels(next(iter(pols.values())))["workload"],
+                              variant, pols))
     if not found:
-        raise InputError(f"{root}: none of {', '.join(OVERHEAD_USES)} has runs "
-                         f"(expected {root}/<experiment>/...)")
+        raise InputError(f"overhead: none of {', '.join(OVERHEAD_USES)} has runs among the "
+                         f"{len(runs)} given")
     return found
 
 
-def _workload_label(pols: dict[str, Path]) -> str:
-    """The workload name a plain run is labelled with (events.csv carries the run's labels;
-    summary.csv's workload column is the trace's workload kind)."""
-    for d in pols.values():
-        for name in ("events.csv", "summary.csv"):
-            f = d / name
-            if f.is_file():
-                try:
-                    df = pd.read_csv(f, nrows=1)
-                except (pd.errors.EmptyDataError, pd.errors.ParserError):
-                    continue
-                if "workload" in df.columns and len(df) and not pd.isna(df["workload"].iloc[0]):
-                    return str(df["workload"].iloc[0])
-    return ""
-
-
 @table("overhead")
-def overhead(runs_dir) -> pd.DataFrame:
+def overhead(runs: list[Run]) -> pd.DataFrame:
     """Per run, policy and background thread: CPU time as a share of one core; per run and
     policy (thread 'all'): promotions per CPU second and run time saved per promotion,
     against linux-4k, and that efficiency relative to linux-thp's."""
     rows = []
-    for exp, wl, variant, pols in _overhead_runs(Path(runs_dir)):
+    for exp, wl, variant, pols in _overhead_runs(runs):
         run_rows = []
-        for policy, d in pols.items():
-            s = _nonempty(read_csv(d / "summary.csv", ["runtime_s", "promotions"]),
-                          d / "summary.csv")
-            th = read_csv(d / "threads.csv", THREADS_COLUMNS)
+        for policy, run in pols.items():
+            s = run.require(["runtime_s", "promotions"])
+            th = run.file("threads.csv", THREADS_COLUMNS)
             scale = (float(th["time_scale"].iloc[0]) if "time_scale" in th.columns and len(th)
                      else float("nan"))
             key = {"experiment": exp, "workload": wl, "variant": variant, "policy": policy}
@@ -661,11 +488,11 @@ def overhead(runs_dir) -> pd.DataFrame:
 
 # --- command line -----------------------------------------------------------
 
-def build(name: str, runs_dir, only=None) -> pd.DataFrame:
+def build(name: str, summaries) -> pd.DataFrame:
+    """The table of experiment ``name`` from the runs whose summary.csv files are given."""
     if name not in TABLES:
         raise InputError(f"unknown experiment {name!r}; tables exist for: {', '.join(sorted(TABLES))}")
-    with only_runs(only):
-        return TABLES[name](Path(runs_dir))
+    return TABLES[name](read_runs(summaries))
 
 
 @cli
@@ -673,15 +500,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m report.tables", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("experiment", help=f"one of: {', '.join(sorted(TABLES))}")
-    ap.add_argument("--runs", required=True, help="the experiment's run directory")
     ap.add_argument("--out", required=True, help="CSV file to write")
-    ap.add_argument("--only", nargs="*", metavar="FILE", default=None,
-                    help="read only the runs holding these files (e.g. the summary.csv files "
-                         "the workflow lists); default: every run under --runs")
+    ap.add_argument("summaries", nargs="+", metavar="SUMMARY",
+                    help="the runs' summary.csv files (their sibling files are read too)")
     a = ap.parse_args(argv)
-    log(f"table {a.experiment}: reading {a.runs}"
-        + (f" ({len(a.only)} listed file(s) only)" if a.only else ""))
-    df = build(a.experiment, a.runs, a.only)
+    log(f"table {a.experiment}: reading {len(a.summaries)} run(s)")
+    df = build(a.experiment, a.summaries)
     atomic_write_csv(a.out, df)
     log(f"table {a.experiment}: wrote {len(df)} row(s) to {a.out}")
     return 0

@@ -315,11 +315,18 @@ class Simulation:
                                            "count"])
 
     def events_table(self) -> pd.DataFrame:
-        ev = [{**self.labels, "policy": self.policy.name, "detail": "", **e}
-              for e in self.m.events]
-        ev += [{**self.labels, "policy": self.policy.name, **e} for e in self.phase_rows]
+        """events.csv: phase starts (``detail`` = phase name), out-of-memory and
+        fatal-trace events, and every promotion and split the machine made
+        (``event`` = collapse, promote_in_place or split; ``region`` = the
+        region's virtual base address in hex; ``reason`` = who and why).
+        Sorted by time, process and event; rows that tie keep the order in
+        which they happened, so the promotion order of a policy is readable."""
+        blank = {"region": "", "reason": "", "detail": ""}
+        ev = [{**self.labels, "policy": self.policy.name, **blank, **e} for e in self.m.events]
+        ev += [{**self.labels, "policy": self.policy.name, **blank, **e}
+               for e in self.phase_rows]
         df = pd.DataFrame(ev, columns=[*self.labels, "policy", "time_s", "process", "event",
-                                       "detail"])
+                                       "region", "reason", "detail"])
         return df.sort_values(["time_s", "process", "event"], kind="stable")
 
     def write(self, out_dir) -> None:

@@ -6,17 +6,16 @@
 """
 from __future__ import annotations
 
+import atexit
 import copy
+import shutil
 import tempfile
 from pathlib import Path
 
-import yaml
-
 from hpsim.units import MIB, PAGE_SHIFT, PAGE_SIZE
+from hpsim.options import default_config, defaults, merge  # noqa: F401  (default_config: for tests)
 from sim.simulate import Simulation
 from workloads.trace import TraceWriter
-
-CONFIG = Path(__file__).resolve().parent.parent / "config" / "config.yaml"
 
 # Hand-made traces: a 2 MiB-aligned base address and the default clock.
 A = 0x40000000
@@ -35,31 +34,19 @@ def compute(w, seconds, cycles=1000, addr=A):
     w.access([addr], False, counts=[int(seconds * HZ / cycles)])
 
 
-def default_config() -> dict:
-    with open(CONFIG) as f:
-        return yaml.safe_load(f)
-
-
 def small_spec(policy: str, memory_mib: int = 64, policy_params: dict | None = None,
                sample_interval_s: float = 1.0, **pressure) -> dict:
-    """A run spec on a small machine with the default profile's constants."""
+    """A run spec on a small machine with the default profile's constants:
+    the policy's complete options (``hpsim.options.defaults``) with
+    ``policy_params`` merged in."""
     cfg = default_config()
     machine = copy.deepcopy(cfg["machine"])
     machine["memory_gib"] = memory_mib / 1024
-    params = copy.deepcopy(cfg["policies"].get(policy, {}))
-    _deep_update(params, policy_params or {})
+    params = merge(defaults(policy), policy_params)
     return {"machine": machine, "pressure": {"fragmentation": 0.0, "tenant_fraction": 0.0,
                                              **pressure},
             "policy": {"name": policy, "params": params},
             "run": {"sample_interval_s": sample_interval_s}, "seed": 1}
-
-
-def _deep_update(d: dict, u: dict) -> None:
-    for k, v in u.items():
-        if isinstance(v, dict) and isinstance(d.get(k), dict):
-            _deep_update(d[k], v)
-        else:
-            d[k] = v
 
 
 def write_trace(path, body, header: dict | None = None) -> Path:
@@ -81,8 +68,10 @@ def access(m, pr, addr: int, write: bool, count: int = 1) -> int:
 
 
 def run(spec: dict, bodies, starts=None, run_sim: bool = True) -> Simulation:
-    """Simulate one process per body (a function writing a trace)."""
+    """Simulate one process per body (a function writing a trace).  The
+    traces go to a temporary folder removed when the Python process exits."""
     tmp = Path(tempfile.mkdtemp(prefix="hpsim-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     paths = [write_trace(tmp / f"p{i}.trace", b) for i, b in enumerate(bodies)]
     spec = dict(spec)
     spec.setdefault("processes", [{"name": f"p{i}", "start_s": (starts or [0] * len(paths))[i]}

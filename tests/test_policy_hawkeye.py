@@ -1,7 +1,7 @@
 """hawkeye-pmu and hawkeye-g on small hand-made traces: exact expectations.
 
 Times are shortened where a test needs many sampling windows (the options
-are the policy's own; the defaults are checked against config.yaml below).
+come from config/config.yaml; tests/test_config.py checks them).
 """
 import math
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from machine.constants import FAULT_BASE, PAGES_PER_HUGE
-from sim.testing import A, HZ, MIB, compute, default_config, run, small_spec
+from sim.testing import A, HZ, MIB, compute, run, small_spec
 from policies import check_params
 from policies.hawkeye.access_map import AccessMap, bucket_of, ema, pending_min_bucket
 
@@ -94,16 +94,6 @@ def test_regions_that_change_bucket_go_to_its_head():
 
 
 # --- options ------------------------------------------------------------------------
-
-def test_config_blocks_equal_the_defaults_and_validate():
-    from policies.base import REGISTRY, merge_params
-    cfg = default_config()["policies"]
-    for name in ("hawkeye-pmu", "hawkeye-g"):
-        check_params(name, cfg[name])
-        cls = REGISTRY[name]
-        assert merge_params(name, cls.defaults, cfg[name]) == cls.defaults
-    assert "pmu" not in cfg["hawkeye-g"]
-
 
 @pytest.mark.parametrize("bad,key", [
     ({"access_map": {"sampling": "both"}}, "access_map.sampling"),

@@ -16,13 +16,15 @@ import yaml
 from report import InputError, style
 from report.claims import check, load_claims
 from report.figures import FIGURES, draw_all
+from report.scorecard import COLUMNS as SCORECARD_COLUMNS, read_tables, scorecard
 from report.tables import (FIG_BLOAT_COLUMNS, FIG_FAIRNESS_COLUMNS, FIG_PROMOTION_COLUMNS,
                            OVERHEAD_COLUMNS, SWEEP_COLUMNS, TABLE1_COLUMNS, TABLES, build,
                            fig_bloat, fig_fairness, fig_promotion, geomean, jain_index,
                            main as tables_main, overhead, sweep, table1)
 from tests.test_report_fixtures import (MIB, make_bloat_runs, make_fairness_runs,
                                         make_overhead_runs, make_promotion_runs,
-                                        make_sweep_runs, make_table1_runs)
+                                        make_sweep_runs, make_table1_runs, runs_in,
+                                        summaries)
 
 REPO = Path(__file__).resolve().parent.parent
 NAN = float("nan")
@@ -43,7 +45,7 @@ def isnan(x):
 # --- fig_bloat ------------------------------------------------------------------------------
 
 def test_fig_bloat_values(tmp_path):
-    df = fig_bloat(make_bloat_runs(tmp_path))
+    df = fig_bloat(runs_in(make_bloat_runs(tmp_path)))
     assert list(df.columns) == FIG_BLOAT_COLUMNS
     assert list(df["policy"]) == ["linux-4k", "linux-thp", "ingens", "hawkeye-pmu"]
     k4, thp, ing, hk = (row(df, policy=p) for p in ("linux-4k", "linux-thp", "ingens",
@@ -74,13 +76,13 @@ def test_fig_bloat_missing_events_file_is_named(tmp_path):
     runs = make_bloat_runs(tmp_path / "runs")
     (runs / "ingens" / "events.csv").unlink()
     with pytest.raises(InputError, match=re.escape(str(runs / "ingens" / "events.csv"))):
-        fig_bloat(runs)
+        fig_bloat(runs_in(runs))
 
 
 # --- fig_promotion ------------------------------------------------------------------------------
 
 def test_fig_promotion_values(tmp_path):
-    df = fig_promotion(make_promotion_runs(tmp_path, scale={"hotspot_f95_t0": 2.0}))
+    df = fig_promotion(runs_in(make_promotion_runs(tmp_path, scale={"hotspot_f95_t0": 2.0})))
     assert list(df.columns) == FIG_PROMOTION_COLUMNS
     assert list(df["workload"]) == ["graph500"] * 4 + ["hotspot"] * 4
     assert list(df["policy"][:4]) == ["linux-4k", "linux-thp", "ingens", "hawkeye-pmu"]
@@ -105,22 +107,30 @@ def test_fig_promotion_values(tmp_path):
     assert hs.gain_vs_linux_thp == pytest.approx(0.2)
 
 
-def test_only_reads_the_listed_runs(tmp_path):
+def test_only_the_given_runs_are_read(tmp_path):
     runs = make_promotion_runs(tmp_path / "runs",
                                variants=("graph500_f95_t0", "graph500_f0_t0"))
-    assert len(fig_promotion(runs)) == 8                 # a stale grid point is read too
-    listed = sorted(str(p) for p in (runs / "graph500_f95_t0").glob("*/summary.csv"))
+    assert len(fig_promotion(runs_in(runs))) == 8       # both grid points when both are given
+    listed = summaries(runs / "graph500_f95_t0")        # the other is left over on disk
     out = tmp_path / "t.csv"
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        rc = tables_main(["fig_promotion", "--runs", str(runs), "--out", str(out),
-                          "--only", *listed])
+        rc = tables_main(["fig_promotion", "--out", str(out), *listed])
     assert rc == 0, err.getvalue()
     df = pd.read_csv(out)
     assert set(df["variant"]) == {"graph500_f95_t0"} and len(df) == 4
     # the claim's row('hawkeye-pmu', workload='graph500') is then unique again
-    assert len(build("fig_promotion", runs, listed)) == 4
-    assert len(build("fig_promotion", runs)) == 8        # the restriction does not stick
+    assert len(build("fig_promotion", listed)) == 4
+
+
+def test_grid_points_are_grouped_by_labels_not_directory_names(tmp_path):
+    runs = make_promotion_runs(tmp_path / "runs", variants=("graph500_f95_t0",))
+    (tmp_path / "elsewhere").mkdir()               # a run moved out of its grid directory
+    (runs / "graph500_f95_t0" / "ingens").rename(tmp_path / "elsewhere" / "x")
+    df = fig_promotion(runs_in(tmp_path))
+    assert list(df["policy"]) == ["linux-4k", "linux-thp", "ingens", "hawkeye-pmu"]
+    assert set(df["variant"]) == {"graph500_f95_t0"}
+    assert row(df, policy="hawkeye-pmu").gain_vs_ingens == pytest.approx(0.28)
 
 
 # --- fig_fairness --------------------------------------------------------------------------------
@@ -135,7 +145,7 @@ def test_jain_index_and_geomean():
 
 
 def test_fig_fairness_values(tmp_path):
-    df = fig_fairness(make_fairness_runs(tmp_path))
+    df = fig_fairness(runs_in(make_fairness_runs(tmp_path)))
     assert list(df.columns) == FIG_FAIRNESS_COLUMNS
     assert list(df["policy"]) == ["linux-4k"] * 4 + ["linux-thp"] * 4 + ["hawkeye-pmu"] * 4
     assert list(df["process"][:4]) == ["a", "b", "c", "all"]
@@ -162,14 +172,14 @@ def test_fig_fairness_without_baseline_has_empty_speedups(tmp_path):
     runs = make_fairness_runs(tmp_path)
     import shutil
     shutil.rmtree(runs / "linux-4k")
-    df = fig_fairness(runs)
+    df = fig_fairness(runs_in(runs))
     assert df["speedup"].isna().all() and df["jain_index"].isna().all()
 
 
 # --- sweep ---------------------------------------------------------------------------------------
 
 def test_sweep_values_and_order(tmp_path):
-    df = sweep(make_sweep_runs(tmp_path))
+    df = sweep(runs_in(make_sweep_runs(tmp_path)))
     assert list(df.columns) == SWEEP_COLUMNS
     assert list(df["variant"][::2]) == ["buffer_small_f0_t0", "buffer_small_f90_t60",
                                         "redis_f0_t0", "redis_f90_t60"]
@@ -184,17 +194,18 @@ def test_sweep_values_and_order(tmp_path):
     assert row(df, variant="redis_f0_t0", policy="linux-4k").runtime_norm == 1.0
 
 
-def test_sweep_rejects_a_directory_that_is_not_a_sweep(tmp_path):
+def test_sweep_rejects_a_run_without_its_grid_labels(tmp_path):
     runs = make_sweep_runs(tmp_path / "runs")
-    (runs / "stray").mkdir()
-    with pytest.raises(InputError, match="stray"):
-        sweep(runs)
+    p = runs / "redis_f0_t0" / "linux-4k" / "summary.csv"
+    pd.read_csv(p).drop(columns=["variant"]).to_csv(p, index=False)
+    with pytest.raises(InputError, match=re.escape(f"{p}: no 'variant' label")):
+        sweep(runs_in(runs))
 
 
 # --- overhead ------------------------------------------------------------------------------------
 
 def test_overhead_values(tmp_path):
-    df = overhead(make_overhead_runs(tmp_path))
+    df = overhead(runs_in(make_overhead_runs(tmp_path)))
     assert list(df.columns) == OVERHEAD_COLUMNS
     assert list(dict.fromkeys(df["experiment"])) == ["fig_promotion", "fig_bloat"]
     b = df[df["experiment"] == "fig_bloat"]
@@ -225,14 +236,14 @@ def test_overhead_uses_the_time_scale_label_when_present(tmp_path):
     t = pd.read_csv(p)
     t.insert(0, "time_scale", 0.01)
     t.to_csv(p, index=False)
-    hk = row(overhead(root), experiment="fig_bloat", policy="hawkeye-pmu", thread="all")
+    hk = row(overhead(runs_in(root)), experiment="fig_bloat", policy="hawkeye-pmu",
+             thread="all")
     assert hk.time_scale == 0.01 and hk.cpu_pct_paper_time == pytest.approx(0.02)
 
 
 def test_overhead_without_any_used_experiment_fails(tmp_path):
-    (tmp_path / "table1").mkdir()
-    with pytest.raises(InputError, match="fig_promotion"):
-        overhead(tmp_path)
+    with pytest.raises(InputError, match="none of fig_promotion, fig_bloat has runs"):
+        overhead(runs_in(make_table1_runs(tmp_path)))
 
 
 # --- the columns documented in report/README.md ---------------------------------------------------
@@ -255,17 +266,18 @@ def documented_columns() -> dict[str, list[str]]:
 
 
 def built_tables(tmp_path) -> dict[str, pd.DataFrame]:
-    return {"table1": table1(make_table1_runs(tmp_path / "t1")),
-            "fig_bloat": fig_bloat(make_bloat_runs(tmp_path / "b")),
-            "fig_promotion": fig_promotion(make_promotion_runs(tmp_path / "p")),
-            "fig_fairness": fig_fairness(make_fairness_runs(tmp_path / "f")),
-            "sweep": sweep(make_sweep_runs(tmp_path / "s")),
-            "overhead": overhead(make_overhead_runs(tmp_path / "o"))}
+    return {"table1": table1(runs_in(make_table1_runs(tmp_path / "t1"))),
+            "fig_bloat": fig_bloat(runs_in(make_bloat_runs(tmp_path / "b"))),
+            "fig_promotion": fig_promotion(runs_in(make_promotion_runs(tmp_path / "p"))),
+            "fig_fairness": fig_fairness(runs_in(make_fairness_runs(tmp_path / "f"))),
+            "sweep": sweep(runs_in(make_sweep_runs(tmp_path / "s"))),
+            "overhead": overhead(runs_in(make_overhead_runs(tmp_path / "o")))}
 
 
 def test_every_table_has_the_documented_columns(tmp_path):
     doc = documented_columns()
-    assert set(doc) == set(TABLES), "every table builder is documented, and only those"
+    assert set(doc) == set(TABLES) | {"scorecard"}, "every table is documented, and only those"
+    assert doc["scorecard"] == SCORECARD_COLUMNS
     constants = {"table1": TABLE1_COLUMNS, "fig_bloat": FIG_BLOAT_COLUMNS,
                  "fig_promotion": FIG_PROMOTION_COLUMNS, "fig_fairness": FIG_FAIRNESS_COLUMNS,
                  "sweep": SWEEP_COLUMNS, "overhead": OVERHEAD_COLUMNS}
@@ -371,7 +383,7 @@ def test_figures_are_registered_written_and_byte_identical(tmp_path):
     root = runs_for(tmp_path)
     for exp in EXPERIMENTS:
         assert FIGURES.get(exp), exp
-        runs = root if exp == "overhead" else root / exp
+        runs = summaries(root if exp == "overhead" else root / exp)
         first = draw_all(exp, runs, tmp_path / "f1")
         assert [p.name for p in first] == [f"{f.name}.svg" for f in FIGURES[exp]]
         second = draw_all(exp, runs, tmp_path / "f2")
@@ -387,7 +399,7 @@ def test_figures_have_units_and_one_colour_per_policy(tmp_path):
     root = runs_for(tmp_path)
     labels = {style.policy_label(p): p for p in style.POLICY_ORDER}
     for exp in EXPERIMENTS:
-        runs = root if exp == "overhead" else root / exp
+        runs = runs_in(root if exp == "overhead" else root / exp)
         for f in FIGURES[exp]:
             fig = f.draw(runs)
             axes = [ax for ax in fig.axes if ax.get_visible()]
@@ -413,8 +425,8 @@ def test_figures_have_units_and_one_colour_per_policy(tmp_path):
 def test_figure_cli_fails_naming_a_missing_file(tmp_path):
     runs = make_bloat_runs(tmp_path / "runs")
     (runs / "linux-thp" / "timeseries.csv").unlink()
-    r = subprocess.run([sys.executable, "-m", "report.figures", "fig_bloat", "--runs", str(runs),
-                        "--out-dir", str(tmp_path / "f")], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "report.figures", "fig_bloat", "--out-dir",
+                        str(tmp_path / "f"), *summaries(runs)], capture_output=True, text=True)
     assert r.returncode == 2
     assert str(runs / "linux-thp" / "timeseries.csv") in r.stderr
 
@@ -428,17 +440,22 @@ def test_report_has_a_section_per_experiment_and_the_wins_and_losses(tmp_path):
     tables, figs = tmp_path / "tables", tmp_path / "figures"
     tables.mkdir()
     for exp in ["table1", *EXPERIMENTS]:
-        runs = root if exp == "overhead" else root / exp
+        runs = summaries(root if exp == "overhead" else root / exp)
         build(exp, runs).to_csv(tables / f"{exp}.csv", index=False)
         draw_all(exp, runs, figs)
     check(load_claims(REPO / "config" / "claims.yaml"), tables) \
         .to_csv(tmp_path / "claims.csv", index=False)
+    scorecard(read_tables(sorted(tables.glob("*.csv")))).to_csv(tmp_path / "scorecard.csv",
+                                                                 index=False)
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         rc = render_main(["--config", str(tmp_path / "config.yaml"), "--tables", str(tables),
                           "--figures", str(figs), "--claims", str(tmp_path / "claims.csv"),
+                          "--claims-spec", str(REPO / "config" / "claims.yaml"),
+                          "--schema", str(REPO / "config" / "schema.yaml"),
+                          "--scorecard", str(tmp_path / "scorecard.csv"),
                           "--out-html", str(tmp_path / "out" / "r.html"),
                           "--out-pdf", str(tmp_path / "out" / "r.pdf")])
     assert rc == 0, err.getvalue()

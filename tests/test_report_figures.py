@@ -4,14 +4,14 @@ import sys
 
 from report import style
 from report.figures import FIGURES, draw_all
-from tests.test_report_fixtures import make_table1_runs
+from tests.test_report_fixtures import make_table1_runs, summaries
 
 
 def test_table1_figures_are_written_and_byte_identical_across_runs(tmp_path):
     runs = make_table1_runs(tmp_path / "runs")
     out1 = tmp_path / "fig1"
-    r = subprocess.run([sys.executable, "-m", "report.figures", "table1", "--runs", str(runs),
-                        "--out-dir", str(out1)], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "report.figures", "table1", "--out-dir", str(out1),
+                        *summaries(runs)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     names = sorted(p.name for p in out1.iterdir())
     assert names == ["table1_cumulative_fault_time.svg", "table1_fault_latency.svg"]
@@ -21,7 +21,7 @@ def test_table1_figures_are_written_and_byte_identical_across_runs(tmp_path):
         assert "<svg" in svg and "</svg>" in svg
         assert "<dc:date>" not in svg            # no timestamp
     out2 = tmp_path / "fig2"
-    draw_all("table1", runs, out2)              # a second, in-process run
+    draw_all("table1", summaries(runs), out2)              # a second, in-process run
     for n in names:
         assert (out1 / n).read_bytes() == (out2 / n).read_bytes(), n
 
@@ -29,8 +29,8 @@ def test_table1_figures_are_written_and_byte_identical_across_runs(tmp_path):
 def test_missing_input_fails_naming_the_file(tmp_path):
     runs = make_table1_runs(tmp_path / "runs")
     (runs / "linux-thp" / "fault_hist.csv").unlink()
-    r = subprocess.run([sys.executable, "-m", "report.figures", "table1", "--runs", str(runs),
-                        "--out-dir", str(tmp_path / "f")], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "report.figures", "table1", "--out-dir",
+                        str(tmp_path / "f"), *summaries(runs)], capture_output=True, text=True)
     assert r.returncode == 2
     assert str(runs / "linux-thp" / "fault_hist.csv") in r.stderr
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from report.runs import Run, read_runs
+
 LABELS = {"experiment": "table1", "workload": "buffer"}
 
 
@@ -56,6 +58,16 @@ def write_run(runs_dir: Path, policy: str, rows: list[dict], hist=None, ts=None)
                    "fault_time_s": f} for p, t, a, f in ts]).to_csv(d / "timeseries.csv",
                                                                     index=False)
     return d
+
+
+def summaries(root: Path) -> list[str]:
+    """Every summary.csv under root (the list a workflow rule would give), sorted."""
+    return sorted(str(p) for p in Path(root).rglob("summary.csv"))
+
+
+def runs_in(root: Path) -> list[Run]:
+    """The runs of every summary.csv under root, as the table builders take them."""
+    return read_runs(summaries(root))
 
 
 def make_table1_runs(runs_dir: Path, extra: dict | None = None) -> Path:
@@ -188,7 +200,7 @@ def make_fairness_runs(runs: Path) -> Path:
 def make_sweep_runs(runs: Path) -> Path:
     """sweep: buffer_small and redis at (frag 0, tenant 0) and (frag 0.9, tenant 0.6);
     linux-4k runs 2.0 s everywhere, hawkeye-pmu 0.5 s (1.5 s and out of memory for redis at
-    f90_t60).  No pressure labels: the builder takes them from the run names."""
+    f90_t60).  The pressure comes from the runs' labels, as the simulator writes them."""
     for wl in ("redis", "buffer_small"):
         for v in ("f90_t60", "f0_t0"):
             variant = f"{wl}_{v}"
@@ -206,8 +218,11 @@ def make_sweep_runs(runs: Path) -> Path:
                             "user_cycles": 2 if "4k" in policy else 8,
                             "runtime_s": rt, "oom": oom,
                             "final_huge_pages": 0 if "4k" in policy else 2}]
-                run_files(runs / variant / policy, {"experiment": "sweep", "workload": wl},
-                          policy, summary, [{"process": wl, "time_s": 0.0, "huge_pages": 0}])
+                labels = {"experiment": "sweep", "workload": wl, "variant": variant,
+                          "fragmentation": 0.9 if v == "f90_t60" else 0.0,
+                          "tenant_fraction": 0.6 if v == "f90_t60" else 0.0}
+                run_files(runs / variant / policy, labels, policy, summary,
+                          [{"process": wl, "time_s": 0.0, "huge_pages": 0}])
     return runs
 
 
@@ -223,7 +238,7 @@ def make_overhead_runs(root: Path) -> Path:
             "hawkeye-pmu": (1.0, 4, [("khugepaged", 2, 0.01), ("kbinmanager", 5, 0.03)])}
     for policy, (rt, promos, threads) in spec.items():
         run_files(root / "fig_bloat" / policy, labels, policy,
-                  [{"process": "redis", "workload": "redis_kind", "runtime_s": rt,
+                  [{"process": "redis", "workload_kind": "redis_kind", "runtime_s": rt,
                     "promotions": promos}],
                   [{"process": "redis", "time_s": 0.0}],
                   events=[(0.0, "redis", "phase", "p1_insert")],

@@ -9,12 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from markupsafe import escape as html_escape
 
 from report.claims import check, load_claims
 from report.figures import draw_all
 from report.render import inline_svg, main as render_main, typst_escape
 from report.tables import table1
-from tests.test_report_fixtures import make_table1_runs
+from tests.test_report_fixtures import make_table1_runs, runs_in, summaries
 
 REPO = Path(__file__).resolve().parent.parent
 # Text that would be markup, code, math, a label, a reference or a comment in typst.
@@ -45,7 +46,10 @@ def render(tmp, tables, bench=True, in_process=False):
     """Run the CLI (in a subprocess, or in this process: faster, imports are paid once)."""
     args = ["--config", str(tmp / "config.yaml"),
            "--tables", str(tables), "--figures", str(tmp / "figures"),
-           "--claims", str(tmp / "claims.csv"), "--out-html", str(tmp / "out" / "report.html"),
+           "--claims", str(tmp / "claims.csv"),
+           "--claims-spec", str(REPO / "config" / "claims.yaml"),
+           "--schema", str(REPO / "config" / "schema.yaml"),
+           "--out-html", str(tmp / "out" / "report.html"),
            "--out-pdf", str(tmp / "out" / "report.pdf")]
     if bench:
         args += ["--benchmarks", str(tmp / "benchmarks")]
@@ -66,13 +70,13 @@ def run_main(args):
 def inputs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("render")
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    cfg["workloads"]["buffer"]["params"]["note"] = HOSTILE
+    cfg["profile"] = HOSTILE
     (tmp / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     runs = make_table1_runs(tmp / "runs")
     tables = tmp / "tables"
     tables.mkdir()
-    table1(runs).to_csv(tables / "table1.csv", index=False)
-    draw_all("table1", runs, tmp / "figures")
+    table1(runs_in(runs)).to_csv(tables / "table1.csv", index=False)
+    draw_all("table1", summaries(runs), tmp / "figures")
     claims = load_claims(REPO / "config" / "claims.yaml")
     claims[0].statement = HOSTILE
     check(claims, tables).to_csv(tmp / "claims.csv", index=False)
@@ -158,11 +162,18 @@ def test_only_present_experiments_get_sections(inputs, tmp_path):
     assert "No Snakemake benchmark files were found" in html
 
 
+def cli_args(inputs, claims, out):
+    """The render CLI's arguments on the module's inputs, writing to out/r.html, out/r.pdf."""
+    return ["--config", str(inputs / "config.yaml"), "--tables", str(inputs / "tables"),
+            "--figures", str(inputs / "figures"), "--claims", str(claims),
+            "--claims-spec", str(REPO / "config" / "claims.yaml"),
+            "--schema", str(REPO / "config" / "schema.yaml"),
+            "--out-html", str(out / "r.html"), "--out-pdf", str(out / "r.pdf")]
+
+
 def test_missing_inputs_fail_with_their_name(inputs, tmp_path):
     def args(claims):
-        return ["--config", str(inputs / "config.yaml"), "--tables", str(inputs / "tables"),
-                "--figures", str(inputs / "figures"), "--claims", str(claims),
-                "--out-html", str(tmp_path / "r.html"), "--out-pdf", str(tmp_path / "r.pdf")]
+        return cli_args(inputs, claims, tmp_path)
     r = run_main(args(tmp_path / "nope.csv"))
     assert r.returncode == 2 and "nope.csv" in r.stderr
     assert not (tmp_path / "r.html").exists()
@@ -172,6 +183,32 @@ def test_missing_inputs_fail_with_their_name(inputs, tmp_path):
     assert r.returncode == 2 and "missing column" in r.stderr
     r = run_main(args(inputs / "claims.csv") + ["--config", str(tmp_path / "none.yaml")])
     assert r.returncode == 2 and "none.yaml" in r.stderr
+
+
+def test_setup_tables_give_every_value_its_unit_and_source(inputs, tmp_path):
+    r = run_main(cli_args(inputs, inputs / "claims.csv", tmp_path))
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "r.html").read_text()
+    schema = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
+    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    from report.setup import setup_rows
+    for section in ("machine", "pressure", "policies", "workloads"):
+        rows = setup_rows(cfg, schema, section)
+        assert len(rows) and rows["source"].str.len().gt(0).all(), section
+        for r in rows.itertuples(index=False):
+            assert f"<td>{html_escape(r.source)}</td>" in html, (section, r.key)
+    assert "config/config.yaml (Appendix A)" not in html    # no more sources as comments
+
+
+def test_a_config_value_without_a_source_is_an_error_naming_it(inputs, tmp_path):
+    cfg = yaml.safe_load((inputs / "config.yaml").read_text())
+    cfg["workloads"]["buffer"]["params"]["note"] = "undocumented"
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    r = run_main(cli_args(inputs, inputs / "claims.csv", tmp_path)
+                 + ["--config", str(tmp_path / "config.yaml")])
+    assert r.returncode == 2
+    assert "schema.yaml" in r.stderr and "workloads.buffer.params.note" in r.stderr
+    assert not (tmp_path / "r.html").exists()
 
 
 def test_typst_escape_neutralises_every_special_character():

@@ -39,6 +39,9 @@ def run_with(tmp_path, mutate):
     (lambda c: c["policies"]["linux-thp"]["khugepaged"].update(max_ptes_none=600), "max_ptes_none"),
     (lambda c: c["policies"]["linux-thp"]["khugepaged"].update(scan_sleep=5), "scan_sleep"),
     (lambda c: c["pressure"].update(fragmentation=1.5), "fragmentation"),
+    (lambda c: c["experiments"]["fig_promotion"]["policy_params"]["hawkeye-g"]["promotion"]
+     .update(scan_sleep_milisecs=1000), "scan_sleep_milisecs"),
+    (lambda c: c["workloads"]["graph500"]["params"].update(scale="big"), "big"),
 ])
 def test_bad_config_stops_before_any_job_and_names_the_key(tmp_path, mutate, needle):
     r = run_with(tmp_path, mutate)

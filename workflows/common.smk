@@ -2,12 +2,12 @@
 # JSON specs handed to each CLI.  A rule receives exactly the part of the
 # config it depends on (as params), so changing one parameter reruns only the
 # jobs that use it.
-import copy
 import json
 import os
 
 import policies
 import workloads
+from hpsim import options
 from report.figures import FIGURES
 
 
@@ -17,14 +17,7 @@ def repo_path(rel):
     return os.path.relpath(os.path.join(workflow.basedir, rel))
 
 
-def deep_merge(base, over):
-    out = copy.deepcopy(base)
-    for k, v in (over or {}).items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = deep_merge(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
+deep_merge = options.merge   # an experiment's overrides over a config section
 
 
 def pct(x):
@@ -71,19 +64,28 @@ def expand_runs(cfg):
 
 
 def check_config(cfg):
-    """Deeper checks than the schema: option names and ranges per policy and
-    workload, references between sections.  Stops before any job runs."""
-    errors = []
+    """The config against config/schema.yaml (every option's type and range,
+    in the policy blocks, workloads' params and experiments' overrides; one
+    line per error, naming the dotted key), then what the schema cannot say:
+    complete policy blocks, checks across options (each policy's and
+    workload's validate()), options after an experiment's overrides and
+    time_scale, references between sections.  Stops before any job runs."""
+    schema = options.load_schema()
+    errors = options.schema_errors(schema, schema, cfg, "")
+    if errors:
+        raise ValueError("invalid configuration:\n  " + "\n  ".join(errors))
+    bad = set()   # policies whose own block is wrong: not checked again per experiment
     for name, params in cfg["policies"].items():
         try:
-            policies.check_params(name, params)
+            policies.check_params(name, params, complete=True)
         except ValueError as e:
             errors.append(str(e))
+            bad.add(name)
     for name, wl in cfg["workloads"].items():
         try:
             workloads.get(wl["kind"])(wl.get("params", {}), cfg["seed"])
-        except (ValueError, KeyError, TypeError) as e:
-            errors.append(f"workloads.{name}: {e}")
+        except ValueError as e:   # the class names <kind>.params.<key>
+            errors.append(str(e).replace(f"{wl['kind']}.params", f"workloads.{name}.params", 1))
     for name, exp in cfg["experiments"].items():
         wls = [exp["workload"]] if "workload" in exp else []
         wls += [p["workload"] for p in exp.get("processes", [])]
@@ -104,14 +106,17 @@ def check_config(cfg):
                 errors.append(f"experiments.{name}.policies: {pol!r} has no options block "
                               f"under policies (defined: {sorted(cfg['policies'])})")
                 continue
+            if pol in bad:
+                continue
             try:
                 params = deep_merge(cfg["policies"][pol], exp.get("policy_params", {}).get(pol))
                 policies.check_params(pol, policies.scale_durations(
-                    pol, params, exp.get("time_scale", 1.0)))
+                    pol, params, exp.get("time_scale", 1.0)),
+                    path=f"experiments.{name}.policy_params.{pol}", complete=True)
             except ValueError as e:
-                errors.append(f"experiments.{name}: {e}")
+                errors.append(str(e))
     if errors:
-        raise ValueError("invalid configuration:\n  " + "\n  ".join(errors))
+        raise ValueError("invalid configuration:\n  " + "\n  ".join(dict.fromkeys(errors)))
 
 
 check_config(config)
@@ -138,6 +143,14 @@ def workload_spec(wildcards):
     wl = config["workloads"][wildcards.workload]
     return json.dumps({"kind": wl["kind"], "params": wl.get("params", {}),
                        "seed": config["seed"]}, sort_keys=True)
+
+
+def workload_inputs(wildcards):
+    """Files a workload's trace is made from: the Lackey log of a `lackey`
+    workload (its `params.path`), nothing for generated workloads."""
+    wl = config["workloads"][wildcards.workload]
+    path = wl.get("params", {}).get("path") if wl["kind"] == "lackey" else None
+    return [path] if path else []
 
 
 def run_traces(wildcards):

@@ -24,6 +24,7 @@ rule claims:
     input:
         claims=repo_path("config/claims.yaml"),
         tables=expand("results/tables/{experiment}.csv", experiment=EXPERIMENTS),
+        scorecard="results/tables/scorecard.csv",
     output:
         report("results/claims.csv", caption="../report/captions/claims.rst", category="Claims"),
     log:
@@ -44,8 +45,11 @@ rule claims:
 rule render_report:
     input:
         tables=expand("results/tables/{experiment}.csv", experiment=EXPERIMENTS),
+        scorecard="results/tables/scorecard.csv",
         figures=[f for e in EXPERIMENTS for f in experiment_figures(e)],
         claims="results/claims.csv",
+        claims_spec=repo_path("config/claims.yaml"),
+        schema=repo_path("config/schema.yaml"),
         config="results/config.json",
     output:
         html="results/report/report.html",
@@ -62,5 +66,6 @@ rule render_report:
         runtime=10,
     shell:
         "python -m report.render --config {input.config} --tables results/tables "
-        "--figures results/figures --claims {input.claims} --benchmarks benchmarks "
+        "--scorecard {input.scorecard} --figures results/figures --claims {input.claims} "
+        "--claims-spec {input.claims_spec} --schema {input.schema} --benchmarks benchmarks "
         "--out-html {output.html} --out-pdf {output.pdf} 2> {log}"

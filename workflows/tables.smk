@@ -6,8 +6,8 @@ rule experiment_table:
         experiment_runs,
     output:
         "results/tables/{experiment}.csv",
-    params:
-        runs=lambda wc: runs_dir(wc.experiment),
+    wildcard_constraints:
+        experiment="|".join(EXPERIMENTS),
     log:
         "logs/tables/{experiment}.log",
     benchmark:
@@ -19,8 +19,7 @@ rule experiment_table:
         mem_mb=1000,
         runtime=10,
     shell:
-        "python -m report.tables {wildcards.experiment} --runs {params.runs} --out {output} "
-        "--only {input} 2> {log}"
+        "python -m report.tables {wildcards.experiment} --out {output} {input} 2> {log}"
 
 
 for _exp in EXPERIMENTS:
@@ -36,7 +35,6 @@ for _exp in EXPERIMENTS:
             [report(f, caption="../report/captions/figure.rst", category="Figures",
                     subcategory=_exp) for f in experiment_figures(_exp)],
         params:
-            runs=lambda wc, e=_exp: runs_dir(e),
             experiment=_exp,
         log:
             f"logs/figures/{_exp}.log",
@@ -49,5 +47,24 @@ for _exp in EXPERIMENTS:
             mem_mb=1000,
             runtime=10,
         shell:
-            "python -m report.figures {params.experiment} --runs {params.runs} "
-            "--out-dir results/figures --only {input} 2> {log}"
+            "python -m report.figures {params.experiment} --out-dir results/figures {input} "
+            "2> {log}"
+
+
+rule scorecard:
+    input:
+        expand("results/tables/{experiment}.csv", experiment=EXPERIMENTS),
+    output:
+        "results/tables/scorecard.csv",
+    log:
+        "logs/tables/scorecard.log",
+    benchmark:
+        "benchmarks/tables/scorecard.tsv"
+    conda:
+        "../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    shell:
+        "python -m report.scorecard --out {output} {input} 2> {log}"

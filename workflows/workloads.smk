@@ -2,6 +2,9 @@
 
 
 rule workload_trace:
+    input:
+        # a workload read from a file (kind lackey: params.path) reruns when the file changes
+        workload_inputs,
     output:
         "results/traces/{workload}.trace",
     params:

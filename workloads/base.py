@@ -35,25 +35,27 @@ def get(kind: str) -> type["Workload"]:
 class Workload(ABC):
     """A generator of one process's trace.
 
-    ``defaults`` lists every parameter with its default; unknown parameters are
-    rejected so a typo in the config cannot silently fall back to a default.
+    ``defaults`` lists every parameter with its default.  Types and ranges are
+    declared once, in config/schema.yaml ``$defs/<kind>``: the parameters are
+    checked against it (unknown parameters are rejected, so a typo in the
+    config cannot silently fall back to a default).
     """
 
     kind: ClassVar[str]
     defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, params: dict | None = None, seed: int = 0):
-        params = dict(params or {})
-        unknown = sorted(set(params) - set(self.defaults))
-        if unknown:
-            raise ValueError(f"workload {self.kind!r}: unknown parameter(s) {unknown}; "
-                             f"allowed: {sorted(self.defaults)}")
-        self.params = {**self.defaults, **params}
+        """Raises ValueError, one line per problem, naming ``<kind>.params.<key>``."""
+        # imported here: policies import the machine, which imports workloads.trace
+        from hpsim.options import validate_params
+        self.params = {**self.defaults, **dict(params or {})}
+        validate_params(self.kind, self.params)
         self.seed = int(seed)
         self.validate()
 
     def validate(self) -> None:
-        """Raise ValueError naming a bad parameter."""
+        """Checks the schema cannot express (one parameter against another, a
+        file that must exist); raise ValueError naming the parameter."""
 
     def header(self) -> dict:
         return {"workload": self.kind, "params": self.params, "seed": self.seed}

@@ -27,18 +27,6 @@ class BufferTouch(Workload):
         "chunk_pages": 1 << 20,
     }
 
-    def validate(self):
-        p = self.params
-        if not p["size_gib"] > 0:
-            raise ValueError(f"buffer_touch: size_gib must be > 0, got {p['size_gib']}")
-        if p["order"] not in ("sequential", "strided", "random"):
-            raise ValueError(f"buffer_touch: order must be sequential, strided or random, "
-                             f"got {p['order']!r}")
-        if p["base_addr"] % (2 << 20):
-            raise ValueError("buffer_touch: base_addr must be 2 MiB aligned")
-        if int(p["stride_pages"]) < 1:
-            raise ValueError("buffer_touch: stride_pages must be >= 1")
-
     def page_order(self, n_pages: int):
         """Yield arrays of page indices covering 0..n_pages-1 once each."""
         p = self.params

@@ -307,19 +307,6 @@ class Graph500(Workload):
         "chunk_edges": 1 << 18,
     }
 
-    def validate(self):
-        p = self.params
-        if not 1 <= int(p["scale"]) <= 36:
-            raise ValueError(f"graph500: scale must be in 1..36, got {p['scale']}")
-        if int(p["edgefactor"]) < 1:
-            raise ValueError("graph500: edgefactor must be >= 1")
-        if int(p["n_roots"]) < 1 or int(p["sample"]) < 1:
-            raise ValueError("graph500: n_roots and sample must be >= 1")
-        if int(p["base_addr"]) % HUGE_SIZE:
-            raise ValueError("graph500: base_addr must be 2 MiB aligned")
-        if int(p["chunk_edges"]) < 1:
-            raise ValueError("graph500: chunk_edges must be >= 1")
-
     # -- graph construction shared with tests ------------------------------
     def make_graph(self):
         rng = np.random.default_rng(self.seed)

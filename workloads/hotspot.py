@@ -31,18 +31,6 @@ class Hotspot(Workload):
         "chunk": 1 << 20,
     }
 
-    def validate(self):
-        p = self.params
-        if not p["size_gib"] > 0:
-            raise ValueError(f"hotspot: size_gib must be > 0, got {p['size_gib']}")
-        for k in ("hot_fraction", "hot_access_fraction", "write_fraction"):
-            if not 0 <= p[k] <= 1:
-                raise ValueError(f"hotspot: {k} must be in [0, 1], got {p[k]}")
-        if p["hot_position"] not in ("high", "low"):
-            raise ValueError("hotspot: hot_position must be high or low")
-        if int(p["accesses"]) < 0:
-            raise ValueError("hotspot: accesses must be >= 0")
-
     def generate(self, out):
         p = self.params
         n = int(p["size_gib"] * GIB) // PAGE_SIZE

@@ -237,10 +237,11 @@ class Lackey(Workload):
     defaults = {"path": None, "include_instr": False, "cycles_per_access": 3, "phase": "run"}
 
     def validate(self):
-        if not self.params["path"]:
-            raise ValueError("lackey: parameter 'path' (the Lackey output file) is required")
-        if not Path(self.params["path"]).is_file():
-            raise ValueError(f"lackey: no such file {self.params['path']!r}")
+        path = self.params["path"]
+        if not path:
+            raise ValueError("lackey.params.path: missing parameter (the Lackey output file)")
+        if not Path(path).is_file():
+            raise ValueError(f"lackey.params.path: no such file {path!r}")
 
     def generate(self, out):
         p = self.params

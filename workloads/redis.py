@@ -388,31 +388,11 @@ class Redis(Workload):
     }
 
     def validate(self):
+        """The check across parameters (types and ranges: config/schema.yaml $defs/redis)."""
         p = self.params
-        if int(p["n_keys"]) < 1:
-            raise ValueError("redis: n_keys must be >= 1")
-        if not 1 <= int(p["key_bytes"]) <= 255:
-            raise ValueError("redis: key_bytes must be in 1..255")
-        if int(p["value_bytes"]) < 1 or int(p["big_value_bytes"]) < 1:
-            raise ValueError("redis: value sizes must be >= 1")
-        if not 0 <= float(p["delete_fraction"]) <= 1:
-            raise ValueError("redis: delete_fraction must be in [0, 1]")
-        if float(p["pause_s"]) < 0:
-            raise ValueError("redis: pause_s must be >= 0")
-        if p["ycsb"] not in YCSB_READ:
-            raise ValueError(f"redis: ycsb must be one of {sorted(YCSB_READ)}, got {p['ycsb']!r}")
-        if p["read_fraction"] is not None and not 0 <= float(p["read_fraction"]) <= 1:
-            raise ValueError("redis: read_fraction must be in [0, 1]")
-        if p["distribution"] not in ("scrambled_zipfian", "zipfian", "hotspot", "uniform"):
-            raise ValueError(f"redis: unknown distribution {p['distribution']!r}")
-        if int(p["chunk_mib"]) not in (1, 2, 4, 8):
-            raise ValueError("redis: chunk_mib must be 1, 2, 4 or 8")
-        if p["huge_map"] not in ("chunk", "page"):
-            raise ValueError("redis: huge_map must be 'chunk' or 'page'")
-        if int(p["serve_requests"]) < 0 or int(p["decay_ops"]) < 0:
-            raise ValueError("redis: serve_requests and decay_ops must be >= 0")
         if not p["bloat"] and int(p["serve_requests"]) == 0:
-            raise ValueError("redis: bloat=False needs serve_requests > 0")
+            raise ValueError("redis.params.serve_requests: 0 is not allowed "
+                             "(must be > 0 when bloat is false)")
 
     def generate(self, out):
         p = self.params

@@ -35,7 +35,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from machine.constants import PAGES_PER_HUGE
+from hpsim.units import PAGES_PER_HUGE
+from policies.khugepaged import charge_scan
 
 N_BUCKETS = 10          # paper: 10 buckets; code: MAX_BINS 12 but only 0..9 reachable
 BUCKET_WIDTH = 50       # paper: bucket i = coverage [50i, 50i + 49]
@@ -64,15 +65,15 @@ def ema(old: int, new: int, alpha_milli: int) -> int:
 
 
 class AccessMap:
-    """One process's access_map: N_BUCKETS ordered lists of region slots
-    (head = first), with each region's smoothed weight."""
+    """One process's access_map (``init_mm_ohp_bins``): N_BUCKETS ordered
+    lists of region slots (head = first), with each region's smoothed weight."""
 
     def __init__(self, pid: int):
         self.pid = pid
         self.buckets: list[OrderedDict] = [OrderedDict() for _ in range(N_BUCKETS)]
         self.weight: dict[int, int] = {}     # slot -> EMA weight
         self.where: dict[int, int] = {}      # slot -> bucket
-        self.by_region: dict[int, int] = {}  # region index (vaddr >> 21) -> slot
+        self.by_region: dict[int, int] = {}  # region index (vaddr >> HUGE_SHIFT) -> slot
         self.region_of: dict[int, int] = {}  # slot -> region index
 
     def __len__(self) -> int:
@@ -92,6 +93,7 @@ class AccessMap:
         self.region_of[slot] = region
 
     def remove(self, slot: int) -> None:
+        """remove_ohp_bins for one region: it leaves the access_map."""
         b = self.where.pop(slot, None)
         if b is None:
             return
@@ -100,6 +102,7 @@ class AccessMap:
         del self.by_region[self.region_of.pop(slot)]
 
     def pop_head(self, b: int) -> int:
+        """Take the head of bucket b (get_ohp_mm_addr / get_ohp_global_kaddr)."""
         slot = next(iter(self.buckets[b]))
         self.remove(slot)
         return slot
@@ -112,6 +115,7 @@ class AccessMap:
         return -1
 
     def count_from(self, lowest: int) -> int:
+        """Regions in buckets >= lowest (ohp_mm_pending_promotions)."""
         return sum(len(self.buckets[b]) for b in range(lowest, N_BUCKETS))
 
     def list_order(self) -> list[int]:
@@ -119,8 +123,9 @@ class AccessMap:
         return [s for b in range(N_BUCKETS - 1, -1, -1) for s in self.buckets[b]]
 
     def update(self, slots: list[int], counts: np.ndarray, shape: str, alpha_milli: int) -> int:
-        """Fold one sample (accessed pages per slot, in visiting order) into the
-        EMA and re-bin.  Returns how many regions changed bucket."""
+        """ohp_adjust_mm_bins: fold one sample (accessed pages per slot, in
+        visiting order) into the EMA (update_kaddr_weight) and re-bin.
+        Returns how many regions changed bucket."""
         moved: dict[int, list[int]] = {}
         for s, c in zip(slots, counts.tolist()):
             if s not in self.where:
@@ -142,7 +147,7 @@ class AccessMap:
 
 
 class KBinManager:
-    """The sampling thread.  Each window is two wake-ups: clear the accessed
+    """The sampling thread (``kbinmanager`` / ``kbinmanager_do_scan``).  Each window is two wake-ups: clear the accessed
     bits of the candidates at t, count them at t + window_s.
 
     ``sampling == "paper"``: every ``period_s`` all processes are sampled in
@@ -173,18 +178,19 @@ class KBinManager:
         order = am.list_order()
         if not order:
             return order
-        rg = self.m.rg
         a = np.asarray(order, np.int64)
-        bad = (rg.valid[a] == 0) | (rg.huge[a] != 0)
+        bad = ~self.m.base_mask(a)
         for s in a[bad].tolist():
             am.remove(s)
         return a[~bad].tolist() if bad.any() else order
 
     def _charge(self, n_regions: int) -> None:
-        self.m.charge("kbinmanager", n_regions * PAGES_PER_HUGE * self.ns_per_pte * 1e-9
-                      * self.m.params.cpu_hz)
+        """CPU time of reading (or clearing) the PTEs of ``n_regions`` regions."""
+        charge_scan(self.m, "kbinmanager", n_regions, self.ns_per_pte)
 
     def clear(self, pids: list[int]) -> None:
+        """ohp_clear_pte_accessed_mm for each process: clear the accessed bits
+        of its candidates."""
         n = 0
         for pid in pids:
             am = self.maps.get(pid)
@@ -196,6 +202,8 @@ class KBinManager:
         self._charge(n)
 
     def count(self, pids: list[int]) -> None:
+        """ohp_nr_accessed + ohp_adjust_mm_bins for each process: count the
+        accessed bits of its candidates and re-bin them."""
         n = 0
         for pid in pids:
             am = self.maps.get(pid)
@@ -213,6 +221,7 @@ class KBinManager:
         return [p for p in self.mm_order() if self.m.procs[p].running]
 
     def work(self, now_s: float) -> float:
+        """One wake-up of the kbinmanager loop; returns the seconds to sleep."""
         if self.sampling == "paper":
             # all processes share the window; a process (or region) that
             # appeared after the clear is counted too: its bits were set by

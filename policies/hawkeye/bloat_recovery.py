@@ -27,12 +27,12 @@ import math
 
 import numpy as np
 
-from machine.constants import PAGES_PER_HUGE, PG_MAPPED, PG_WRITTEN, PG_ZEROPAGE
-
-PAGE = 4096
+from hpsim.units import PAGE_SIZE, PAGES_PER_HUGE, cycles_from_us
 
 
 class BloatRecovery:
+    """The bloat-recovery kthread (remove.c); ``work`` is one wake-up."""
+
     name = "bloat_recovery"
 
     def __init__(self, machine, cfg: dict, overhead_of):
@@ -46,13 +46,11 @@ class BloatRecovery:
         self.bytes_scanned = 0.0
         self.last_order: list[tuple[int, float]] = []   # (pid, overhead) of the last pass
 
-    def _zero_counts(self, slots: np.ndarray) -> np.ndarray:
-        st = self.m.rg.pg_state.reshape(-1, PAGES_PER_HUGE)[slots]
-        return ((st & PG_MAPPED != 0) & (st & PG_ZEROPAGE == 0)
-                & (st & PG_WRITTEN == 0)).sum(axis=1)
-
     def recover(self, now_s: float) -> int:
-        """One pass.  Returns the pages released."""
+        """One pass of remove.c's loop: below ``trigger_free_pct`` free memory,
+        walk the processes' huge regions (lowest MMU overhead first, each in
+        address order), split those with zero sub-pages and release them,
+        until ``target_free_pct`` is free.  Returns the pages released."""
         m, c = self.m, self.cfg
         total = m.total_frames
         if m.free_frames >= c["trigger_free_pct"] / 100 * total:
@@ -61,8 +59,8 @@ class BloatRecovery:
         goal = math.ceil(c["target_free_pct"] / 100 * total)
         p = m.params
         cyc_per_byte = p.cpu_hz / (c["scan_gb_per_s"] * 1e9)
-        split_cyc = c["split_us"] * 1e-6 * p.cpu_hz
-        free_cyc = p.costs["free_4k_us"] * 1e-6 * p.cpu_hz
+        split_cyc = cycles_from_us(c["split_us"], p.cpu_hz)
+        free_cyc = cycles_from_us(p.costs["free_4k_us"], p.cpu_hz)
         cycles = 0.0
         released_total = 0
         order = sorted((pr for pr in m.procs if pr.region_slot),
@@ -72,19 +70,20 @@ class BloatRecovery:
             if m.free_frames >= goal:
                 break
             slots = np.asarray(pr.regions_in_order(), np.int64)
-            slots = slots[m.rg.huge[slots] != 0]
+            slots = slots[m.huge_mask(slots)]
             if not len(slots):
                 continue
-            zeros = self._zero_counts(slots)
+            zeros = m.zero_subpages(slots)
             for s, z in zip(slots.tolist(), zeros.tolist()):
                 if m.free_frames >= goal:
                     break
-                scanned = z * PAGE + (PAGES_PER_HUGE - z) * c["nonzero_scan_bytes"]
+                scanned = z * PAGE_SIZE + (PAGES_PER_HUGE - z) * c["nonzero_scan_bytes"]
                 self.bytes_scanned += scanned
                 cycles += scanned * cyc_per_byte
                 if z < c["min_zero_pages"]:
                     continue
-                rel, _, _ = m.release_zero_pages(s, goal - m.free_frames)
+                rel, _, _ = m.release_zero_pages(s, goal - m.free_frames, now_s,
+                                                 "bloat_recovery: zero sub-pages")
                 self.split_slots.add(s)
                 self.regions_split += 1
                 released_total += rel
@@ -94,5 +93,6 @@ class BloatRecovery:
         return released_total
 
     def work(self, now_s: float) -> float:
+        """One wake-up: a pass, then sleep ``period_s``."""
         self.recover(now_s)
         return self.cfg["period_s"]

@@ -3,7 +3,7 @@
 Paper (hawkeye-facts.md §3.1): a rate-limited background thread zeroes free
 pages with non-temporal stores, so the fault path can skip zeroing and the
 application's cache is not polluted.  Zeroed and dirty free pages are kept
-on separate lists (the machine's L_FREE_ZEROED / L_FREE_DIRTY).
+on separate lists (the machine's pre-zeroed and dirty free block lists).
 
 Public code (§3.2, hawkeye_modules/async-zero/asynczero.c): take the first
 free 4 MiB block, zero it with ``movnti``, put it back at the tail flagged
@@ -19,10 +19,12 @@ it is allocated (the machine does that).
 """
 from __future__ import annotations
 
-from machine.constants import L_FREE_DIRTY, PAGES_PER_HUGE
+from hpsim.units import PAGES_PER_HUGE, cycles_from_us
 
 
 class PreZeroer:
+    """The pre-zeroing thread (asynczero.c's kthread); ``work`` is one wake-up."""
+
     name = "asynczero"
 
     def __init__(self, machine, cfg: dict):
@@ -30,20 +32,22 @@ class PreZeroer:
         self.blocks_per_wake = int(cfg["blocks_per_wake"])
         self.sleep_s = cfg["sleep_ms"] / 1000
         self.start_fraction = float(cfg["start_zeroed_fraction"])
-        self.block_cycles = int(round(PAGES_PER_HUGE * machine.params.costs["zero_4k_us"]
-                                      * 1e-6 * machine.params.cpu_hz))
+        self.block_cycles = int(round(cycles_from_us(
+            PAGES_PER_HUGE * machine.params.costs["zero_4k_us"], machine.params.cpu_hz)))
         self.zeroed = 0
         self._started = False
 
     def _start(self) -> None:
         """Blocks already zeroed when the run starts (a machine that was idle
         before it): not charged, they were zeroed before time 0."""
-        n = int(self.start_fraction * int(self.m.ph.lst[L_FREE_DIRTY, 2]))
+        n = int(self.start_fraction * self.m.free_dirty_blocks())
         for _ in range(n):
             if self.m.zero_free_block() < 0:
                 break
 
     def work(self, now_s: float) -> float:
+        """Zero up to ``blocks_per_wake`` free dirty blocks, then sleep
+        ``sleep_ms`` (asynczero.c's loop with ``msleep(sleep)``)."""
         if not self._started:
             self._started = True
             self._start()

@@ -1,0 +1,314 @@
+"""The mechanism API: every query and action a policy may use on the machine.
+
+Policies decide; the machine acts.  A policy never reads or writes the
+machine's arrays (page tables ``rg``, physical memory ``ph``, counters ``G``
+and ``C``): it calls the methods below, named as the kernels name the same
+operation.  ``Machine`` (machine.machine) inherits them; they use its
+``rg``, ``ph``, ``G``, ``P``, ``procs``, ``params``, ``thread_cycles`` and
+``events``.
+
+=====================================  ==========================================
+kernel                                 here
+=====================================  ==========================================
+khugepaged_scan_pmd's counters         ``pte_summary(slot)``: none_or_zero,
+(mm/khugepaged.c)                      referenced, writable PTEs of a region
+hugepage_vma_check                     ``region_eligible(slot)``
+collapse_huge_page (khugepaged)        ``promote_region(slot, thread, ...)``
+pmap_promote_pde (FreeBSD amd64)       ``promote_in_place(slot, thread, ...)``
+split_huge_page                        ``split_region(slot, ...)``
+vm_reserv partpopq head (vm_reserv.c)  ``partpopq_head()``
+vm_reserv_break / _reclaim_inactive    ``break_reservation(slot)``
+vm_reserv_level_iffullpop              ``reservation_full(slot)``
+HawkEye remove.c zero sub-page scan    ``zero_subpages(slots)``,
+                                       ``release_zero_pages(slot, ...)``
+HawkEye asynczero.c                    ``free_dirty_blocks()``, ``zero_free_block()``
+page_idle / test_and_clear_young       ``clear_accessed(slots)``,
+                                       ``accessed_counts(slots)``,
+                                       ``idle_page_counts(slots)``
+kthread CPU time                       ``charge``, ``charge_ns``, ``charge_us``
+in-fault work on the faulting task     ``charge_process(pr, cycles)``
+=====================================  ==========================================
+
+Every promotion and split is recorded as one row of ``Machine.events`` (the
+rows of events.csv): ``time_s``, ``process``, ``event`` (``collapse``,
+``promote_in_place`` or ``split``), ``region`` (virtual base address, hex),
+``reason`` (given by the caller: which thread or hook, and why).  The time is
+the caller's ``now_s``, or the owning process's clock when none is given.
+``Machine.munmap`` records the splits of huge regions it unmaps in part
+(reason ``munmap``).  Not listed: a split made inside the compiled replay by
+``madvise(DONTNEED)`` of part of a huge region (counted in the summary's
+``splits``; the replay does not return to Python for it).
+"""
+from __future__ import annotations
+
+import bisect
+from typing import NamedTuple
+
+import numpy as np
+
+from hpsim.units import HUGE_SHIFT, HUGE_SIZE, PAGES_PER_HUGE, cycles_from_ns, cycles_from_us
+from machine import pagetable as pt, physmem
+from machine.constants import (BLK_HUGE, BLK_RESERVED, C_CLOCK, C_COLLAPSE_CYCLES,
+                               G_FREE_FRAMES, G_RESV_BROKEN, G_TOTAL_FRAMES, L_FREE_DIRTY,
+                               PG_ACCESSED, PG_MAPPED, PG_ZEROPAGE)
+from machine.results import ScanResult
+
+
+class PteSummary(NamedTuple):
+    """khugepaged_scan_pmd's counters over a region's 512 PTEs."""
+    none_or_zero: int   # PTEs empty or mapping the shared zero page
+    referenced: int     # PTEs with the accessed (young) bit set
+    writable: int       # PTEs mapping a private (writable) frame
+
+
+class IdleCounts(NamedTuple):
+    """Per region (arrays aligned with the slots asked for): what an idle-page
+    scan (Ingens ``osa_hpage_scand``) reads before it clears the bits."""
+    huge: np.ndarray         # bool: mapped by one 2 MiB PTE
+    private: np.ndarray      # int: private frames mapped
+    idle: np.ndarray         # int: private frames whose accessed bit is clear
+    referenced: np.ndarray   # int: PTEs whose accessed bit is set
+
+
+class Mechanisms:
+    """The policy-facing half of ``Machine`` (see the module docstring)."""
+
+    # --- regions -------------------------------------------------------------
+    def region_valid(self, slot: int) -> bool:
+        """The region still exists (slots are never reused)."""
+        return bool(self.rg.valid[slot])
+
+    def region_huge(self, slot: int) -> bool:
+        """The region is mapped by one 2 MiB PTE (pmd_trans_huge)."""
+        return bool(self.rg.huge[slot])
+
+    def region_owner(self, slot: int) -> int:
+        """pid of the process the region belongs to."""
+        return int(self.rg.pid[slot])
+
+    def region_vaddr(self, slot: int) -> int:
+        """Virtual base address of the region (bytes, 2 MiB aligned)."""
+        return int(self.rg.vaddr[slot])
+
+    def region_index(self, slot: int) -> int:
+        """Region number of the slot: its virtual base >> HUGE_SHIFT."""
+        return int(self.rg.vaddr[slot]) >> HUGE_SHIFT
+
+    def region_eligible(self, slot: int) -> bool:
+        """The region's whole 2 MiB lies inside one VMA (THP eligibility,
+        Linux hugepage_vma_check / the aligned-range test of do_huge_pmd_anonymous_page)."""
+        if not self.rg.valid[slot]:
+            return False
+        pr = self.procs[self.rg.pid[slot]]
+        base = int(self.rg.vaddr[slot])
+        k = bisect.bisect_right(pr.vma_starts, base) - 1
+        return k >= 0 and pr.vmas[k].end >= base + HUGE_SIZE
+
+    def huge_mask(self, slots) -> np.ndarray:
+        """bool per slot: mapped by one 2 MiB PTE."""
+        return self.rg.huge[np.asarray(slots, np.int64)] != 0
+
+    def base_mask(self, slots) -> np.ndarray:
+        """bool per slot: the region still exists and is mapped by 4 KiB PTEs
+        (a promotion candidate can still be promoted)."""
+        a = np.asarray(slots, np.int64)
+        return (self.rg.valid[a] != 0) & (self.rg.huge[a] == 0)
+
+    def populated(self, slot: int) -> int:
+        """Private 4 KiB frames mapped in the region (FreeBSD's popcnt, the
+        weight of Ingens's population map)."""
+        return int(self.rg.mapped[slot] - self.rg.zpages[slot])
+
+    def pte_summary(self, slot: int) -> PteSummary:
+        """The counters khugepaged_scan_pmd gathers over the region's PTEs."""
+        rg = self.rg
+        private = int(rg.mapped[slot] - rg.zpages[slot])
+        st = rg.pg_state[slot * PAGES_PER_HUGE:(slot + 1) * PAGES_PER_HUGE]
+        return PteSummary(PAGES_PER_HUGE - private, int(np.count_nonzero(st & PG_ACCESSED)),
+                          private)
+
+    def zero_subpages(self, slots) -> np.ndarray:
+        """Per region: resident private 4 KiB sub-pages whose content is zero
+        (HawkEye remove.c's byte scan finds them), int64 array aligned with slots."""
+        return pt.zero_page_counts(self.rg, np.asarray(slots, np.int64))
+
+    # --- accessed bits ---------------------------------------------------------
+    def clear_accessed(self, slots) -> None:
+        """Clear the accessed bits of the regions' PTEs (test_and_clear_young)."""
+        for s in slots:
+            pt.clear_accessed(self.rg, int(s))
+
+    def accessed_counts(self, slots) -> np.ndarray:
+        """Per region: PTEs with the accessed bit set (int64 array)."""
+        return pt.accessed_counts(self.rg, np.asarray(slots, np.int64))
+
+    def idle_page_counts(self, slots) -> IdleCounts:
+        """Per region: huge or not, private frames, idle private frames, and
+        accessed PTEs (Ingens's idle page tracking walk)."""
+        a = np.asarray(slots, np.int64)
+        st = self.rg.pg_state.reshape(-1, PAGES_PER_HUGE)[a]
+        acc = (st & PG_ACCESSED) != 0
+        private = ((st & PG_MAPPED) != 0) & ((st & PG_ZEROPAGE) == 0)
+        return IdleCounts(self.rg.huge[a] != 0, private.sum(axis=1),
+                          (private & ~acc).sum(axis=1), acc.sum(axis=1))
+
+    # --- promotion and split ------------------------------------------------------
+    def promote_region(self, slot: int, thread: str, prefer_zeroed: bool = False,
+                       now_s: float | None = None, reason: str = "") -> ScanResult:
+        """Collapse a 4 KiB-mapped region into a fresh 2 MiB block
+        (collapse_huge_page), or promote it in place when it is a full
+        reservation.  The copy and zeroing cost is charged to ``thread``.
+
+        Returns SCAN_SUCCEED, SCAN_ALLOC_HUGE_PAGE_FAIL (no free block),
+        SCAN_PMD_NULL (the region is gone) or SCAN_PMD_MAPPED (already huge).
+        """
+        rg = self.rg
+        if not rg.valid[slot]:
+            return ScanResult.SCAN_PMD_NULL
+        if rg.huge[slot]:
+            return ScanResult.SCAN_PMD_MAPPED
+        if self.reservation_full(slot):
+            self.promote_in_place(slot, thread, now_s, reason)
+            return ScanResult.SCAN_SUCCEED
+        blk, zeroed = physmem.alloc_block(self.ph, self.G, prefer_zeroed, slot, BLK_HUGE)
+        if blk < 0:
+            return ScanResult.SCAN_ALLOC_HUGE_PAGE_FAIL
+        # the new block's frames are counted as used; collapse frees the old ones
+        pr = self.procs[rg.pid[slot]]
+        rsv = rg.block[slot]
+        cyc = pt.collapse_region(self.ph, self.G, rg, self.P, pr.C, pr.tlb, slot, blk, zeroed)
+        if rsv >= 0 and self.ph.blk_state[rsv] == BLK_RESERVED:
+            physmem.release_reservation(self.ph, self.G, rsv)
+        self.charge(thread, cyc, pr)
+        self._record("collapse", slot, now_s, reason or thread)
+        return ScanResult.SCAN_SUCCEED
+
+    def promote_in_place(self, slot: int, thread: str, now_s: float | None = None,
+                         reason: str = "") -> None:
+        """Promote a full reservation (``reservation_full``): only the mapping
+        changes (FreeBSD pmap_promote_pde).  The cost is charged to ``thread``."""
+        pr = self.procs[self.rg.pid[slot]]
+        cyc = pt.promote_in_place(self.ph, self.G, self.rg, self.P, pr.C, pr.tlb, slot)
+        self.charge(thread, cyc, pr)
+        self._record("promote_in_place", slot, now_s, reason or thread)
+
+    def split_region(self, slot: int, now_s: float | None = None, reason: str = "") -> None:
+        """Replace a huge mapping by 512 4 KiB PTEs onto the same frames
+        (split_huge_page).  Nothing happens to a gone or 4 KiB-mapped region."""
+        if self.rg.valid[slot] and self.rg.huge[slot]:
+            pr = self.procs[self.rg.pid[slot]]
+            pt.split_region(self.ph, self.rg, pr.C, pr.tlb, slot)
+            self._record("split", slot, now_s, reason)
+
+    def release_zero_pages(self, slot: int, max_pages: int = PAGES_PER_HUGE,
+                           now_s: float | None = None, reason: str = ""):
+        """Split a huge region and unmap up to ``max_pages`` of its zero-filled
+        pages (HawkEye remove.c).  Returns (released, zero_scanned, nonzero_scanned)."""
+        was_huge = bool(self.rg.huge[slot])
+        pr = self.procs[self.rg.pid[slot]]
+        out = pt.release_zero_pages(self.ph, self.G, self.rg, pr.C, pr.tlb, slot, max_pages)
+        if was_huge:
+            self._record("split", slot, now_s, reason)
+        return out
+
+    def _record(self, kind: str, slot: int, now_s: float | None, reason: str) -> None:
+        """Append one promotion/split row to ``events`` (see the module docstring)."""
+        pr = self.procs[self.rg.pid[slot]]
+        t = float(pr.C[C_CLOCK]) / self.params.cpu_hz if now_s is None else float(now_s)
+        self.events.append({"time_s": t, "process": pr.name, "event": kind,
+                            "region": f"{int(self.rg.vaddr[slot]):#x}", "reason": reason})
+
+    # --- reservations (FreeBSD vm_reserv.c) ----------------------------------------
+    def reservation_full(self, slot: int) -> bool:
+        """The region is a live 4 KiB-mapped region inside one VMA whose 512
+        pages are all private and page i is frame i of the region's own
+        reservation (popcnt == 512): it can be promoted in place."""
+        rg, ph = self.rg, self.ph
+        b = int(rg.block[slot])
+        if (b < 0 or rg.huge[slot] or not rg.valid[slot]
+                or ph.blk_state[b] != BLK_RESERVED or ph.blk_owner[b] != slot
+                or rg.mapped[slot] - rg.zpages[slot] != PAGES_PER_HUGE):
+            return False
+        frames = rg.pg_frame[slot * PAGES_PER_HUGE:(slot + 1) * PAGES_PER_HUGE]
+        return (bool((frames == b * PAGES_PER_HUGE + np.arange(PAGES_PER_HUGE)).all())
+                and self.region_eligible(slot))
+
+    def partpopq_head(self) -> int:
+        """Region slot of the partially populated reservation changed least
+        recently (the head of vm_reserv.c's ``partpopq``), or -1 if none."""
+        ph = self.ph
+        cand = np.flatnonzero((ph.blk_state == BLK_RESERVED) & (ph.blk_used < PAGES_PER_HUGE))
+        if len(cand) == 0:
+            return -1
+        return int(ph.blk_owner[cand[np.argmin(ph.blk_stamp[cand])]])
+
+    def break_reservation(self, slot: int) -> None:
+        """Break the region's reservation (vm_reserv_break): its free frames go
+        back to the allocator, its used ones stay as 4 KiB frames."""
+        b = int(self.rg.block[slot])
+        if b < 0 or self.ph.blk_state[b] != BLK_RESERVED:
+            return
+        physmem.release_reservation(self.ph, self.G, b)
+        self.rg.block[slot] = -1
+        self.G[G_RESV_BROKEN] += 1
+
+    # --- free memory -------------------------------------------------------------------
+    @property
+    def free_frames(self) -> int:
+        """Free 4 KiB frames, machine-wide."""
+        return int(self.G[G_FREE_FRAMES])
+
+    @property
+    def total_frames(self) -> int:
+        """All 4 KiB frames of the machine."""
+        return int(self.G[G_TOTAL_FRAMES])
+
+    def free_fraction(self) -> float:
+        return self.free_frames / self.total_frames
+
+    def free_huge_blocks(self) -> int:
+        """Wholly free 2 MiB blocks (zeroed and dirty)."""
+        return int(physmem.free_blocks(self.ph))
+
+    def fmfi(self) -> float:
+        """Free-memory fragmentation index at order 9: 1 - (free memory in
+        free 2 MiB blocks) / (free memory)."""
+        free = self.free_frames
+        return 0.0 if free == 0 else 1.0 - self.free_huge_blocks() * PAGES_PER_HUGE / free
+
+    def free_dirty_blocks(self) -> int:
+        """Free 2 MiB blocks not yet zeroed (what a pre-zeroing thread may zero)."""
+        return int(self.ph.lst[L_FREE_DIRTY, 2])
+
+    def zero_free_block(self) -> int:
+        """Zero the first dirty free block (pre-zeroing). Returns it or -1."""
+        b = int(self.ph.lst[L_FREE_DIRTY, 0])
+        if b < 0:
+            return -1
+        physmem.mark_block_zeroed(self.ph, b)
+        return b
+
+    # --- CPU accounting --------------------------------------------------------------
+    def charge(self, thread: str, cycles: float, pr=None) -> None:
+        """Account ``cycles`` (truncated to an integer) of CPU time to the
+        background kernel thread ``thread``; with ``pr``, also to that
+        process's collapse cycles."""
+        self.thread_cycles[thread] = self.thread_cycles.get(thread, 0) + int(cycles)
+        if pr is not None:
+            pr.C[C_COLLAPSE_CYCLES] += int(cycles)
+
+    def charge_ns(self, thread: str, ns: float) -> None:
+        """``charge`` a duration in nanoseconds (converted at the machine's clock)."""
+        self.charge(thread, cycles_from_ns(ns, self.params.cpu_hz))
+
+    def charge_us(self, thread: str, us: float) -> None:
+        """``charge`` a duration in microseconds (converted at the machine's clock)."""
+        self.charge(thread, cycles_from_us(us, self.params.cpu_hz))
+
+    def charge_process(self, pr, cycles: int) -> None:
+        """Add ``cycles`` to a process's clock: kernel work done inside its
+        fault (e.g. FreeBSD's promotion in pmap_enter)."""
+        pr.C[C_CLOCK] += int(cycles)
+
+
+__all__ = ["Mechanisms", "PteSummary", "IdleCounts", "ScanResult"]

@@ -1,0 +1,4 @@
+"""python -m report.render: see report.render."""
+from report.render.cli import main
+
+raise SystemExit(main())

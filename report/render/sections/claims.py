@@ -1,0 +1,37 @@
+"""Section: every claim with its verdict and reason."""
+from __future__ import annotations
+
+import pandas as pd
+
+from report.render.common import Context, verdict_class
+from report.render.document import Ref, Section, Table
+from report.render.fmt import bad, fmt_num
+
+
+def section_claims(ctx: Context) -> Section:
+    s = Section("sec-claims", "Claims")
+    cl = ctx.claims
+    counts = cl["verdict"].value_counts()
+    s.para(f"config/claims.yaml lists {len(cl)} checkable claims of the paper; ",
+           Ref("tab-claims"), f" holds each against this run. {counts.get('reproduced', 0)} are "
+           f"reproduced (within the claim's tolerance), {counts.get('partly', 0)} partly "
+           f"(within the wider tolerance), {counts.get('not reproduced', 0)} are not, and "
+           f"{counts.get('not measured', 0)} are not measured, because their experiment is not "
+           f"part of this run or the table lacks the row. The paper's numbers come from "
+           f"secondary summaries of the paper (the full text was not available); claims marked "
+           f"with a range or bound compare against that range or bound.")
+    rows, classes = [], []
+    for r in cl.itertuples():
+        v = verdict_class(r.verdict)
+        rows.append([r.id, fmt_num(r.paper_value, 3), fmt_num(r.our_value, 4),
+                     "–" if bad(r.rel_error) else f"{100 * r.rel_error:+.1f}%", r.verdict])
+        reason = "" if pd.isna(r.reason) else f" — {r.reason}."
+        rows.append([f"{r.source}: {r.statement}{reason}"])
+        classes += [v + " has-detail", v + " detail"]
+    s.blocks.append(Table("tab-claims", "The paper's claims against this run. Each claim's "
+                          "source in the paper and statement follow its row. Error is "
+                          "(ours - paper) / paper, or the distance past the paper's range or bound.",
+                          ["ID", "Paper", "Ours", "Error", "Verdict"], rows,
+                          ["l", "r", "r", "r", "l"], ["1fr", "auto", "auto", "auto", "auto"],
+                          row_classes=classes))
+    return s

@@ -1,0 +1,99 @@
+"""Section: setup (machine, memory pressure, policy options, experiments), every value with
+its unit and source (report.setup reads both from config/schema.yaml)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from report import InputError
+from report.render.common import PAPER_SETUP, Context
+from report.render.document import Ref, Section, Table
+from report.render.fmt import fmt_value
+from report.setup import setup_rows
+from report.style import order_policies, policy_label
+
+
+SOURCE_NOTE = "Units and sources: config/schema.yaml (x-unit, x-source)."
+
+
+def config_rows(ctx: Context, section: str) -> pd.DataFrame:
+    """report.setup.setup_rows for one config section (key, value, unit, source); a value
+    the schema gives no source for is an InputError naming the schema."""
+    try:
+        return setup_rows(ctx.cfg, ctx.schema, section)
+    except ValueError as e:
+        raise InputError(f"{ctx.schema_path}: {e}") from e
+
+
+def with_unit(value, unit: str) -> str:
+    return fmt_value(value) + (f" {unit}" if unit else "")
+
+
+def grouped_rows(df: pd.DataFrame, title: str, depth: int = 1):
+    """Table rows [key, value, source] under group rows: the leading ``depth`` parts of each
+    key name the group (``title: costs``); keys with fewer parts go under ``title`` itself.
+    Returns (rows, row classes)."""
+    groups: dict[str, list] = {}
+    for r in df.itertuples(index=False):
+        parts = r.key.split(".")
+        group = ".".join(parts[:depth]) if len(parts) > depth else ""
+        key = ".".join(parts[depth:]) if len(parts) > depth else r.key
+        groups.setdefault(group, []).append([key, with_unit(r.value, r.unit), r.source])
+    rows, classes = [], []
+    for group in sorted(groups, key=lambda g: g != ""):    # the title's own keys first
+        rows.append([f"{title}: {group}" if group else title])
+        classes.append("group")
+        rows += groups[group]
+        classes += [""] * len(groups[group])
+    return rows, classes
+
+
+def section_setup(ctx: Context) -> Section:
+    s = Section("sec-setup", "Setup")
+    cfg = ctx.cfg
+    m = cfg["machine"]
+    s.para(f"The simulated machine has {fmt_value(m.get('memory_gib'))} GiB of memory and a "
+           f"{fmt_value(m.get('cpu_ghz'))} GHz clock (the paper's Haswell Xeon E5-2690 v3 with "
+           f"{PAPER_SETUP['machine_gb']} GB). Each process runs on its own core; policy "
+           f"background threads run on other cores and are accounted separately. ",
+           Ref("tab-machine"),
+           " lists every machine parameter, ", Ref("tab-policies"),
+           " every policy option and ", Ref("tab-experiments"), " the experiments of this "
+           f"profile ({fmt_value(cfg.get('profile', '?'))}, seed {fmt_value(cfg.get('seed', '?'))}).")
+    mrows, mclasses = [], []
+    for group, title in (("machine", "Machine"), ("pressure", "Memory pressure")):
+        rows, classes = grouped_rows(config_rows(ctx, group), title)
+        mrows += rows
+        mclasses += classes
+    s.blocks.append(Table("tab-machine", "Machine and memory-pressure parameters, each with "
+                          "the source of its value. " + SOURCE_NOTE,
+                          ["Parameter", "Value", "Source"], mrows, ["l", "r", "l"],
+                          ["auto", "auto", "1fr"], wide=True, row_classes=mclasses))
+    pol = config_rows(ctx, "policies")
+    prows, pclasses = [], []
+    for policy in order_policies(cfg.get("policies") or {}):
+        prows.append([policy_label(policy)])
+        pclasses.append("group")
+        for r in pol.itertuples(index=False):
+            if r.key == policy:            # a policy without options
+                prows.append(["(no options)", "", r.source])
+            elif r.key.startswith(policy + "."):
+                prows.append([r.key[len(policy) + 1:], with_unit(r.value, r.unit), r.source])
+            else:
+                continue
+            pclasses.append("")
+    s.blocks.append(Table("tab-policies", "Policy options, grouped by policy, each with the "
+                          "source of its value. " + SOURCE_NOTE,
+                          ["Option", "Value", "Source"], prows, ["l", "r", "l"],
+                          ["auto", "auto", "1fr"], wide=True, row_classes=pclasses))
+    erows = []
+    for name, e in (cfg.get("experiments") or {}).items():
+        wl = (cfg.get("workloads") or {}).get(e.get("workload"), {})
+        erows.append([name, f"{e.get('workload')} ({wl.get('kind', '?')}: "
+                      f"{fmt_value(wl.get('params') or {})})",
+                      ", ".join(policy_label(p) for p in e.get("policies", [])),
+                      fmt_value(e.get("sample_interval_s", 1.0)) + " s"])
+    s.blocks.append(Table("tab-experiments", "Experiments: workload, policies and the "
+                          "interval at which time series are sampled.",
+                          ["Experiment", "Workload", "Policies", "Sampling"], erows,
+                          ["l", "l", "l", "r"], ["auto", "1fr", "1fr", "auto"], wide=True))
+    return s
