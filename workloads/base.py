@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
+from hpsim.options import validate_params
 from hpsim.units import PAGE_SIZE
 from workloads.trace import VERSION, TraceWriter
 
@@ -29,7 +30,7 @@ def get(kind: str) -> type["Workload"]:
     try:
         return REGISTRY[kind]
     except KeyError:
-        raise KeyError(f"unknown workload kind {kind!r}; known: {sorted(REGISTRY)}") from None
+        raise ValueError(f"unknown workload kind {kind!r}; known: {sorted(REGISTRY)}") from None
 
 
 class Workload(ABC):
@@ -46,8 +47,6 @@ class Workload(ABC):
 
     def __init__(self, params: dict | None = None, seed: int = 0):
         """Raises ValueError, one line per problem, naming ``<kind>.params.<key>``."""
-        # imported here: policies import the machine, which imports workloads.trace
-        from hpsim.options import validate_params
         self.params = {**self.defaults, **dict(params or {})}
         validate_params(self.kind, self.params)
         self.seed = int(seed)
@@ -56,6 +55,12 @@ class Workload(ABC):
     def validate(self) -> None:
         """Checks the schema cannot express (one parameter against another, a
         file that must exist); raise ValueError naming the parameter."""
+
+    def min_resident_bytes(self) -> int:
+        """A lower bound on the memory (bytes) the workload holds resident at
+        once: a machine with less usable memory cannot run it whole, and the
+        config check refuses it before any job runs.  0 = no bound known."""
+        return 0
 
     def header(self) -> dict:
         return {"workload": self.kind, "params": self.params, "seed": self.seed}

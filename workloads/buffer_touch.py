@@ -45,6 +45,10 @@ class BufferTouch(Workload):
             for s in range(0, n_pages, step):
                 yield perm[s:s + step]
 
+    def min_resident_bytes(self) -> int:
+        """Every page of the buffer is written and held until it is freed."""
+        return int(round(self.params["size_gib"] * GIB)) // PAGE_SIZE * PAGE_SIZE
+
     def generate(self, out):
         p = self.params
         size = int(round(p["size_gib"] * GIB)) // PAGE_SIZE * PAGE_SIZE

@@ -31,6 +31,10 @@ class Hotspot(Workload):
         "chunk": 1 << 20,
     }
 
+    def min_resident_bytes(self) -> int:
+        """Every page is written once at initialisation and kept."""
+        return int(self.params["size_gib"] * GIB) // PAGE_SIZE * PAGE_SIZE
+
     def generate(self, out):
         p = self.params
         n = int(p["size_gib"] * GIB) // PAGE_SIZE

@@ -1,0 +1,197 @@
+"""The run layer's view of a config: every check a job would make, made
+before any job runs, and the runs each experiment expands to.
+
+``check_config(cfg)`` raises one ValueError listing every problem, one line
+each with the dotted key, the value and what is allowed; ``expand_runs(cfg)``
+maps run ids to what one simulation needs.  The workflow
+(``workflows/common.smk``) calls both at parse time.
+"""
+from __future__ import annotations
+
+import math
+
+import policies
+import workloads
+from hpsim import options
+from hpsim.units import GIB, HUGE_SIZE, MIB
+from machine.params import MachineParams
+
+deep_merge = options.merge   # an experiment's overrides over a config section
+
+
+def pct(x):
+    return f"{round(100 * x):d}"
+
+
+def expand_runs(cfg, collisions: list | None = None):
+    """run id -> everything one simulation needs.  A plain experiment is one
+    run (id = its name); a sweep is one run per grid point, with id
+    '<experiment>/<workload>_f<frag%>_t<tenant%>'.  Two grid points with one
+    id (fractions that round to the same percent) are appended to
+    ``collisions`` as error lines (or raise ValueError when it is None)."""
+    runs = {}
+    for name, exp in cfg["experiments"].items():
+        if "uses" in exp:
+            continue
+        base = {"experiment": name, "policies": exp["policies"],
+                "machine": deep_merge(cfg["machine"], exp.get("machine")),
+                "pressure": deep_merge(cfg["pressure"], exp.get("pressure")),
+                "policy_params": exp.get("policy_params", {}),
+                "time_scale": exp.get("time_scale", 1.0),
+                "sample_interval_s": exp.get("sample_interval_s", 1.0),
+                "max_time_s": exp.get("max_time_s"),
+                "labels": {"experiment": name, "time_scale": exp.get("time_scale", 1.0)}}
+        if "sweep" in exp:
+            sw = exp["sweep"]
+            for wl in sw["workloads"]:
+                for f in sw.get("fragmentation", [cfg["pressure"]["fragmentation"]]):
+                    for t in sw.get("tenant_fraction", [cfg["pressure"]["tenant_fraction"]]):
+                        rid = f"{name}/{wl}_f{pct(f)}_t{pct(t)}"
+                        if rid in runs:
+                            prev = runs[rid]["pressure"]
+                            msg = (f"experiments.{name}.sweep: fragmentation {f} / "
+                                   f"tenant_fraction {t} and {prev['fragmentation']} / "
+                                   f"{prev['tenant_fraction']} both make run id {rid!r} "
+                                   "(ids use whole percents); make the values differ by "
+                                   ">= 0.01")
+                            if collisions is None:
+                                raise ValueError(msg)
+                            collisions.append(msg)
+                            continue
+                        runs[rid] = {**base,
+                                     "processes": [{"workload": wl, "name": wl, "start_s": 0.0}],
+                                     "pressure": {"fragmentation": f, "tenant_fraction": t},
+                                     "labels": {**base["labels"], "workload": wl,
+                                                "variant": rid.split("/")[1],
+                                                "fragmentation": f, "tenant_fraction": t}}
+        else:
+            procs = exp.get("processes") or [{"workload": exp["workload"]}]
+            procs = [{"workload": p["workload"], "name": p.get("name", p["workload"]),
+                      "start_s": float(p.get("start_s", 0.0))} for p in procs]
+            labels = dict(base["labels"])
+            if len(procs) == 1:
+                labels["workload"] = procs[0]["workload"]
+            runs[name] = {**base, "processes": procs, "labels": labels}
+    return runs
+
+
+def check_config(cfg):
+    """The config against config/schema.yaml (every option's type and range,
+    in the policy blocks, workloads' params and experiments' overrides; one
+    line per error, naming the dotted key), then what the schema cannot say:
+    complete policy blocks, checks across options (each policy's and
+    workload's validate()), options after an experiment's overrides and
+    time_scale, references between sections.  Stops before any job runs."""
+    schema = options.load_schema()
+    errors = non_finite(cfg, "") + options.schema_errors(schema, schema, cfg, "")
+    if errors:
+        raise ValueError("invalid configuration:\n  " + "\n  ".join(errors))
+    bad = set()   # policies whose own block is wrong: not checked again per experiment
+    for name, params in cfg["policies"].items():
+        try:
+            policies.check_params(name, params, complete=True)
+        except ValueError as e:
+            errors.append(str(e))
+            bad.add(name)
+    for name, wl in cfg["workloads"].items():
+        try:
+            workloads.get(wl["kind"])(wl.get("params", {}), cfg["seed"])
+        except ValueError as e:   # the class names <kind>.params.<key>
+            errors.append(str(e).replace(f"{wl['kind']}.params", f"workloads.{name}.params", 1))
+    for name, exp in cfg["experiments"].items():
+        wls = [exp["workload"]] if "workload" in exp else []
+        wls += [p["workload"] for p in exp.get("processes", [])]
+        wls += exp.get("sweep", {}).get("workloads", [])
+        for wl in wls:
+            if wl not in cfg["workloads"]:
+                errors.append(f"experiments.{name}: workload {wl!r} is not defined under "
+                              f"workloads (defined: {sorted(cfg['workloads'])})")
+        names = [p.get("name", p["workload"]) for p in exp.get("processes", [])]
+        if len(set(names)) != len(names):
+            errors.append(f"experiments.{name}.processes: process names must be unique "
+                          f"(got {names}); set `name:` to tell them apart")
+        for used in exp.get("uses", []):
+            if used not in cfg["experiments"] or "uses" in cfg["experiments"][used]:
+                errors.append(f"experiments.{name}.uses: {used!r} is not an experiment that runs")
+        for pol in exp.get("policies", []):
+            if pol not in cfg["policies"]:
+                errors.append(f"experiments.{name}.policies: {pol!r} has no options block "
+                              f"under policies (defined: {sorted(cfg['policies'])})")
+                continue
+            if pol in bad:
+                continue
+            try:
+                params = deep_merge(cfg["policies"][pol], exp.get("policy_params", {}).get(pol))
+                policies.check_params(pol, policies.scale_durations(
+                    pol, params, exp.get("time_scale", 1.0)),
+                    path=f"experiments.{name}.policy_params.{pol}", complete=True)
+            except ValueError as e:
+                errors.append(str(e))
+    unknown = sorted(set(selected_experiments(cfg)) - set(cfg["experiments"]))
+    if unknown:
+        errors.append(f"only_experiments: {unknown} not defined under experiments "
+                      f"(defined: {sorted(cfg['experiments'])})")
+    if not errors:
+        errors += run_errors(cfg)
+    if errors:
+        raise ValueError("invalid configuration:\n  " + "\n  ".join(dict.fromkeys(errors)))
+
+
+def selected_experiments(cfg) -> list[str]:
+    """The experiments to run: ``only_experiments``, or every one."""
+    return sorted(cfg.get("only_experiments") or cfg["experiments"])
+
+
+def needed_experiments(cfg) -> list[str]:
+    """The selected experiments and those they build on (``uses``)."""
+    sel = [e for e in selected_experiments(cfg) if e in cfg["experiments"]]
+    return sorted(set(sel) | {u for e in sel for u in cfg["experiments"][e].get("uses", [])})
+
+
+def non_finite(value, path: str) -> list[str]:
+    """Error lines for every NaN or infinite number in a config (JSON schema's
+    range keywords let them through: every comparison with NaN is false)."""
+    if isinstance(value, dict):
+        return [e for k, v in value.items() for e in non_finite(v, f"{path}.{k}" if path else k)]
+    if isinstance(value, list):
+        return [e for i, v in enumerate(value) for e in non_finite(v, f"{path}[{i}]")]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"{path}: {value} is not allowed (numbers must be finite)"]
+    return []
+
+
+def run_errors(cfg) -> list[str]:
+    """What each run's simulation would refuse, checked for every run: the
+    machine (TLB geometry, at least one 2 MiB block), a tenant share that
+    leaves no block, and usable memory below what the run's workloads hold
+    resident at once (``Workload.min_resident_bytes``)."""
+    errors: list[str] = []
+    needed = needed_experiments(cfg)
+    runs = {rid: r for rid, r in expand_runs(cfg, errors).items() if r["experiment"] in needed}
+    resident = {name: workloads.get(wl["kind"])(wl.get("params", {}), cfg["seed"])
+                .min_resident_bytes() for name, wl in cfg["workloads"].items()}
+    for rid, run in runs.items():
+        where = f"experiments.{run['experiment']}" + (f" (run {rid})" if rid != run["experiment"]
+                                                      else "")
+        try:
+            mp = MachineParams.from_config(run["machine"], run["pressure"])
+        except ValueError as e:
+            errors.append(f"{where}: {e}")
+            continue
+        tenant = run["pressure"]["tenant_fraction"]
+        usable = int(mp.n_blocks * (1 - tenant)) * HUGE_SIZE
+        if usable < HUGE_SIZE:
+            errors.append(f"{where}: pressure.tenant_fraction {tenant} leaves no 2 MiB block of "
+                          f"the machine's {mp.memory_bytes / GIB:g} GiB; allowed: a share that "
+                          "leaves at least one")
+            continue
+        need = sum(resident[p["workload"]] for p in run["processes"])
+        if need > usable:
+            names = ", ".join(sorted({p["workload"] for p in run["processes"]}))
+            errors.append(f"{where}: machine.memory_gib {run['machine']['memory_gib']:g} x "
+                          f"(1 - tenant_fraction {tenant:g}) = {usable / MIB:.0f} MiB is less than the "
+                          f"{need / MIB:.0f} MiB that {names} hold resident; allowed: memory "
+                          "that holds it, so that no run is cut short by running out of memory")
+    return errors
+
+
