@@ -123,6 +123,12 @@ CASES = [
      "experiments.table1.time_scale"),
     ("nan-workload", {"workloads": {"buffer": {"params": {"size_gib": NAN}}}},
      "workloads.buffer.params.size_gib"),
+    # names that become file names and shell words
+    ("shell-in-workload-name", {"workloads": {"x$(touch pwned)": {"kind": "buffer_touch"}}},
+     "must match ^[A-Za-z0-9_]+$"),
+    ("bad-experiment-name", {"experiments": {"Table 1": {"workload": "buffer",
+                                                         "policies": ["linux-4k"]}}},
+     "must match ^[a-z0-9_]+$"),
     # references between sections
     ("unknown-policy", {"experiments": {"table1": {"policies": ["linux-8k"]}}}, "linux-8k"),
     ("unknown-workload", {"experiments": {"table1": {"workload": "bufer"}}}, "experiments.table1"),
