@@ -11,8 +11,9 @@ from snakemake.utils import validate
 
 
 # the default profile, found beside this Snakefile (also under --directory);
-# jobs read the schema and defaults from the same folder (hpsim.options)
-os.environ["HPSIM_CONFIG_DIR"] = os.path.join(workflow.basedir, "config")
+# jobs read the schema and defaults from the same folder (hpsim.options; needed
+# by an installed, not editable, copy of the package), unless the user set it
+os.environ.setdefault("HPSIM_CONFIG_DIR", os.path.join(workflow.basedir, "config"))
 
 
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")

@@ -88,11 +88,3 @@ def experiment_runs(wildcards):
 def experiment_figures(experiment):
     """The SVG files report.figures draws for an experiment (its registry)."""
     return [f"results/figures/{f.name}.svg" for f in FIGURES.get(experiment, [])]
-
-
-def runs_dir(experiment):
-    """Directory the table and figure builders read: the experiment's own
-    runs, or all runs for an experiment built from others (`uses`)."""
-    if "uses" in config["experiments"][experiment]:
-        return "results/runs"
-    return f"results/runs/{experiment}"
