@@ -1,33 +1,20 @@
-"""Write a JSON document given on the command line to a file (atomically).
+"""Freeze the effective configuration (config/config.yaml plus any
+--configfile overrides) as JSON, which report.render then reads.
 
-    python -m report.dump_json '<json text>' results/config.json
-
-The workflow uses it to freeze the effective configuration (config/config.yaml
-plus any --configfile overrides) that report.render then reads.
+The workflow calls ``write_json`` from the ``effective_config`` rule: the
+configuration goes from Snakemake to the file directly, never through a
+command line (a long profile would pass the argument-length limit).
 """
 from __future__ import annotations
 
 import json
-import sys
 
-from report import InputError, atomic_write_text, cli, log
+from hpsim.io import atomic_write_text, log
 
 
-@cli
-def main(argv=None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2 or args[0] in ("-h", "--help"):
-        print(__doc__, file=sys.stderr)
-        return 2
-    text, out = args
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(f"argument 1 is not valid JSON: {e}") from e
-    atomic_write_text(out, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+def write_json(doc, out) -> None:
+    """Write ``doc`` (any JSON-serialisable value) to ``out`` atomically,
+    keys sorted, one-space indent, a final newline.  Raises TypeError for a
+    value JSON cannot hold, ValueError for NaN or infinity."""
+    atomic_write_text(out, json.dumps(doc, indent=1, sort_keys=True, allow_nan=False) + "\n")
     log(f"dump_json: wrote {out}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

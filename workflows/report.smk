@@ -16,8 +16,11 @@ rule effective_config:
     resources:
         mem_mb=200,
         runtime=1,
-    shell:
-        "python -m report.dump_json {params.config:q} {output} 2> {log}"
+    run:
+        # in process, not through a command line (its length limit); see report/dump_json.py
+        from report.dump_json import write_json
+
+        write_json(json.loads(params.config), output[0])
 
 
 rule claims:
