@@ -31,19 +31,25 @@ class Figure:
     name: str            # file stem: <name>.svg
     caption: str
     width: str           # "column" (one column of the PDF) or "full" (both columns)
-    draw: Callable       # draw(runs: list[Run]) -> matplotlib Figure
+    draw: Callable       # draw(runs: list[Run], paper: dict[str, float]) -> matplotlib Figure
+    cites: tuple[str, ...] = ()   # ids of config/claims.yaml whose paper_value it draws
 
 
 FIGURES: dict[str, list[Figure]] = {}
 
 
-def figure(experiment: str, name: str, caption: str, width: str = "column"):
-    """Register ``draw(runs: list[Run]) -> matplotlib.figure.Figure`` for an experiment."""
+def figure(experiment: str, name: str, caption: str, width: str = "column",
+           cites: tuple[str, ...] = ()):
+    """Register ``draw(runs: list[Run]) -> matplotlib.figure.Figure`` for an
+    experiment; a figure that ``cites`` claims is drawn as ``draw(runs, paper)``
+    with ``paper`` = {claim id: the paper's value} from config/claims.yaml."""
     if width not in ("column", "full"):
         raise ValueError(f"figure {name}: width must be 'column' or 'full'")
 
     def deco(f):
-        FIGURES.setdefault(experiment, []).append(Figure(experiment, name, caption, width, f))
+        draw = f if cites else (lambda runs, paper: f(runs))
+        FIGURES.setdefault(experiment, []).append(
+            Figure(experiment, name, caption, width, draw, tuple(cites)))
         return f
     return deco
 
@@ -443,12 +449,13 @@ def sweep_bloat(runs):
 
 # --- §6: overhead and promotion efficiency --------------------------------------------------
 
-@figure("overhead", "overhead_cpu", width="full",
+@figure("overhead", "overhead_cpu", width="full", cites=("S6-overhead-pmu",),
         caption="(a) CPU time of each policy's background threads, added up, as a share "
-                "of one core over the run (the line marks the paper's 3.4%); (b) run time "
-                "saved against Linux with 4 KiB pages per huge-page promotion, per run "
-                "(fig_promotion workloads and the Redis bloat test).")
-def overhead_cpu(runs):
+                "of one core over the run (the line marks the paper's value, claim "
+                "S6-overhead-pmu); (b) run time saved against Linux with 4 KiB pages per "
+                "huge-page promotion, per run (fig_promotion workloads and the Redis bloat "
+                "test).")
+def overhead_cpu(runs, paper):
     from report.tables import ALL, BASELINE, overhead
     df = overhead(runs)
     df = df[(df["thread"] == ALL) & (df["policy"] != BASELINE)]
@@ -468,7 +475,9 @@ def overhead_cpu(runs):
         off = -0.4 + width * (i + 0.5)
         a.bar(x + off, np.nan_to_num(cpu, nan=0.0), width, **style.bar_kwargs(policy))
         b.bar(x + off, np.nan_to_num(saved, nan=0.0), width, **style.bar_kwargs(policy))
-    a.axhline(3.4, color="#C00000", linewidth=0.9, linestyle="--", label="paper: 3.4%")
+    cpu_paper = paper["S6-overhead-pmu"]
+    a.axhline(cpu_paper, color="#C00000", linewidth=0.9, linestyle="--",
+              label=f"paper: {cpu_paper:g}%")
     labels = [f"{wl}\n({exp})" for exp, wl in runs]
     for ax, tag in ((a, "(a)"), (b, "(b)")):
         ax.set_xticks(x, labels, fontsize=7)
@@ -484,16 +493,30 @@ def overhead_cpu(runs):
 
 # --- command line ---------------------------------------------------------------
 
-def draw_all(experiment: str, summaries, out_dir) -> list[Path]:
+def draw_all(experiment: str, summaries, out_dir, claims_spec=None) -> list[Path]:
     """Draw every figure registered for ``experiment`` from the runs whose summary.csv files
-    are given; write ``<out_dir>/<name>.svg``; return the paths written."""
+    are given; write ``<out_dir>/<name>.svg``; return the paths written.  The paper's
+    values a figure cites come from ``claims_spec`` (config/claims.yaml); InputError
+    if it is needed and not given, or lacks a cited claim."""
     if experiment not in FIGURES:
         raise InputError(f"unknown experiment {experiment!r}; figures exist for: "
                          f"{', '.join(sorted(FIGURES))}")
     runs = read_runs(summaries)
+    cited = sorted({c for f in FIGURES[experiment] for c in f.cites})
+    paper = {}
+    if cited:
+        if claims_spec is None:
+            raise InputError(f"figures {experiment}: --claims-spec is needed (the figures "
+                             f"cite claims {cited})")
+        from report.claims import load_claims
+        values = {c.id: c.paper_value for c in load_claims(claims_spec)}
+        missing = sorted(set(cited) - set(values))
+        if missing:
+            raise InputError(f"{claims_spec}: no claim {missing} (cited by the figures)")
+        paper = {c: values[c] for c in cited}
     written = []
     for f in FIGURES[experiment]:
-        fig = f.draw(runs)
+        fig = f.draw(runs, paper)
         path = style.save_svg(fig, Path(out_dir) / f"{f.name}.svg")
         log(f"figure {experiment}: wrote {path}")
         written.append(path)
@@ -506,11 +529,13 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("experiment", help=f"one of: {', '.join(sorted(FIGURES))}")
     ap.add_argument("--out-dir", required=True, help="directory for the SVG files")
+    ap.add_argument("--claims-spec", help="config/claims.yaml: the paper's values some "
+                                          "figures draw as reference lines")
     ap.add_argument("summaries", nargs="+", metavar="SUMMARY",
                     help="the runs' summary.csv files (their sibling files are read too)")
     a = ap.parse_args(argv)
     log(f"figures {a.experiment}: reading {len(a.summaries)} run(s)")
-    draw_all(a.experiment, a.summaries, a.out_dir)
+    draw_all(a.experiment, a.summaries, a.out_dir, a.claims_spec)
     return 0
 
 

@@ -384,13 +384,19 @@ def test_figures_are_registered_written_and_byte_identical(tmp_path):
     for exp in EXPERIMENTS:
         assert FIGURES.get(exp), exp
         runs = summaries(root if exp == "overhead" else root / exp)
-        first = draw_all(exp, runs, tmp_path / "f1")
+        first = draw_all(exp, runs, tmp_path / "f1", REPO / "config" / "claims.yaml")
         assert [p.name for p in first] == [f"{f.name}.svg" for f in FIGURES[exp]]
-        second = draw_all(exp, runs, tmp_path / "f2")
+        second = draw_all(exp, runs, tmp_path / "f2", REPO / "config" / "claims.yaml")
         for a, b in zip(first, second):
             text = a.read_text()
             assert text.startswith("<?xml") and "<svg" in text and "<dc:date>" not in text
             assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_a_figure_that_cites_a_claim_needs_the_claims(tmp_path):
+    runs = summaries(runs_for(tmp_path))
+    with pytest.raises(InputError, match="--claims-spec is needed"):
+        draw_all("overhead", runs, tmp_path / "f")
 
 
 def test_figures_have_units_and_one_colour_per_policy(tmp_path):
@@ -401,7 +407,7 @@ def test_figures_have_units_and_one_colour_per_policy(tmp_path):
     for exp in EXPERIMENTS:
         runs = runs_in(root if exp == "overhead" else root / exp)
         for f in FIGURES[exp]:
-            fig = f.draw(runs)
+            fig = f.draw(runs, {c: 3.4 for c in f.cites})
             axes = [ax for ax in fig.axes if ax.get_visible()]
             ylabels = [ax.get_ylabel() for ax in axes if ax.get_ylabel()]
             assert ylabels and all(re.search(r"\(.+\)", y) for y in ylabels), (f.name, ylabels)
@@ -442,7 +448,7 @@ def test_report_has_a_section_per_experiment_and_the_wins_and_losses(tmp_path):
     for exp in ["table1", *EXPERIMENTS]:
         runs = summaries(root if exp == "overhead" else root / exp)
         build(exp, runs).to_csv(tables / f"{exp}.csv", index=False)
-        draw_all(exp, runs, figs)
+        draw_all(exp, runs, figs, REPO / "config" / "claims.yaml")
     check(load_claims(REPO / "config" / "claims.yaml"), tables) \
         .to_csv(tmp_path / "claims.csv", index=False)
     scorecard(read_tables(sorted(tables.glob("*.csv")))).to_csv(tmp_path / "scorecard.csv",

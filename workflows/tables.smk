@@ -30,7 +30,8 @@ for _exp in EXPERIMENTS:
         name:
             f"figures_{_exp}"
         input:
-            runs_of(_exp),
+            runs=runs_of(_exp),
+            claims=repo_path("config/claims.yaml"),
         output:
             [report(f, caption="../report/captions/figure.rst", category="Figures",
                     subcategory=_exp) for f in experiment_figures(_exp)],
@@ -47,8 +48,8 @@ for _exp in EXPERIMENTS:
             mem_mb=1000,
             runtime=10,
         shell:
-            "python -m report.figures {params.experiment} --out-dir results/figures {input} "
-            "2> {log}"
+            "python -m report.figures {params.experiment} --out-dir results/figures "
+            "--claims-spec {input.claims:q} {input.runs:q} 2> {log:q}"
 
 
 rule scorecard:
