@@ -2,7 +2,8 @@
 
 ``replay`` consumes one chunk of a process's trace until the chunk ends, the
 process clock reaches a time limit (a background thread is due), or a record
-needs Python (mmap, munmap, phase marker, a policy trigger, memory exhausted).
+needs Python (mmap, munmap, phase marker, a madvise that splits a huge page,
+a policy trigger, memory exhausted).
 It never makes a policy decision: the policy's choices arrive as parameters
 (``P_FAULT_MODE``, ``P_PREFER_ZEROED``, ``P_POP_TRIGGER``, ...).
 
@@ -33,7 +34,7 @@ from collections import namedtuple
 import numpy as np
 from machine.jit import kernel, prefetch
 
-from hpsim.units import HUGE_PAGE_MASK, HUGE_SHIFT, PAGE_SHIFT, PAGE_SIZE
+from hpsim.units import HUGE_PAGE_MASK, HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT, PAGE_SIZE
 from machine import physmem, tlb as tlbmod
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES, C_CLOCK,
                                C_CYCLES_PER_ACCESS, C_FAST_RECORDS, C_FAULTS_2M, C_FAULTS_4K,
@@ -190,6 +191,29 @@ def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
         C[C_FAULTS_PREZEROED] += 1
     C[C_ZERO_CYCLES] += zc
     return P[P_FAULT_BASE_4K] + zc
+
+
+@kernel(inline="always")
+def huge_at(rg, pa, nvma, addr):
+    """addr lies in a VMA, in a region mapped by one 2 MiB PTE."""
+    k = find_vma(pa, nvma, addr)
+    return k >= 0 and rg.huge[slot_of(pa, k, addr)] == 1
+
+
+@kernel
+def splits_huge(rg, pa, start, npages):
+    """Would unmap_range(start, npages) split a huge mapping, i.e. cover part
+    of a huge region?  Only the regions at the two ends of the range can be
+    covered in part (a huge region lies whole inside one VMA)."""
+    if npages <= 0:
+        return False
+    nvma = pa.C[C_NVMA]
+    end = start + npages * PAGE_SIZE
+    first_partial = ((start & (HUGE_SIZE - 1)) != 0
+                     or end < ((start >> HUGE_SHIFT) + 1) << HUGE_SHIFT)
+    if first_partial and huge_at(rg, pa, nvma, start):
+        return True
+    return (end & (HUGE_SIZE - 1)) != 0 and huge_at(rg, pa, nvma, end - PAGE_SIZE)
 
 
 @kernel
@@ -423,6 +447,9 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
                 continue
             if kind == MADV_DONTNEED:
                 addr = np.int64(w >> PAGE_SHIFT) << PAGE_SHIFT
+                if splits_huge(rg, pa, addr, np.int64(args[i])):
+                    status = ST_EVENT    # Machine.madvise_dontneed records the split
+                    break
                 C[C_MADVISED_PAGES] += args[i]
                 clock += unmap_range(ph, G, rg, P, pa, tlb, addr, np.int64(args[i]))
                 i += 1
@@ -530,5 +557,5 @@ def hist_edges_us() -> np.ndarray:
     return HIST_MIN_NS * HIST_RATIO ** np.arange(HIST_BINS) / 1000.0
 
 
-__all__ = ["ProcArrays", "replay", "fault", "unmap_range", "find_vma", "slot_of",
+__all__ = ["ProcArrays", "replay", "fault", "unmap_range", "splits_huge", "find_vma", "slot_of",
            "hist_edges_us", "BLK_RESERVED"]

@@ -17,9 +17,10 @@ import numpy as np
 from hpsim.units import HUGE_PAGE_MASK, HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT, PAGES_PER_HUGE
 from machine import engine, pagetable as pt, physmem
 from machine.constants import (BLK_HUGE, C_BLOAT_PAGES, C_CLOCK, C_HIST_LAT, C_HUGE, C_LAST_VMA,
-                               C_NVMA, C_RSS_PAGES, C_USER_CYCLES, C_WALK_CYCLES, HIST_BINS,
-                               N_COUNTERS, N_PARAMS, P_CPU_HZ, P_FAULT_MODE, P_POP_TRIGGER,
-                               P_PREFER_ZEROED, P_ZEROPAGE_ON_READ, PG_MAPPED, PG_ZEROPAGE)
+                               C_MADVISED_PAGES, C_NVMA, C_RSS_PAGES, C_USER_CYCLES,
+                               C_WALK_CYCLES, HIST_BINS, N_COUNTERS, N_PARAMS, P_CPU_HZ,
+                               P_FAULT_MODE, P_POP_TRIGGER, P_PREFER_ZEROED, P_ZEROPAGE_ON_READ,
+                               PG_MAPPED, PG_ZEROPAGE)
 from machine.mechanisms import Mechanisms
 from machine.params import MachineParams
 from machine.tlb import TLB, new_tlb
@@ -181,14 +182,7 @@ class Machine(Mechanisms):
         """Unmap [addr, addr+length): free frames, shrink or split VMAs, drop
         regions no VMA covers any more.  Returns the cycles it cost."""
         start, end = addr, addr + length
-        r0, r1 = start >> HUGE_SHIFT, (end - 1) >> HUGE_SHIFT
-        huge = [s for s in (pr.region_slot.get(r) for r in range(r0, r1 + 1))
-                if s is not None and self.rg.huge[s]]
-        cost = engine.unmap_range(self.ph, self.G, self.rg, self.P, pr.arrays, pr.tlb,
-                                  start, length >> PAGE_SHIFT)
-        for s in huge:   # a huge region partly unmapped was split (zap_pmd_range)
-            if not self.rg.huge[s] and self.rg.mapped[s] > 0:
-                self._record("split", s, None, "munmap")
+        cost = self._zap(pr, start, length, "munmap")
         new, changed = [], []
         for v in pr.vmas:
             if v.end <= start or v.start >= end:
@@ -205,6 +199,7 @@ class Machine(Mechanisms):
         pr.vmas = new
         # regions of the range no remaining VMA touches: only the two at the
         # range's ends can still be shared with a VMA outside it
+        r0, r1 = start >> HUGE_SHIFT, (end - 1) >> HUGE_SHIFT
         for r in range(r0, r1 + 1):
             if r in pr.region_slot and not (
                     (r == r0 or r == r1)
@@ -216,6 +211,29 @@ class Machine(Mechanisms):
                 self.rg.valid[s] = 0
         self._sync_vmas(pr, changed)
         self.policy_hook("on_munmap", pr, start, end)
+        return cost
+
+    def madvise_dontneed(self, pr: Process, addr: int, length: int) -> int:
+        """madvise(MADV_DONTNEED) of [addr, addr+length): zap the pages, keep
+        the VMAs.  The compiled replay does this itself, except when the range
+        covers part of a huge region: it hands that record over so that the
+        split is recorded.  Returns the cycles it cost (the caller adds them
+        to the process clock)."""
+        pr.C[C_MADVISED_PAGES] += length >> PAGE_SHIFT
+        return self._zap(pr, addr, length, "madvise")
+
+    def _zap(self, pr: Process, start: int, length: int, reason: str) -> int:
+        """engine.unmap_range on [start, start+length), recording a ``split``
+        event for each huge region it covered in part (zap_pmd_range splits
+        those).  Returns the cycles it cost."""
+        r0, r1 = start >> HUGE_SHIFT, (start + length - 1) >> HUGE_SHIFT
+        huge = [s for s in (pr.region_slot.get(r) for r in range(r0, r1 + 1))
+                if s is not None and self.rg.huge[s]]
+        cost = engine.unmap_range(self.ph, self.G, self.rg, self.P, pr.arrays, pr.tlb,
+                                  start, length >> PAGE_SHIFT)
+        for s in huge:
+            if not self.rg.huge[s] and self.rg.mapped[s] > 0:
+                self._record("split", s, None, reason)
         return int(cost)
 
     # --- policy plumbing ----------------------------------------------------

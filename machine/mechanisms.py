@@ -34,10 +34,9 @@ rows of events.csv): ``time_s``, ``process``, ``event`` (``collapse``,
 ``promote_in_place`` or ``split``), ``region`` (virtual base address, hex),
 ``reason`` (given by the caller: which thread or hook, and why).  The time is
 the caller's ``now_s``, or the owning process's clock when none is given.
-``Machine.munmap`` records the splits of huge regions it unmaps in part
-(reason ``munmap``).  Not listed: a split made inside the compiled replay by
-``madvise(DONTNEED)`` of part of a huge region (counted in the summary's
-``splits``; the replay does not return to Python for it).
+``Machine.munmap`` and ``Machine.madvise_dontneed`` record the splits of
+huge regions they unmap in part (reason ``munmap`` or ``madvise``; the
+compiled replay hands over every madvise record that would split one).
 """
 from __future__ import annotations
 

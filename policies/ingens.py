@@ -239,6 +239,9 @@ class Ingens(Policy):
         return r
 
     def khugepaged(self, now_s: float) -> float:
+        """One khugepaged pass (khugepaged_do_scan with Ingens's
+        osa_khugepaged_schedule_mm_slot): worklist entries first, then the
+        fairness choice or the FCFS scan.  Returns the seconds to sleep."""
         m = self.m
         k = self.p["khugepaged"]
         c0 = m.thread_cycles.get("khugepaged", 0)

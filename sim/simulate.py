@@ -41,7 +41,7 @@ from machine.constants import (C_ACCESSES, C_BLOAT_PAGES, C_CLOCK, C_FAULT_CYCLE
 from machine.machine import Machine, Process
 from machine.params import MachineParams
 from policies import create
-from workloads.trace import KIND_MASK, MMAP, MUNMAP, PHASE, TraceReader
+from workloads.trace import KIND_MASK, MADV_DONTNEED, MMAP, MUNMAP, PHASE, TraceReader
 
 SPEC_KEYS = {"machine", "pressure", "policy", "run", "processes", "seed", "labels"}
 REQUIRED_SPEC_KEYS = {"machine", "policy"}
@@ -169,6 +169,8 @@ class Simulation:
             self.m.mmap(pr, addr, arg * PAGE_SIZE)
         elif kind == MUNMAP:
             pr.C[C_CLOCK] += self.m.munmap(pr, addr, arg * PAGE_SIZE)
+        elif kind == MADV_DONTNEED:   # handed over by the replay: it splits a huge page
+            pr.C[C_CLOCK] += self.m.madvise_dontneed(pr, addr, arg * PAGE_SIZE)
         elif kind == PHASE:
             name = cur.phases[arg] if arg < len(cur.phases) else f"phase{arg}"
             pr.phase = name

@@ -133,3 +133,24 @@ def test_other_promotion_paths_are_recorded(policy):
                     # one sample (at 1 s) before the 10 s pass: EMA 0.4 x 512 = 204 -> bucket 4
                     "hawkeye-g": ("collapse", "hawkeye-g: bucket 4")}[policy]
     assert (rows[0]["event"], rows[0]["reason"]) == (kind, reason)
+
+
+def test_madvise_splits_are_recorded_by_the_machine():
+    """madvise(DONTNEED) of the second half of region 0 and the first half of
+    region 1 splits both huge pages (one record, two split rows); region 2
+    advised whole is freed, not split; region 3 stays huge."""
+    def body(w):
+        w.mmap(A, 8 * MIB)
+        w.access(pages(0, 4, 512), True)             # 4 huge faults
+        w.madvise_dontneed(A + MIB, 2 * MIB)
+        w.madvise_dontneed(A + 4 * MIB, 2 * MIB)
+        compute(w, 1)
+    sim = run(small_spec("linux-thp", policy_params={"khugepaged": {"enabled": False}}), [body])
+    s = sim.summary().iloc[0]
+    rows = [e for e in sim.m.events if e["event"] != "phase"]
+    assert [(e["event"], e["region"], e["reason"]) for e in rows] == [
+        ("split", f"{A:#x}", "madvise"), ("split", f"{A + 2 * MIB:#x}", "madvise")]
+    assert rows[0]["time_s"] == rows[1]["time_s"] > 0
+    assert s.faults_2m == 4 and s.splits == 2 and s.final_huge_pages == 1
+    assert sim.m.procs[0].rss_pages == 2 * 256 + 512   # two half regions + region 3
+    sim.m.check_invariants()
