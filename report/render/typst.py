@@ -9,7 +9,7 @@ from report import InputError, atomic_write_bytes
 from report.render.document import Document, Ref, jinja_env
 
 
-MAX_FLOAT_ROWS = 30   # a wide table with more rows is not floated across both PDF columns
+MAX_FLOAT_ROWS = 40   # a wide table with more rows is not floated across both PDF columns
 
 
 # typst markup: every ASCII punctuation character is escaped with a backslash, so

@@ -8,6 +8,7 @@ from report import InputError
 from report.render.common import PAPER_SETUP, Context
 from report.render.document import Ref, Section, Table
 from report.render.fmt import fmt_value
+from report.render.typst import MAX_FLOAT_ROWS
 from report.setup import setup_rows
 from report.style import order_policies, policy_label
 
@@ -57,7 +58,7 @@ def section_setup(ctx: Context) -> Section:
            f"background threads run on other cores and are accounted separately. ",
            Ref("tab-machine"),
            " lists every machine parameter, ", Ref("tab-policies"),
-           " every policy option and ", Ref("tab-experiments"), " the experiments of this "
+           " and the tables after it every policy option, and ", Ref("tab-experiments"), " the experiments of this "
            f"profile ({fmt_value(cfg.get('profile', '?'))}, seed {fmt_value(cfg.get('seed', '?'))}).")
     mrows, mclasses = [], []
     for group, title in (("machine", "Machine"), ("pressure", "Memory pressure")):
@@ -69,22 +70,33 @@ def section_setup(ctx: Context) -> Section:
                           ["Parameter", "Value", "Source"], mrows, ["l", "r", "l"],
                           ["auto", "auto", "1fr"], wide=True, row_classes=mclasses))
     pol = config_rows(ctx, "policies")
-    prows, pclasses = [], []
+    blocks: list[list] = []          # [rows, classes] per policy, then packed into tables
     for policy in order_policies(cfg.get("policies") or {}):
-        prows.append([policy_label(policy)])
-        pclasses.append("group")
+        rows, classes = [[policy_label(policy)]], ["group"]
         for r in pol.itertuples(index=False):
             if r.key == policy:            # a policy without options
-                prows.append(["(no options)", "", r.source])
+                rows.append(["(no options)", "", r.source])
             elif r.key.startswith(policy + "."):
-                prows.append([r.key[len(policy) + 1:], with_unit(r.value, r.unit), r.source])
+                rows.append([r.key[len(policy) + 1:], with_unit(r.value, r.unit), r.source])
             else:
                 continue
-            pclasses.append("")
-    s.blocks.append(Table("tab-policies", "Policy options, grouped by policy, each with the "
-                          "source of its value. " + SOURCE_NOTE,
-                          ["Option", "Value", "Source"], prows, ["l", "r", "l"],
-                          ["auto", "auto", "1fr"], wide=True, row_classes=pclasses))
+            classes.append("")
+        blocks.append([rows, classes])
+    # whole policies per table, each table short enough to float across both PDF columns
+    tables: list[list] = []
+    for rows, classes in blocks:
+        if tables and len(tables[-1][0]) + len(rows) <= MAX_FLOAT_ROWS:
+            tables[-1][0] += rows
+            tables[-1][1] += classes
+        else:
+            tables.append([list(rows), list(classes)])
+    for i, (prows, pclasses) in enumerate(tables):
+        s.blocks.append(Table("tab-policies" + (f"-{i + 1}" if i else ""),
+                              "Policy options, grouped by policy, each with the source of its "
+                              "value" + (f" (part {i + 1} of {len(tables)})" if len(tables) > 1
+                                         else "") + ". " + SOURCE_NOTE,
+                              ["Option", "Value", "Source"], prows, ["l", "r", "l"],
+                              ["auto", "auto", "1fr"], wide=True, row_classes=pclasses))
     erows = []
     for name, e in (cfg.get("experiments") or {}).items():
         wl = (cfg.get("workloads") or {}).get(e.get("workload"), {})
