@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from hpsim.units import MIB
 from machine.constants import (C_FAULTS_2M, C_FAULTS_4K, FAULT_BASE, FAULT_HUGE,
                                FAULT_RESERVE, ST_NOMEM, ST_SEGV)
 from machine.machine import Machine
@@ -17,7 +18,6 @@ from machine.params import MachineParams
 from sim.testing import access, default_config
 
 BASE = 0x40000000
-MIB = 1 << 20
 
 
 def small_machine(memory_mib=16, mode=FAULT_HUGE, fragmentation=0.0, tenant=0.0):

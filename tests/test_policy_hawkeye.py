@@ -8,18 +8,17 @@ import math
 import numpy as np
 import pytest
 
+from hpsim.units import HUGE_SIZE, PAGE_SIZE
 from machine.constants import FAULT_BASE, PAGES_PER_HUGE
 from sim.testing import A, HZ, MIB, compute, run, small_spec
 from policies import check_params
 from policies.hawkeye.access_map import AccessMap, bucket_of, ema, pending_min_bucket
 
-HUGE = 2 * MIB
-PAGE = 4096
 
 
 def region_pages(region: int, n: int, base: int = A) -> np.ndarray:
     """Addresses of the first n pages of region number `region` above base."""
-    return base + region * HUGE + np.arange(n, dtype=np.uint64) * PAGE
+    return base + region * HUGE_SIZE + np.arange(n, dtype=np.uint64) * PAGE_SIZE
 
 
 
@@ -34,7 +33,7 @@ def loop(w, addrs, seconds, cycles_per_record, count=10):
 
 def log_regions(policy, base=A):
     """promotion_log as (process, region number above base)."""
-    return [(p, (v - base) // HUGE) for _, p, v in policy.promotion_log]
+    return [(p, (v - base) // HUGE_SIZE) for _, p, v in policy.promotion_log]
 
 
 FAST = {   # sampling and profiling windows of 0.2 s, one promotion pass per second
@@ -125,8 +124,8 @@ def test_hawkeye_g_has_no_pmu_options():
 
 def one_write_per_region(n, base=A):
     def body(w):
-        w.mmap(base, n * HUGE)
-        w.access(base + np.arange(n, dtype=np.uint64) * HUGE, True)
+        w.mmap(base, n * HUGE_SIZE)
+        w.access(base + np.arange(n, dtype=np.uint64) * HUGE_SIZE, True)
     return body
 
 
@@ -171,8 +170,8 @@ def test_fault_huge_false_is_the_public_codes_4k_fault_path():
 def sparse_writer(n_regions, seconds):
     """One written page per 2 MiB region, then a long computation."""
     def body(w):
-        w.mmap(A, n_regions * HUGE)
-        w.access(A + np.arange(n_regions, dtype=np.uint64) * HUGE, True)
+        w.mmap(A, n_regions * HUGE_SIZE)
+        w.access(A + np.arange(n_regions, dtype=np.uint64) * HUGE_SIZE, True)
         compute(w, seconds)
     return body
 
@@ -191,12 +190,12 @@ def test_bloat_recovery_returns_rss_to_the_written_memory_linux_keeps_bloat():
         sim.m.check_invariants()
         ts = {round(r["time_s"]): r for r in sim.rows}
         out[policy] = sim
-        assert ts[119]["rss_bytes"] == n * HUGE       # huge at first fault
-        assert ts[0]["free_bytes"] == n * HUGE and ts[119]["free_bytes"] == 0
+        assert ts[119]["rss_bytes"] == n * HUGE_SIZE       # huge at first fault
+        assert ts[0]["free_bytes"] == n * HUGE_SIZE and ts[119]["free_bytes"] == 0
         if policy == "linux-thp":
-            assert ts[130]["rss_bytes"] == n * HUGE and ts[130]["bloat_bytes"] == n * 511 * PAGE
+            assert ts[130]["rss_bytes"] == n * HUGE_SIZE and ts[130]["bloat_bytes"] == n * 511 * PAGE_SIZE
             continue
-        written = n * PAGE
+        written = n * PAGE_SIZE
         assert ts[121]["rss_bytes"] <= 1.05 * written
         assert ts[121]["rss_bytes"] == written and ts[121]["bloat_bytes"] == 0
         c = sim.policy.counters()
@@ -224,10 +223,10 @@ def test_split_regions_are_not_registered_again():
     n = 19
 
     def body(w):
-        w.mmap(A, n * HUGE)
-        w.access(A + np.arange(n, dtype=np.uint64) * HUGE, True)
+        w.mmap(A, n * HUGE_SIZE)
+        w.access(A + np.arange(n, dtype=np.uint64) * HUGE_SIZE, True)
         compute(w, 125)
-        w.access(region_pages(0, 8) + PAGE, True)     # 8 released pages of region 0
+        w.access(region_pages(0, 8) + PAGE_SIZE, True)     # 8 released pages of region 0
         compute(w, 5)
     sim = run(small_spec("hawkeye-g", memory_mib=128, tenant_fraction=0.7), [body])
     s = sim.summary().iloc[0]
@@ -244,13 +243,13 @@ def test_bloat_recovery_takes_the_lowest_mmu_overhead_process_first():
     the target (30% free) is reached inside L's regions, so H keeps all its
     huge pages although it has the lower pid."""
     def heavy(w):
-        w.mmap(A, 20 * HUGE)
-        w.access(A + np.arange(20, dtype=np.uint64) * HUGE, True)
+        w.mmap(A, 20 * HUGE_SIZE)
+        w.access(A + np.arange(20, dtype=np.uint64) * HUGE_SIZE, True)
         hot = []
         for k in range(4):          # 4 VMAs, none holding a whole 2 MiB region
-            base = A + (64 + 2 * k) * HUGE + PAGE
-            w.mmap(base, HUGE - PAGE)
-            hot.append(base + np.arange(511, dtype=np.uint64) * PAGE)
+            base = A + (64 + 2 * k) * HUGE_SIZE + PAGE_SIZE
+            w.mmap(base, HUGE_SIZE - PAGE_SIZE)
+            hot.append(base + np.arange(511, dtype=np.uint64) * PAGE_SIZE)
         loop(w, np.concatenate(hot), 0.8, 3000)
         compute(w, 1.5)
 
@@ -265,7 +264,7 @@ def test_bloat_recovery_takes_the_lowest_mmu_overhead_process_first():
     # overheads measured in [0.5, 0.7]: H 80 / 3080 -> 2%, L -> the minimum 1%
     assert sim.policy.bloat.last_order == [(1, 1.0), (0, 2.0)]
     ts = {(r["process"], r["time_s"]): r for r in sim.rows}
-    free_before = ts[("p0", 0.5)]["free_bytes"] // PAGE
+    free_before = ts[("p0", 0.5)]["free_bytes"] // PAGE_SIZE
     goal = math.ceil(0.30 * m.total_frames)
     assert free_before < 0.15 * m.total_frames
     released = sim.policy.counters()["hawkeye_bloat_pages_released"]
@@ -281,7 +280,7 @@ def test_bloat_recovery_takes_the_lowest_mmu_overhead_process_first():
 def hot_high_cold_low(w):
     """Regions 0..9 (low addresses): 130 pages each; region 10: all 512 pages.
     Touched round and round for 0.3 s (TLB misses: MMU overhead 3%), then compute."""
-    w.mmap(A, 11 * HUGE)
+    w.mmap(A, 11 * HUGE_SIZE)
     addrs = np.concatenate([region_pages(r, 130) for r in range(10)] + [region_pages(10, 512)])
     loop(w, addrs, 0.3, 2000)
     compute(w, 3, addr=A)
@@ -320,10 +319,10 @@ def test_hot_high_region_is_promoted_before_cold_low_ones(buckets):
 
 def sweeper(n_regions, pages_per_region, seconds, cycles_per_record, then=3.0):
     def body(w):
-        w.mmap(A, n_regions * HUGE)
+        w.mmap(A, n_regions * HUGE_SIZE)
         # page-major order: every region is covered evenly within each sweep
-        idx = np.arange(pages_per_region, dtype=np.uint64)[:, None] * PAGE
-        addrs = (A + np.arange(n_regions, dtype=np.uint64) * HUGE + idx).ravel()
+        idx = np.arange(pages_per_region, dtype=np.uint64)[:, None] * PAGE_SIZE
+        addrs = (A + np.arange(n_regions, dtype=np.uint64) * HUGE_SIZE + idx).ravel()
         loop(w, addrs, seconds, cycles_per_record)
         compute(w, then)
     return body
@@ -371,7 +370,7 @@ def test_hawkeye_g_round_robins_between_equally_hot_processes():
             bodies)
     expect = [(1.0, f"p{i % 3}", i // 3) for i in range(8)] + \
              [(2.0, f"p{i % 3}", i // 3) for i in range(8, 12)]
-    assert [(t, p, (v - A) // HUGE) for t, p, v in g.policy.promotion_log] == expect
+    assert [(t, p, (v - A) // HUGE_SIZE) for t, p, v in g.policy.promotion_log] == expect
     assert all(s.final_huge_pages == 4 for s in g.summary().itertuples())
     g.m.check_invariants()
 
@@ -382,14 +381,14 @@ def test_hawkeye_g_takes_higher_buckets_first_across_processes():
     the two hot regions of p0, then bucket 1 round-robin starting with p1
     (p0 went to the list tail when it was served)."""
     def p0(w):
-        w.mmap(A, 4 * HUGE)
+        w.mmap(A, 4 * HUGE_SIZE)
         addrs = np.concatenate([region_pages(0, 512), region_pages(1, 512),
                                 region_pages(2, 130), region_pages(3, 130)])
         loop(w, addrs, 0.25, 2000)
         compute(w, 3)
 
     def p1(w):
-        w.mmap(A, 2 * HUGE)
+        w.mmap(A, 2 * HUGE_SIZE)
         loop(w, np.concatenate([region_pages(0, 130), region_pages(1, 130)]), 0.25, 2000)
         compute(w, 3)
     g = run(small_spec("hawkeye-g", policy_params=params("hawkeye-g", {"fault_huge": False})),
@@ -423,9 +422,9 @@ def test_code_sampling_takes_processes_one_window_each_then_sleeps():
 
 def test_munmap_drops_candidates():
     def body(w):
-        w.mmap(A, 4 * HUGE)
-        w.access(A + np.arange(4, dtype=np.uint64) * HUGE, True)
-        w.munmap(A + HUGE, HUGE + PAGE)     # region 1 gone, region 2 no longer whole
+        w.mmap(A, 4 * HUGE_SIZE)
+        w.access(A + np.arange(4, dtype=np.uint64) * HUGE_SIZE, True)
+        w.munmap(A + HUGE_SIZE, HUGE_SIZE + PAGE_SIZE)     # region 1 gone, region 2 no longer whole
         compute(w, 1, addr=A)
     sim = run(small_spec("hawkeye-g", policy_params={"fault_huge": False}), [body])
     am = sim.policy.maps[0]

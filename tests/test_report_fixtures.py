@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from hpsim.units import MIB  # noqa: F401  (re-exported to the tests)
 from report.runs import Run, read_runs
 
 LABELS = {"experiment": "table1", "workload": "buffer"}
@@ -79,7 +80,6 @@ def make_table1_runs(runs_dir: Path, extra: dict | None = None) -> Path:
 
 # --- synthetic runs of the other experiments (exact numbers; see each docstring) ------------
 
-MIB = 2 ** 20
 
 
 def _write(d: Path, name: str, rows: list[dict], columns: list[str] | None = None) -> None:

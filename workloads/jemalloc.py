@@ -46,9 +46,9 @@ from collections import deque
 from math import lcm
 
 import numpy as np
+
 from hpsim.units import PAGE_SIZE
 
-PAGE = PAGE_SIZE
 SMALL_MAX = 14336
 MISC_BYTES = 56          # sizeof(arena_chunk_map_misc_t), roughly
 
@@ -121,7 +121,7 @@ class _Run:
         self.nregs = nregs
         self.free_mask = (1 << nregs) - 1
         self.nfree = nregs
-        self.page0 = addr // PAGE
+        self.page0 = addr // PAGE_SIZE
 
 
 class _Bin:
@@ -129,8 +129,8 @@ class _Bin:
 
     def __init__(self, cls: int):
         self.cls = cls
-        run_bytes = lcm(cls, PAGE)
-        self.run_pages = run_bytes // PAGE
+        run_bytes = lcm(cls, PAGE_SIZE)
+        self.run_pages = run_bytes // PAGE_SIZE
         self.nregs = run_bytes // cls
         self.cur = None
         self.heap = []     # (addr, id, run) of non-full runs, lazily cleaned
@@ -140,15 +140,15 @@ class Jemalloc:
     def __init__(self, emit, chunk_bytes: int = 2 << 20, header_pages: int = 8,
                  decay_ops: int = 0, huge_map: str = "chunk",
                  mmap_top: int = 0x7F0000000000, mmap_bottom: int = 0x100000000):
-        if chunk_bytes % (2 << 20) and chunk_bytes % PAGE:
+        if chunk_bytes % (2 << 20) and chunk_bytes % PAGE_SIZE:
             raise ValueError("chunk size must be a multiple of 4 KiB")
         if huge_map not in ("chunk", "page"):
             raise ValueError(f"huge_map must be 'chunk' or 'page', got {huge_map!r}")
         self.emit = emit
         self.chunk = int(chunk_bytes)
-        self.chunk_pages = self.chunk // PAGE
+        self.chunk_pages = self.chunk // PAGE_SIZE
         self.header_pages = int(header_pages)
-        self.large_max = self.chunk - self.header_pages * PAGE
+        self.large_max = self.chunk - self.header_pages * PAGE_SIZE
         self.decay_ops = int(decay_ops)
         self.huge_map = huge_map
         self.vas = AddressSpace(mmap_top, mmap_bottom)
@@ -188,12 +188,12 @@ class Jemalloc:
     def _map_touch(self, page: int) -> None:
         """Write map_bits and map_misc of the page run starting at ``page``."""
         i = page % self.chunk_pages
-        base = (page - i) * PAGE
+        base = (page - i) * PAGE_SIZE
         acc = self.emit.access
         acc(base, True, 1)
-        misc_page = 1 + (i * MISC_BYTES) // PAGE
+        misc_page = 1 + (i * MISC_BYTES) // PAGE_SIZE
         if misc_page < self.header_pages:
-            acc(base + misc_page * PAGE, True, 1)
+            acc(base + misc_page * PAGE_SIZE, True, 1)
 
     # -- free extents -----------------------------------------------------
     def _add_extent(self, s: int, n: int) -> None:
@@ -226,7 +226,7 @@ class Jemalloc:
 
     def _new_chunk(self) -> None:
         a = self._mmap(self.chunk)
-        c0 = a // PAGE
+        c0 = a // PAGE_SIZE
         st = np.full(self.chunk_pages, CLEAN, np.uint8)
         st[:self.header_pages] = ALLOCATED
         self.chunks[c0] = st
@@ -234,7 +234,7 @@ class Jemalloc:
         self.n_chunks += 1
         self.chunk_serial[c0] = self.n_chunks
         for p in range(self.header_pages):          # header initialisation
-            self.emit.access(a + p * PAGE, True, PAGE // 64)
+            self.emit.access(a + p * PAGE_SIZE, True, PAGE_SIZE // 64)
         self._add_extent(c0 + self.header_pages, self.chunk_pages - self.header_pages)
 
     def _alloc_pages(self, n: int) -> int:
@@ -266,7 +266,7 @@ class Jemalloc:
             del self.chunk_used[c0]
             del self.chunk_serial[c0]
             self.n_chunk_unmaps += 1
-            self._munmap(c0 * PAGE, self.chunk)
+            self._munmap(c0 * PAGE_SIZE, self.chunk)
             return
         start, length = s, n
         left = self.free_end.get(start)
@@ -305,8 +305,8 @@ class Jemalloc:
             return
         brk = np.flatnonzero(np.diff(dirty) != 1) + 1
         for run in np.split(dirty, brk):
-            a = (s + int(run[0])) * PAGE
-            self.emit.event("madvise", a, len(run) * PAGE)
+            a = (s + int(run[0])) * PAGE_SIZE
+            self.emit.event("madvise", a, len(run) * PAGE_SIZE)
             self.purged_pages += len(run)
         seg[dirty] = CLEAN
 
@@ -345,7 +345,7 @@ class Jemalloc:
                         break
                 if run is None:
                     p = self._alloc_pages(b.run_pages)
-                    run = _Run(p * PAGE, cls, b.nregs)
+                    run = _Run(p * PAGE_SIZE, cls, b.nregs)
                 b.cur = run
             fm = run.free_mask
             i = (fm & -fm).bit_length() - 1
@@ -353,11 +353,11 @@ class Jemalloc:
             run.nfree -= 1
             return run.addr + i * cls, cls, ("s", run, i)
         if cls <= self.large_max:
-            n = (cls + PAGE - 1) // PAGE
+            n = (cls + PAGE_SIZE - 1) // PAGE_SIZE
             p = self._alloc_pages(n)
-            return p * PAGE, cls, ("l", p, n)
+            return p * PAGE_SIZE, cls, ("l", p, n)
         length = (cls + self.chunk - 1) // self.chunk * self.chunk if self.huge_map == "chunk" \
-            else (cls + PAGE - 1) // PAGE * PAGE
+            else (cls + PAGE_SIZE - 1) // PAGE_SIZE * PAGE_SIZE
         a = self._mmap(length)
         self.n_huge += 1
         return a, cls, ("h", a, length)

@@ -77,9 +77,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from hpsim.units import PAGE_SIZE
 from workloads import zipf
 from workloads.base import Workload, register
-from workloads.jemalloc import PAGE, Jemalloc, size_class
+from workloads.jemalloc import Jemalloc, size_class
 
 LINE = 64
 MASK64 = (1 << 64) - 1
@@ -132,7 +133,7 @@ class Emitter:
         page = addr & ~0xFFF
         first = addr >> 6
         while page < end:
-            nxt = page + PAGE
+            nxt = page + PAGE_SIZE
             last = (min(end, nxt) - 1) >> 6
             self._w(page | wbit)
             self._c(last - first + 1)
