@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -29,7 +30,7 @@ import pandas as pd
 
 from hpsim.cli import cli
 from hpsim.io import InputError, atomic_paths
-from hpsim.units import PAGE_SHIFT, PAGE_SIZE
+from hpsim.units import HUGE_SHIFT, PAGE_SHIFT, PAGE_SIZE
 from machine import engine
 from machine.constants import (C_ACCESSES, C_BLOAT_PAGES, C_CLOCK, C_FAULT_CYCLES,
                                C_FAULTS_2M, C_FAULTS_4K, C_FAULTS_COW, C_FAULTS_PREZEROED,
@@ -41,6 +42,7 @@ from machine.constants import (C_ACCESSES, C_BLOAT_PAGES, C_CLOCK, C_FAULT_CYCLE
 from machine.machine import Machine, Process
 from machine.params import MachineParams
 from policies import create
+from sim import budget
 from workloads.trace import KIND_MASK, MADV_DONTNEED, MMAP, MUNMAP, PHASE, TraceReader
 
 SPEC_KEYS = {"machine", "pressure", "policy", "run", "processes", "seed", "labels"}
@@ -88,9 +90,13 @@ class TraceCursor:
 
 class Simulation:
     def __init__(self, spec: dict, traces: list[str], progress: bool = True,
-                 cursor=TraceCursor):
+                 cursor=TraceCursor, mem_mb: float | None = None):
         """cursor: what streams a trace's records (``sim.bench`` passes
-        one that replays records decoded beforehand, to time the loop alone)."""
+        one that replays records decoded beforehand, to time the loop alone).
+        mem_mb: the host-memory budget in MiB (default: the host's memory);
+        a run that would need more is refused before it starts
+        (``sim.budget``), and one that outgrows it stops with an error.
+        Raises ValueError (InputError) for a bad spec, trace or budget."""
         unknown = set(spec) - SPEC_KEYS
         if unknown:
             raise ValueError(f"spec: unknown key(s) {sorted(unknown)}; allowed: {sorted(SPEC_KEYS)}")
@@ -107,22 +113,32 @@ class Simulation:
         run = spec.get("run", {})
         self.sample_s = float(run.get("sample_interval_s", 1.0))
         self.max_time_s = run.get("max_time_s")
-        if self.sample_s <= 0:
+        if not self.sample_s > 0:
             raise ValueError("run.sample_interval_s must be > 0")
+        self.budget = budget.budget_bytes(mem_mb)
+        self.cursors: list[TraceCursor] = [cursor(t) for t in traces]
+        peaks = [int(getattr(c, "reader", None) and c.reader.trailer.get("peak_mapped_bytes", 0)
+                     or 0) for c in self.cursors]
+        need = budget.estimate(peaks, self.params.n_blocks)
+        if need > self.budget:
+            raise InputError(
+                f"this run needs at least {budget.gib(need)} of host memory (page tables for "
+                f"{budget.gib(sum(peaks))} mapped at peak, {self.params.n_blocks} blocks of "
+                f"physical memory) but its budget is {budget.gib(self.budget)} "
+                f"({'--mem-mb' if mem_mb else 'the host'}); use a smaller workload or memory_gib")
         self.m = Machine(self.params, seed=int(spec.get("seed", 0)))
         pol = spec["policy"]
         self.policy = create(pol["name"], self.m, pol.get("params", {}))
         self.m.attach(self.policy)
-        self.cursors: list[TraceCursor] = []
-        for p, t in zip(procs, traces):
-            pr = self.m.add_process(p["name"], float(p.get("start_s", 0.0)))
-            self.cursors.append(cursor(t))
+        for p in procs:
+            self.m.add_process(p["name"], float(p.get("start_s", 0.0)))
         self.threads = self.policy.threads()
         self.rows: list[dict] = []
         self.phase_rows: list[dict] = []
         self.progress = progress
         self._last_report = time.perf_counter()
         self._prev = {}
+        self._row_bytes = None   # host bytes of one time-series row, measured on the first
 
     # --- running ---------------------------------------------------------
     def advance(self, pr: Process, cur: TraceCursor) -> None:
@@ -166,6 +182,14 @@ class Simulation:
         kind = word & KIND_MASK
         addr = word >> PAGE_SHIFT << PAGE_SHIFT
         if kind == MMAP:
+            regions = ((addr + arg * PAGE_SIZE - 1) >> HUGE_SHIFT) - (addr >> HUGE_SHIFT) + 1
+            need = budget.GROWTH * (self.m.n_slots + regions) * budget.slot_bytes()
+            if need > self.budget:
+                raise SimulationError(
+                    f"{cur.path}: record {cur.record_base + cur.i}: mmap of "
+                    f"{budget.gib(arg * PAGE_SIZE)} at {addr:#x} would need "
+                    f"{budget.gib(need)} of host memory for page tables; the budget is "
+                    f"{budget.gib(self.budget)}")
             self.m.mmap(pr, addr, arg * PAGE_SIZE)
         elif kind == MUNMAP:
             pr.C[C_CLOCK] += self.m.munmap(pr, addr, arg * PAGE_SIZE)
@@ -184,6 +208,7 @@ class Simulation:
         m = self.m
         self.sample(0.0)
         t_sample = self.sample_s
+        t_prev, stalled = -1.0, 0
         while any(p.running for p in m.procs):
             wake = min([t.next_wake_s for t in self.threads], default=float("inf"))
             stop = float("inf") if self.max_time_s is None else float(self.max_time_s)
@@ -201,6 +226,14 @@ class Simulation:
             self.report_progress(t_now)
             if t_now >= stop:
                 break
+            stalled = stalled + 1 if not t_now > t_prev else 0
+            if stalled >= budget.STALL_STEPS or not math.isfinite(t_now):
+                raise SimulationError(
+                    f"the simulated clock stopped advancing at {t_now} s ({stalled} steps "
+                    f"without progress; threads wake at "
+                    f"{[t.next_wake_s for t in self.threads]}): a period or interval of 0, "
+                    "NaN or infinity?")
+            t_prev = t_now
         end = max(p.C[C_CLOCK] for p in m.procs) / self.hz if m.procs else 0.0
         if self.max_time_s is not None:
             end = min(end, float(self.max_time_s))
@@ -243,6 +276,13 @@ class Simulation:
                 "free_bytes": m.free_frames * PAGE_SIZE,
                 "free_huge_blocks": m.free_huge_blocks(),
             })
+        if self._row_bytes is None:
+            self._row_bytes = budget.row_bytes(self.rows[-1])
+        if len(self.rows) * self._row_bytes > self.budget // 2:
+            raise SimulationError(
+                f"run.sample_interval_s {self.sample_s:g}: {len(self.rows):,} time-series rows "
+                f"by {t:g} s of simulated time hold {budget.gib(len(self.rows) * self._row_bytes)}"
+                f", half the host-memory budget of {budget.gib(self.budget)}; sample less often")
 
     def summary(self) -> pd.DataFrame:
         m = self.m
@@ -359,7 +399,12 @@ def main(argv=None) -> int:
     ap.add_argument("--trace", action="append", required=True, help="trace file, per process")
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--mem-mb", type=float, default=None,
+                    help="host-memory budget in MiB (the workflow passes the rule's mem_mb; "
+                         "default: the host's memory)")
     a = ap.parse_args(argv)
+    if a.mem_mb is not None and not a.mem_mb > 0:
+        raise InputError(f"--mem-mb {a.mem_mb}: must be > 0")
     t0 = time.perf_counter()
     try:
         spec = json.loads(a.spec)
@@ -367,7 +412,7 @@ def main(argv=None) -> int:
         raise InputError(f"--spec is not JSON: {e}") from None
     if not isinstance(spec, dict) or not isinstance(spec.get("policy"), dict):
         raise InputError("--spec must be a JSON object with a 'policy' object (see --help)")
-    sim = Simulation(spec, a.trace, progress=not a.quiet)
+    sim = Simulation(spec, a.trace, progress=not a.quiet, mem_mb=a.mem_mb)
     print(f"simulating {spec['policy'].get('name')} on {', '.join(a.trace)}", file=sys.stderr,
           flush=True)
     sim.run()          # a trace error found mid-run is an input error too (hpsim.cli)

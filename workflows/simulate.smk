@@ -54,4 +54,4 @@ rule simulate:
         runtime=60,
     shell:
         "python -m sim.simulate --spec {params.spec:q} {params.traces:q} "
-        "--out-dir {params.out_dir:q} 2> {log:q}"
+        "--mem-mb {resources.mem_mb} --out-dir {params.out_dir:q} 2> {log:q}"
