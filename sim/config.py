@@ -15,6 +15,7 @@ import workloads
 from hpsim import options
 from hpsim.units import GIB, HUGE_SIZE, MIB
 from machine.params import MachineParams
+from sim import budget
 
 deep_merge = options.merge   # an experiment's overrides over a config section
 
@@ -177,6 +178,12 @@ def run_errors(cfg) -> list[str]:
             mp = MachineParams.from_config(run["machine"], run["pressure"])
         except ValueError as e:
             errors.append(f"{where}: {e}")
+            continue
+        host = budget.block_bytes() * mp.n_blocks
+        if host > budget.host_bytes():
+            errors.append(f"{where}: machine.memory_gib {run['machine']['memory_gib']:g} needs "
+                          f"{budget.gib(host)} of host memory for its {mp.n_blocks:,} blocks, "
+                          f"more than this host's {budget.gib(budget.host_bytes())}")
             continue
         tenant = run["pressure"]["tenant_fraction"]
         usable = int(mp.n_blocks * (1 - tenant)) * HUGE_SIZE
