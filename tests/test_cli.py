@@ -77,3 +77,22 @@ def test_tracecheck_usage_and_bad_file(tmp_path, capsys):
     bad.write_bytes(b"not a trace")
     assert tracecheck.main([str(bad)]) == 2
     assert "bad.trace" in _one_error_line(capsys)
+
+
+@pytest.mark.parametrize("module, argv, needle", [
+    ("report.tables", ["table1", "--out", "{tmp}/t.csv", "{tmp}/none/summary.csv"],
+     "missing input file"),
+    ("report.tables", ["nope", "--out", "{tmp}/t.csv", "{tmp}/none/summary.csv"],
+     "unknown experiment 'nope'"),
+    ("report.figures", ["table1", "--out-dir", "{tmp}/f", "{tmp}/none/summary.csv"],
+     "missing input file"),
+    ("report.claims", ["--claims", "{tmp}/none.yaml", "--tables", "{tmp}", "--out", "{tmp}/c.csv"],
+     "claims file not found"),
+])
+def test_report_entry_points_report_bad_input_as_one_error_line(tmp_path, capsys, module, argv,
+                                                                 needle):
+    import importlib
+    main = importlib.import_module(module).main
+    assert main([a.format(tmp=tmp_path) for a in argv]) == 2
+    assert needle in _one_error_line(capsys)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]   # nothing written
