@@ -6,6 +6,7 @@
 # The config is checked against config/schema.yaml (every key, every policy's and
 # workload's options, every experiment's overrides) before any job runs.
 import os
+import sys
 
 from snakemake.utils import validate
 
@@ -14,6 +15,12 @@ from snakemake.utils import validate
 # jobs read the schema and defaults from the same folder (hpsim.options; needed
 # by an installed, not editable, copy of the package), unless the user set it
 os.environ.setdefault("HPSIM_CONFIG_DIR", os.path.join(workflow.basedir, "config"))
+# numba's compiled kernels are cached under results/, not beside the sources: a
+# run writes nothing outside results/, logs/, benchmarks/ and the temporary dir
+os.environ.setdefault("NUMBA_CACHE_DIR", os.path.abspath("results/.numba-cache"))
+# and so is Python's bytecode, for the jobs and for this process's imports below
+os.environ.setdefault("PYTHONPYCACHEPREFIX", os.path.abspath("results/.pycache"))
+sys.pycache_prefix = os.environ["PYTHONPYCACHEPREFIX"]
 
 
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")

@@ -76,12 +76,28 @@ def copy_tree(tmp_path) -> Path:
     return dst
 
 
+WRITABLE = {"results", "logs", "benchmarks", ".snakemake"}   # what a run may write into
+
+
+def files_outside_outputs(tree: Path) -> set[str]:
+    return {str(p.relative_to(tree)) for p in tree.rglob("*")
+            if p.relative_to(tree).parts[0] not in WRITABLE}
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     tree = copy_tree(tmp_path_factory.mktemp("e2e"))
+    tree_before = files_outside_outputs(tree)
     r = snakemake("--cores", "2", "--configfile", "config/test.yaml", cwd=tree)
     assert r.returncode == 0, r.stderr[-4000:]
+    tree.joinpath(".files_before").write_text("\n".join(sorted(tree_before)))
     return tree
+
+
+def test_a_run_writes_nothing_outside_its_output_folders(tiny_run):
+    before = set(tiny_run.joinpath(".files_before").read_text().splitlines())
+    new = files_outside_outputs(tiny_run) - before - {".files_before"}
+    assert not new, sorted(new)[:20]          # no __pycache__, numba cache or part file
 
 
 def test_tiny_end_to_end_run_writes_table1_with_exact_counts(tiny_run):
