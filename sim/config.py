@@ -13,6 +13,8 @@ import math
 import policies
 import workloads
 from hpsim import options
+from hpsim.cli import cli
+from hpsim.io import InputError
 from hpsim.units import GIB, HUGE_SIZE, MIB
 from machine.params import MachineParams
 from sim import budget
@@ -202,3 +204,48 @@ def run_errors(cfg) -> list[str]:
     return errors
 
 
+
+
+def load_yaml(path) -> dict:
+    """A YAML config file; a syntax error is an InputError naming the file,
+    line and column (snakemake's own message names neither)."""
+    import yaml
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = yaml.safe_load(f)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise InputError(f"{where}: YAML syntax error: {e.problem or e.context}") from None
+    except yaml.YAMLError as e:
+        raise InputError(f"{path}: YAML error: {e}") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise InputError(f"{path}: a config file must be a mapping of keys, not "
+                         f"{type(doc).__name__}")
+    return doc
+
+
+@cli
+def main(argv=None) -> int:
+    """``python -m sim.config [FILE ...]``: check config/config.yaml with the
+    given overlays merged in order (as ``snakemake --configfile FILE ...``
+    does), as the workflow will, and print the runs it expands to."""
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m sim.config", description=main.__doc__)
+    ap.add_argument("overlays", nargs="*", help="config files merged over the default profile")
+    a = ap.parse_args(argv)
+    cfg = load_yaml(options.CONFIG)
+    for path in a.overlays:
+        cfg = options.merge(cfg, load_yaml(path))
+    check_config(cfg)
+    runs = [r for r in expand_runs(cfg).values() if r["experiment"] in needed_experiments(cfg)]
+    n_sims = sum(len(r["policies"]) for r in runs)
+    print(f"config ok: profile {cfg.get('profile')!r}, {len(needed_experiments(cfg))} "
+          f"experiment(s), {len(runs)} run(s), {n_sims} simulation(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

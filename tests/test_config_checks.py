@@ -203,3 +203,18 @@ def test_snakemake_stops_before_any_job_without_a_traceback(tmp_path, case):
     first = out[out.index("error: invalid configuration:"):].splitlines()
     assert key in first[1], first[:3]
     assert not (tmp_path / "results").exists()
+
+
+def test_check_command_names_the_file_and_line_of_a_yaml_syntax_error(tmp_path, capsys):
+    from sim.config import main
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("machine:\n  memory_gib: 2\n    cpu_ghz: 3\n")
+    assert main([str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {bad}:3:") and "YAML syntax error" in err
+
+
+def test_check_command_accepts_the_test_profile_and_counts_its_runs(capsys):
+    from sim.config import main
+    assert main([str(ROOT / "config" / "test.yaml")]) == 0
+    assert "1 run(s), 6 simulation(s)" in capsys.readouterr().out
