@@ -15,12 +15,14 @@ from snakemake.utils import validate
 # jobs read the schema and defaults from the same folder (hpsim.options; needed
 # by an installed, not editable, copy of the package), unless the user set it
 os.environ.setdefault("HPSIM_CONFIG_DIR", os.path.join(workflow.basedir, "config"))
-# numba's compiled kernels are cached under results/, not beside the sources: a
-# run writes nothing outside results/, logs/, benchmarks/ and the temporary dir
-os.environ.setdefault("NUMBA_CACHE_DIR", os.path.abspath("results/.numba-cache"))
-# and so is Python's bytecode, for the jobs and for this process's imports below
-os.environ.setdefault("PYTHONPYCACHEPREFIX", os.path.abspath("results/.pycache"))
-sys.pycache_prefix = os.environ["PYTHONPYCACHEPREFIX"]
+# numba's compiled kernels and Python's bytecode are cached in snakemake's own
+# state folder, not beside the sources: a run writes nothing outside results/,
+# logs/, benchmarks/, .snakemake/ and the temporary dir (a config refused at
+# parse time leaves no results/ behind)
+CACHE = os.path.abspath(os.path.join(".snakemake", "hpsim-cache"))
+os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(CACHE, "numba"))
+os.environ.setdefault("PYTHONPYCACHEPREFIX", os.path.join(CACHE, "pycache"))
+sys.pycache_prefix = os.environ.get("PYTHONPYCACHEPREFIX")
 
 
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")

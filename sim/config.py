@@ -171,8 +171,16 @@ def run_errors(cfg) -> list[str]:
     errors: list[str] = []
     needed = needed_experiments(cfg)
     runs = {rid: r for rid, r in expand_runs(cfg, errors).items() if r["experiment"] in needed}
-    resident = {name: workloads.get(wl["kind"])(wl.get("params", {}), cfg["seed"])
-                .min_resident_bytes() for name, wl in cfg["workloads"].items()}
+    gens = {name: workloads.get(wl["kind"])(wl.get("params", {}), cfg["seed"])
+            for name, wl in cfg["workloads"].items()}
+    resident = {name: g.min_resident_bytes() for name, g in gens.items()}
+    used = sorted({p["workload"] for r in runs.values() for p in r["processes"]})
+    for name in used:
+        if gens[name].host_bytes() > budget.host_bytes():
+            errors.append(f"workloads.{name}: generating it needs about "
+                          f"{budget.gib(gens[name].host_bytes())} of host memory "
+                          f"(Workload.host_bytes), more than this host's "
+                          f"{budget.gib(budget.host_bytes())}; use a smaller scale")
     for rid, run in runs.items():
         where = f"experiments.{run['experiment']}" + (f" (run {rid})" if rid != run["experiment"]
                                                       else "")

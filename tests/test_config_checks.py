@@ -142,6 +142,10 @@ CASES = [
     ("tenant-leaves-nothing", {"pressure": {"tenant_fraction": 0.9999}}, "experiments.table1"),
     ("memory-below-one-block", {"machine": {"memory_gib": 0.001}}, "experiments.table1"),
     ("memory-beyond-the-host", {"machine": {"memory_gib": 4e7}}, "needs"),
+    ("scale-beyond-the-host", {"workloads": {"big": {"kind": "graph500",
+                                                      "params": {"scale": 30}}},
+                               "experiments": {"table1": {"workload": "big"}}},
+     "workloads.big: generating it needs"),
     ("tlb-geometry", {"machine": {"tlb": {"l2": {"entries": 1000, "ways": 8}}}},
      "machine.tlb.l2"),
     ("sweep-id-collision", {"only_experiments": ["sweep"], "workloads": {

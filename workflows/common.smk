@@ -7,6 +7,7 @@ import os
 import sys
 
 import policies
+import workloads
 from hpsim import options
 from report.figures import FIGURES
 from sim.config import check_config, expand_runs, needed_experiments, selected_experiments
@@ -41,6 +42,13 @@ def workload_spec(wildcards):
     wl = config["workloads"][wildcards.workload]
     return json.dumps({"kind": wl["kind"], "params": wl.get("params", {}),
                        "seed": config["seed"]}, sort_keys=True)
+
+
+def workload_mem_mb(wildcards):
+    """The trace generator's host memory estimate (Workload.host_bytes), in MB."""
+    wl = config["workloads"][wildcards.workload]
+    gen = workloads.get(wl["kind"])(wl.get("params", {}), config["seed"])
+    return max(1000, int(gen.host_bytes() * 1.2 / 1e6))
 
 
 def workload_inputs(wildcards):

@@ -17,7 +17,7 @@ rule workload_trace:
         "../environment.yml"
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=workload_mem_mb,   # the generator's estimate, x1.2
         runtime=30,
     shell:
         "python -m workloads.generate --spec {params.spec:q} --out {output} 2> {log}"

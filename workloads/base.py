@@ -10,10 +10,15 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from hpsim.options import validate_params
-from hpsim.units import PAGE_SIZE
+from hpsim.units import MIB, PAGE_SIZE
 from workloads.trace import VERSION, TraceWriter
 
 REGISTRY: dict[str, type["Workload"]] = {}
+
+# Peak RSS of `python -m workloads.generate` for a small workload (graph500
+# scale 14: 228 MB; redis 32768 keys: 159 MB), measured with /usr/bin/time -f %M
+# on this project's 2-core VM, 2026-11-29.
+HOST_BASE_BYTES = 230 * MIB
 
 
 def register(name: str):
@@ -55,6 +60,14 @@ class Workload(ABC):
     def validate(self) -> None:
         """Checks the schema cannot express (one parameter against another, a
         file that must exist); raise ValueError naming the parameter."""
+
+    def host_bytes(self) -> int:
+        """An estimate of the generator's peak host memory (bytes): the
+        config check refuses a workload the host cannot generate, and the
+        trace rule declares it as ``mem_mb``.  The base is the generator
+        process with numpy and numba loaded (measured, see ``HOST_BASE_BYTES``);
+        generators whose memory grows with a parameter add their share."""
+        return HOST_BASE_BYTES
 
     def min_resident_bytes(self) -> int:
         """A lower bound on the memory (bytes) the workload holds resident at
