@@ -25,7 +25,11 @@ Verdicts (``compare`` sets how our value is held against the paper's):
 - at_most / at_least: the paper gives a bound; meeting it is error 0, else the
   relative distance past it.
 - not measured: the table, row or column is missing, or the value is undefined
-  (division by zero, NaN).
+  (division by zero, NaN); or a row the value reads (its ``row()`` calls, and the rows
+  those columns are computed from, report.tables.READS) comes from a run that ran out of
+  memory (``oom`` 1), unless the claim has ``oom_ok: true`` (it is about running out of
+  memory, or reads only values taken before a kill).  The reason names the run, the
+  process and the time of the kill.
 
 Output columns: id, source, statement, paper_value, our_value, rel_error,
 verdict, reason (rel_error is signed: (ours - target) / |target|).
@@ -45,12 +49,14 @@ import simpleeval
 import yaml
 
 from report import InputError, atomic_write_csv, cli, log, require_dir, require_file
+from report.tables import READS
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "not measured")
 COMPARES = ("approx", "range", "at_most", "at_least")
 OUTPUT_COLUMNS = ["id", "source", "statement", "paper_value", "our_value", "rel_error",
                   "verdict", "reason"]
 MAX_EXPR_LEN = 500
+OOM_REASON = "reads a run that ran out of memory"   # how an out-of-memory reason starts
 TABLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
@@ -174,6 +180,20 @@ class Expr:
         except (simpleeval.InvalidExpression, TypeError, KeyError, ValueError) as e:
             raise ExprError(f"{self.text!r}: {e}") from e
 
+    def references(self) -> list[tuple[str | None, dict, str]]:
+        """Every ``row(...).COLUMN`` of the expression as (policy or None, filters, column),
+        in source order.  The language allows a row() only as the object of a column (Expr
+        rejects anything else), so these are all the cells the value reads."""
+        ev = _Evaluator(self.text, lambda key, filters, column: 1.0)
+        ev.expr = self.text
+        out = []
+        for node in ast.walk(self.tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Call)
+                    and getattr(node.value.func, "id", None) == "row"):
+                ref = ev._eval(node.value)
+                out.append((ref._key, ref._filters, node.attr))
+        return out
+
     def evaluate(self, table: pd.DataFrame, table_name: str = "table") -> float:
         """The expression's value on a table (NotMeasured if a row, column or the value
         itself is missing or undefined)."""
@@ -195,8 +215,10 @@ def _describe(key, filters) -> str:
     return f"row({', '.join(parts)})"
 
 
-def lookup(df: pd.DataFrame, table_name: str, key, filters: dict, column: str) -> float:
-    """The numeric value of one column in the one row that matches."""
+def matching(df: pd.DataFrame, table_name: str, key, filters: dict) -> pd.DataFrame:
+    """The rows of ``row(key, **filters)``: policy ``key`` (if given) and every filter
+    column equal to its value (numbers compared as numbers).  NotMeasured if a filter's
+    column is missing."""
     want = dict(filters)
     if key is not None:
         want = {"policy": key, **want}
@@ -208,7 +230,12 @@ def lookup(df: pd.DataFrame, table_name: str, key, filters: dict, column: str) -
             mask &= pd.to_numeric(df[col], errors="coerce") == val
         else:
             mask &= df[col].astype(str) == val
-    hits = df[mask]
+    return df[mask]
+
+
+def lookup(df: pd.DataFrame, table_name: str, key, filters: dict, column: str) -> float:
+    """The numeric value of one column in the one row that matches."""
+    hits = matching(df, table_name, key, filters)
     desc = _describe(key, filters)
     if len(hits) == 0:
         raise NotMeasured(f"table {table_name} has no {desc}")
@@ -221,6 +248,54 @@ def lookup(df: pd.DataFrame, table_name: str, key, filters: dict, column: str) -
     if pd.isna(v):
         raise NotMeasured(f"{desc}.{column} in table {table_name} is empty or not a number")
     return float(v)
+
+
+# --- rows from runs that ran out of memory ------------------------------------------
+
+def rows_read(expr: Expr, df: pd.DataFrame, table_name: str) -> pd.DataFrame:
+    """The rows of ``df`` a claim's value reads: those its ``row()`` calls match, and for a
+    column computed from other rows (report.tables.READS[table_name]), those rows too."""
+    reads = READS.get(table_name, {})
+    idx: list = []
+    for key, filters, column in expr.references():
+        try:
+            hits = matching(df, table_name, key, filters)
+        except NotMeasured:
+            continue
+        idx += list(hits.index)
+        for policy, same in reads.get(column, ()):
+            for _, r in hits.iterrows():
+                mask = df["policy"].astype(str) == str(policy or r["policy"])
+                for col in same:
+                    if col in df.columns:
+                        mask &= df[col].astype(str) == str(r[col])
+                idx += list(df.index[mask])
+    return df.loc[list(dict.fromkeys(idx))]
+
+
+def _oom_run(r, table_name: str) -> str:
+    """One run that ran out of memory, in words: "fig_bloat, linux-thp: process redis killed
+    at 3 s"."""
+    def text(col):
+        v = r.get(col)
+        return "" if v is None or pd.isna(v) else str(v)
+    where = ", ".join(x for x in (text("experiment") or table_name, text("variant"),
+                                  text("policy")) if x)
+    procs = text("oom_process")
+    t = pd.to_numeric(pd.Series([r.get("oom_time_s")]), errors="coerce").iloc[0]
+    plural = "es" if " " in procs else ""
+    return (where + ": " + (f"process{plural} {procs}" if procs else "a process") + " killed"
+            + (f" at {t:.4g} s" if not pd.isna(t) else ""))
+
+
+def out_of_memory(expr: Expr, df: pd.DataFrame, table_name: str) -> list[str]:
+    """The runs that ran out of memory among the rows a claim's value reads (rows_read),
+    in words, one per run; empty when none did or the table has no ``oom`` column."""
+    if "oom" not in df.columns:
+        return []
+    rows = rows_read(expr, df, table_name)
+    killed = rows[pd.to_numeric(rows["oom"], errors="coerce").fillna(0) > 0]
+    return list(dict.fromkeys(_oom_run(r, table_name) for _, r in killed.iterrows()))
 
 
 # --- claims -------------------------------------------------------------------
@@ -237,10 +312,11 @@ class Claim:
     partly_tolerance: float
     compare: str = "approx"
     paper_range: tuple[float, float] | None = None
+    oom_ok: bool = False   # judged even if a run it reads ran out of memory
 
 
 _CLAIM_KEYS = {"id", "source", "statement", "paper_value", "our_value", "tolerance",
-               "partly_tolerance", "compare", "paper_range", "note"}
+               "partly_tolerance", "compare", "paper_range", "oom_ok", "note"}
 
 
 def _number(c: dict, key: str, where: str, default=None) -> float:
@@ -297,8 +373,11 @@ def parse_claim(c, where: str) -> Claim:
         raise InputError(f"{where}: paper_range is only used with compare: range")
     if paper == 0:
         raise InputError(f"{where}: paper_value must be non-zero (errors are relative)")
+    oom_ok = c.get("oom_ok", False)
+    if not isinstance(oom_ok, bool):
+        raise InputError(f"{where}: oom_ok must be true or false, got {oom_ok!r}")
     return Claim(cid, c["source"].strip(), " ".join(c["statement"].split()), paper, ov["table"],
-                 expr, tol, partly, compare, rng)
+                 expr, tol, partly, compare, rng, oom_ok)
 
 
 def load_claims(path) -> list[Claim]:
@@ -370,14 +449,24 @@ def check(claims: list[Claim], tables_dir) -> pd.DataFrame:
             else:
                 cache[c.table] = None
         df = cache[c.table]
+        killed = [] if df is None else out_of_memory(c.expr, df, c.table)
         try:
             if df is None:
                 raise NotMeasured(f"table {c.table} not built ({c.table}.csv missing "
                                   f"from {tables_dir})")
             ours = c.expr.evaluate(df, c.table)
         except NotMeasured as e:
+            reason = str(e)
+            if killed:
+                reason = f"{OOM_REASON} ({'; '.join(killed)}); and {reason}"
             rows.append({**base, "our_value": float("nan"), "rel_error": float("nan"),
-                         "verdict": "not measured", "reason": str(e)})
+                         "verdict": "not measured", "reason": reason})
+            continue
+        if killed and not c.oom_ok:
+            rows.append({**base, "our_value": float("nan"), "rel_error": float("nan"),
+                         "verdict": "not measured",
+                         "reason": f"{OOM_REASON} ({'; '.join(killed)}); its value "
+                                   f"{ours:.4g} is not a whole run's"})
             continue
         err, verdict, reason = judge(c, ours)
         rows.append({**base, "our_value": ours, "rel_error": err, "verdict": verdict,

@@ -28,11 +28,20 @@ BASELINE = "linux-4k"
 
 TABLES: dict[str, Callable[[list[Run]], pd.DataFrame]] = {}
 
+# Other rows a column's value is computed from, per table: {table: {column: [(policy,
+# same), ...]}}.  A row's value in that column also reads the rows of ``policy`` (None: the
+# row's own policy) whose columns ``same`` equal the row's (e.g. table1's speedup reads
+# linux-4k's row).  report.claims follows these to find every run a claim's value comes
+# from, so that a value computed from a run that ran out of memory is never taken as whole.
+READS: dict[str, dict[str, list[tuple[str | None, tuple[str, ...]]]]] = {}
 
-def table(name: str):
-    """Register a table builder ``f(runs: list[Run]) -> DataFrame`` under an experiment name."""
+
+def table(name: str, reads: dict | None = None):
+    """Register a table builder ``f(runs: list[Run]) -> DataFrame`` under an experiment name,
+    with ``reads`` (see READS) for its columns computed from other rows."""
     def deco(f):
         TABLES[name] = f
+        READS[name] = dict(reads or {})
         return f
     return deco
 
@@ -46,16 +55,37 @@ def _div(a, b) -> float:
     return a / b
 
 
+OOM_SUMMARY_COLUMNS = ["oom", "oom_time_s"]
+OOM_COLUMNS = ["oom", "oom_time_s", "oom_process"]
+
+
+def oom_of(s: pd.DataFrame) -> dict:
+    """Whether processes of a run (its summary rows, with ``oom`` and ``oom_time_s``) ran out
+    of memory: ``oom`` 1 if any was killed (sim.simulate's Process.oom: the machine found no
+    frame to fault in, machine.Machine.kill), ``oom_time_s`` the earliest kill time (s; NaN if
+    none), ``oom_process`` the killed processes' names in kill order, space-separated."""
+    killed = s[pd.to_numeric(s["oom"], errors="coerce").fillna(0) > 0]
+    times = pd.to_numeric(killed["oom_time_s"], errors="coerce")
+    order = killed.assign(_t=times).sort_values("_t", kind="stable")
+    names = (order["process"].astype(str) if "process" in order.columns
+             else pd.Series([""] * len(order)))
+    return {"oom": int(len(killed) > 0),
+            "oom_time_s": float(times.min()) if times.notna().any() else float("nan"),
+            "oom_process": " ".join(n for n in names if n)}
+
+
 # --- Table 1: page-fault cost -----------------------------------------------
 
 TABLE1_SUMMARY_COLUMNS = ["faults", "faults_4k", "faults_2m", "fault_time_s", "zeroing_time_s",
                           "p50_fault_latency_us", "p99_fault_latency_us", "runtime_s"]
 TABLE1_COLUMNS = ["policy", "faults", "faults_4k", "faults_2m", "fault_time_s",
                   "mean_fault_latency_us", "p50_fault_latency_us", "p99_fault_latency_us",
-                  "zeroing_share", "runtime_s", "fault_ratio", "latency_ratio", "speedup"]
+                  "zeroing_share", "runtime_s", "fault_ratio", "latency_ratio", "speedup",
+                  *OOM_COLUMNS]
 
 
-@table("table1")
+@table("table1", reads={c: [(BASELINE, ())] for c in ("fault_ratio", "latency_ratio",
+                                                      "speedup")})
 def table1(runs: list[Run]) -> pd.DataFrame:
     """Page-fault count, time and latency per policy, and ratios against linux-4k.
 
@@ -64,7 +94,7 @@ def table1(runs: list[Run]) -> pd.DataFrame:
     """
     rows = []
     for policy, run in by_policy(runs).items():
-        s = run.require(TABLE1_SUMMARY_COLUMNS)
+        s = run.require(TABLE1_SUMMARY_COLUMNS + OOM_SUMMARY_COLUMNS)
         faults = int(s["faults"].sum())
         fault_time = float(s["fault_time_s"].sum())
         if len(s) == 1:
@@ -85,8 +115,9 @@ def table1(runs: list[Run]) -> pd.DataFrame:
             "p99_fault_latency_us": p99,
             "zeroing_share": _div(s["zeroing_time_s"].sum(), fault_time),
             "runtime_s": float(s["runtime_s"].max()),
+            **oom_of(s),
         })
-    df = pd.DataFrame(rows, columns=TABLE1_COLUMNS[:10])
+    df = pd.DataFrame(rows, columns=TABLE1_COLUMNS[:10] + OOM_COLUMNS)
     base = df[df["policy"] == BASELINE]
     if len(base):
         b = base.iloc[0]
@@ -150,7 +181,7 @@ FIG_BLOAT_COLUMNS = ["policy", "p1_live_bytes", "peak_rss_bytes", "rss_end_p2_by
                      "live_end_p2_bytes", "bloat_end_p2_bytes", "bloat_share_of_rss",
                      "bloat_ratio", "peak_bloat_bytes", "peak_bloat_ratio", "rss_end_bytes",
                      "live_end_bytes", "rss_over_live_end", "oom", "oom_phase", "oom_in_p3",
-                     "oom_time_s", "runtime_s"]
+                     "oom_time_s", "runtime_s", "oom_process"]
 
 
 def phase_times(events: pd.DataFrame, process: str | None = None) -> dict[str, float]:
@@ -225,6 +256,7 @@ def fig_bloat(runs: list[Run]) -> pd.DataFrame:
             "oom_in_p3": int(oom_phase == "p3_insert_large"),
             "oom_time_s": oom_time,
             "runtime_s": float(s["runtime_s"].max()),
+            "oom_process": oom_of(s)["oom_process"],
         })
     return pd.DataFrame(rows, columns=FIG_BLOAT_COLUMNS)
 
@@ -237,17 +269,21 @@ FIG_PROMOTION_COLUMNS = ["workload", "fragmentation", "tenant_fraction", "varian
                          "runtime_s", "speedup",
                          "gain_vs_linux_thp", "gain_vs_ingens", "mmu_overhead", "promotions",
                          "final_huge_pages", "peak_huge_pages", "time_to_half_promoted_s",
-                         "time_saved_s", "time_saved_per_promotion_s"]
+                         "time_saved_s", "time_saved_per_promotion_s", *OOM_COLUMNS]
 
 
-@table("fig_promotion")
+@table("fig_promotion", reads={
+    **{c: [(BASELINE, ("variant",))] for c in ("speedup", "time_saved_s",
+                                               "time_saved_per_promotion_s")},
+    "gain_vs_linux_thp": [("linux-thp", ("variant",))],
+    "gain_vs_ingens": [("ingens", ("variant",))]})
 def fig_promotion(runs: list[Run]) -> pd.DataFrame:
     """Per workload and policy: run time against linux-4k and against the address-order
     promoters (linux-thp, ingens), MMU overhead, promotions and how fast they came."""
     rows = []
     for variant, pols in by_variant(runs).items():
         for policy, run in pols.items():
-            s = run.require(PROMOTION_SUMMARY_COLUMNS)
+            s = run.require(PROMOTION_SUMMARY_COLUMNS + OOM_SUMMARY_COLUMNS)
             v = pressure_labels(run)
             ts = summed_timeseries(run.file("timeseries.csv", PROMOTION_TS_COLUMNS),
                                    ["huge_pages"])
@@ -261,6 +297,7 @@ def fig_promotion(runs: list[Run]) -> pd.DataFrame:
                 "peak_huge_pages": int(peak),
                 "time_to_half_promoted_s": (first_time(ts["time_s"], ts["huge_pages"], peak / 2)
                                             if peak > 0 else float("nan")),
+                **oom_of(s),
             })
     df = pd.DataFrame(rows)
     df["speedup"] = _baseline_ratio(df, ["variant"], "runtime_s", BASELINE)
@@ -283,11 +320,13 @@ def _time_saved(df: pd.DataFrame, i: int) -> float:
 
 # --- §6: fairness between co-running processes ----------------------------------------
 
-FAIRNESS_SUMMARY_COLUMNS = ["process", "runtime_s", "final_huge_pages", "mmu_overhead", "oom"]
+FAIRNESS_SUMMARY_COLUMNS = ["process", "runtime_s", "final_huge_pages", "mmu_overhead",
+                            *OOM_SUMMARY_COLUMNS]
 FAIRNESS_TS_COLUMNS = ["process", "time_s", "huge_pages"]
 FIG_FAIRNESS_COLUMNS = ["policy", "process", "workload", "runtime_s", "speedup",
                         "final_huge_pages", "peak_huge_pages", "mmu_overhead", "oom",
-                        "first_huge_s", "first_huge_rank", "jain_index", "huge_page_order"]
+                        "first_huge_s", "first_huge_rank", "jain_index", "huge_page_order",
+                        "oom_time_s", "oom_process"]
 ALL = "all"
 
 
@@ -307,7 +346,8 @@ def geomean(values) -> float:
     return float(np.exp(np.log(x).mean()))
 
 
-@table("fig_fairness")
+@table("fig_fairness", reads={"speedup": [(BASELINE, ("process",))],
+                              "jain_index": [(None, ()), (BASELINE, ())]})
 def fig_fairness(runs: list[Run]) -> pd.DataFrame:
     """Per policy and process: run time, speedup against the same process under linux-4k,
     huge pages, MMU overhead and when the process first got a huge page; per policy (the
@@ -337,7 +377,8 @@ def fig_fairness(runs: list[Run]) -> pd.DataFrame:
                 "speedup": _div(base.get(proc, float("nan")), r.runtime_s),
                 "final_huge_pages": int(r.final_huge_pages),
                 "peak_huge_pages": int(pts["huge_pages"].max()) if len(pts) else 0,
-                "mmu_overhead": float(r.mmu_overhead), "oom": int(r.oom),
+                "mmu_overhead": float(r.mmu_overhead),
+                **oom_of(s[s["process"].astype(str) == proc]),
                 "first_huge_s": first_time(pts["time_s"], pts["huge_pages"], 1),
             })
         got = sorted((p["first_huge_s"], p["process"]) for p in prows
@@ -363,7 +404,7 @@ def fig_fairness(runs: list[Run]) -> pd.DataFrame:
             "final_huge_pages": sum(p["final_huge_pages"] for p in prows),
             "peak_huge_pages": int(summed_timeseries(ts, ["huge_pages"])["huge_pages"].max())
             if len(ts) else 0,
-            "mmu_overhead": _mmu_overhead(s), "oom": max(p["oom"] for p in prows),
+            "mmu_overhead": _mmu_overhead(s), **oom_of(s),
             "first_huge_s": min(firsts) if firsts else float("nan"),
             "first_huge_rank": float("nan"), "jain_index": jain, "huge_page_order": order,
         })
@@ -374,14 +415,14 @@ def fig_fairness(runs: list[Run]) -> pd.DataFrame:
 
 SWEEP_SUMMARY_COLUMNS = ["faults", "p50_fault_latency_us", "p99_fault_latency_us",
                          "peak_rss_bytes", "peak_bloat_bytes", "mmu_overhead", "runtime_s",
-                         "oom", "final_huge_pages"]
+                         "final_huge_pages", *OOM_SUMMARY_COLUMNS]
 SWEEP_COLUMNS = ["workload", "fragmentation", "tenant_fraction", "variant", "policy",
                  "faults", "p50_fault_latency_us", "p99_fault_latency_us", "peak_rss_bytes",
                  "peak_bloat_bytes", "bloat_share", "mmu_overhead", "final_huge_pages",
-                 "runtime_s", "runtime_norm", "oom"]
+                 "runtime_s", "runtime_norm", *OOM_COLUMNS]
 
 
-@table("sweep")
+@table("sweep", reads={"runtime_norm": [(BASELINE, ("variant",))]})
 def sweep(runs: list[Run]) -> pd.DataFrame:
     """One row per grid point (workload, fragmentation, tenant fraction) and policy."""
     rows = []
@@ -397,7 +438,7 @@ def sweep(runs: list[Run]) -> pd.DataFrame:
                 "mmu_overhead": _mmu_overhead(s),
                 "final_huge_pages": int(s["final_huge_pages"].sum()),
                 "runtime_s": float(s["runtime_s"].max()),
-                "oom": int(s["oom"].max()),
+                **oom_of(s),
             })
     df = pd.DataFrame(rows)
     df["runtime_norm"] = _baseline_ratio(df, ["variant"], "runtime_s", BASELINE, invert=True)
@@ -412,7 +453,8 @@ OVERHEAD_COLUMNS = ["experiment", "workload", "variant", "policy", "thread", "pa
                     "cpu_s", "duration_s", "cpu_pct_of_core", "time_scale",
                     "cpu_pct_paper_time", "promotions", "runtime_s", "time_saved_s",
                     "promotions_per_cpu_s", "time_saved_per_promotion_s",
-                    "efficiency_vs_linux_thp"]
+                    "efficiency_vs_linux_thp", *OOM_COLUMNS]
+_SAME_RUN = ("experiment", "variant")
 
 
 def _overhead_runs(runs: list[Run]):
@@ -439,7 +481,9 @@ def _overhead_runs(runs: list[Run]):
     return found
 
 
-@table("overhead")
+@table("overhead", reads={
+    **{c: [(BASELINE, _SAME_RUN)] for c in ("time_saved_s", "time_saved_per_promotion_s")},
+    "efficiency_vs_linux_thp": [(BASELINE, _SAME_RUN), ("linux-thp", _SAME_RUN)]})
 def overhead(runs: list[Run]) -> pd.DataFrame:
     """Per run, policy and background thread: CPU time as a share of one core; per run and
     policy (thread 'all'): promotions per CPU second and run time saved per promotion,
@@ -448,11 +492,12 @@ def overhead(runs: list[Run]) -> pd.DataFrame:
     for exp, wl, variant, pols in _overhead_runs(runs):
         run_rows = []
         for policy, run in pols.items():
-            s = run.require(["runtime_s", "promotions"])
+            s = run.require(["runtime_s", "promotions", *OOM_SUMMARY_COLUMNS])
             th = run.file("threads.csv", THREADS_COLUMNS)
             scale = (float(th["time_scale"].iloc[0]) if "time_scale" in th.columns and len(th)
                      else float("nan"))
-            key = {"experiment": exp, "workload": wl, "variant": variant, "policy": policy}
+            key = {"experiment": exp, "workload": wl, "variant": variant, "policy": policy,
+                   **oom_of(s)}
             for r in th.itertuples(index=False):
                 run_rows.append({**key, "thread": str(r.thread), "passes": int(r.passes),
                                  "cpu_s": float(r.cpu_s), "duration_s": float(r.duration_s),

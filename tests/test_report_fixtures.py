@@ -24,7 +24,8 @@ def summary_row(policy, process="buffer", **kw):
     row = {**LABELS, "policy": policy, "process": process, "accesses": 1024, "writes": 1024,
            "faults": 0, "faults_4k": 0, "faults_2m": 0, "faults_zeropage": 0, "faults_cow": 0,
            "fault_time_s": 0.0, "zeroing_time_s": 0.0, "mean_fault_latency_us": 0.0,
-           "p50_fault_latency_us": 0.0, "p99_fault_latency_us": 0.0, "runtime_s": 1.0}
+           "p50_fault_latency_us": 0.0, "p99_fault_latency_us": 0.0, "runtime_s": 1.0,
+           "oom": 0, "oom_time_s": float("nan")}
     row.update(kw)
     if row["faults"]:
         row["mean_fault_latency_us"] = row["fault_time_s"] * 1e6 / row["faults"]
@@ -166,7 +167,8 @@ def make_promotion_runs(runs: Path, variants=("graph500_f95_t0", "hotspot_f95_t0
         for policy, (rt, promos, walk, user, huge) in PROMOTION.items():
             summary = [{"process": wl, "workload": wl, "runtime_s": rt * k,
                         "mmu_overhead": walk / user, "walk_cycles": walk, "user_cycles": user,
-                        "promotions": promos, "final_huge_pages": huge[-1], "oom": 0}]
+                        "promotions": promos, "final_huge_pages": huge[-1], "oom": 0,
+                        "oom_time_s": float("nan")}]
             ts = [{"process": wl, "time_s": 0.25 * i, "huge_pages": h, "accesses": 10 * i,
                    "mmu_overhead": 0.5 - 0.1 * i} for i, h in enumerate(huge)]
             threads = ([] if policy == "linux-4k" else
@@ -189,7 +191,8 @@ def make_fairness_runs(runs: Path) -> Path:
     for policy, (rts, first) in runs_.items():
         summary = [{"process": p, "workload": f"wl_{p}", "runtime_s": rt,
                     "final_huge_pages": 2 if p in first else 0, "mmu_overhead": 0.25,
-                    "walk_cycles": 1, "user_cycles": 4, "oom": 0} for p, rt in rts.items()]
+                    "walk_cycles": 1, "user_cycles": 4, "oom": 0, "oom_time_s": float("nan")}
+                   for p, rt in rts.items()]
         ts = [{"process": p, "time_s": 0.25 * i,
                "huge_pages": 2 if p in first and 0.25 * i >= first[p] else 0}
               for p in rts for i in range(5)]
@@ -217,6 +220,7 @@ def make_sweep_runs(runs: Path) -> Path:
                             "walk_cycles": 1 if "4k" in policy else 1,
                             "user_cycles": 2 if "4k" in policy else 8,
                             "runtime_s": rt, "oom": oom,
+                            "oom_time_s": 1.5 if oom else float("nan"),
                             "final_huge_pages": 0 if "4k" in policy else 2}]
                 labels = {"experiment": "sweep", "workload": wl, "variant": variant,
                           "fragmentation": 0.9 if v == "f90_t60" else 0.0,
@@ -239,7 +243,7 @@ def make_overhead_runs(root: Path) -> Path:
     for policy, (rt, promos, threads) in spec.items():
         run_files(root / "fig_bloat" / policy, labels, policy,
                   [{"process": "redis", "workload_kind": "redis_kind", "runtime_s": rt,
-                    "promotions": promos}],
+                    "promotions": promos, "oom": 0, "oom_time_s": float("nan")}],
                   [{"process": "redis", "time_s": 0.0}],
                   events=[(0.0, "redis", "phase", "p1_insert")],
                   threads=[{"thread": n, "passes": k, "cpu_s": c, "duration_s": 2.0,

@@ -5,7 +5,7 @@ import pandas as pd
 
 import report.render.sections  # noqa: F401  (registers the experiment sections)
 from report import InputError, log, warn
-from report.render.common import ABSTRACTS, SECTIONS, Context, policy_list
+from report.render.common import ABSTRACTS, SECTIONS, Context, oom_claim, oom_runs, policy_list
 from report.render.document import Document, Para
 from report.render.fmt import fmt_faster, fmt_value
 from report.render.load import git_commit
@@ -90,17 +90,23 @@ def build_document(ctx: Context) -> Document:
             except (KeyError, ValueError, TypeError, IndexError, AttributeError) as e:
                 warn(f"table {name}.csv: no abstract findings ({type(e).__name__}: {e})")
                 found = []
+            killed = oom_runs(df)
+            if found and killed:
+                found = [*found, f" Out of memory (numbers up to the kill): {killed}."]
             if found:
                 abstract.append(Para(found))
     wins = scorecard_findings(ctx.scorecard)
     if wins:
         abstract.append(Para(wins))
     counts = ctx.claims["verdict"].value_counts()
+    n_oom = sum(1 for r in ctx.claims["reason"] if oom_claim(r))
     abstract.append(Para([f"Of the {len(ctx.claims)} claims we check, "
                           f"{counts.get('reproduced', 0)} are reproduced, "
                           f"{counts.get('partly', 0)} partly, "
                           f"{counts.get('not reproduced', 0)} not, and "
-                          f"{counts.get('not measured', 0)} are not measured in this run."]))
+                          f"{counts.get('not measured', 0)} are not measured in this run"
+                          + (f" ({n_oom} because a run they read ran out of memory)"
+                             if n_oom else "") + "."]))
     commit, _ = git_commit(ctx.cfg_path.resolve().parent)
     byline = [f"Reproduction of: {PAPER}",
               f"Profile {fmt_value(ctx.cfg.get('profile', '?'))} · commit "

@@ -10,7 +10,7 @@ from typing import Callable
 import pandas as pd
 
 from report import warn
-from report.claims import Claim
+from report.claims import OOM_REASON, Claim
 from report.render.document import Fig, Ref, Section, Table
 from report.render.fmt import fmt_num
 from report.style import order_policies, policy_label
@@ -194,19 +194,75 @@ def memory_gib_of(ctx: Context, experiment: str):
     return m.get("memory_gib", ctx.cfg["machine"].get("memory_gib"))
 
 
+# --- runs that ran out of memory -------------------------------------------------------------
+
+OOM_MARK = "†"   # marks a run that ran out of memory wherever its numbers appear
+
+
+def is_oom(row) -> bool:
+    """Whether a table row comes from a run that ran out of memory (its ``oom`` is 1)."""
+    return val(row, "oom") == 1
+
+
+def oom_mark(row, mark: str = OOM_MARK) -> str:
+    """" †" after a label of a row from a run that ran out of memory, else ""."""
+    return f" {mark}" if is_oom(row) else ""
+
+
+def oom_runs(df: pd.DataFrame) -> str:
+    """The runs of a table that ran out of memory, in words ("" if none): each run
+    (experiment, variant, policy) with the processes killed and the first kill's time, from
+    the tables' ``oom``, ``oom_process`` and ``oom_time_s`` columns."""
+    if "oom" not in df.columns:
+        return ""
+    runs: dict[tuple, tuple[list, float]] = {}
+    for _, r in df[pd.to_numeric(df["oom"], errors="coerce") == 1].iterrows():
+        key = (cell_text(r, "experiment"), cell_text(r, "variant"), str(r["policy"]))
+        procs, t = runs.get(key, ([], float("nan")))
+        procs += [p for p in cell_text(r, "oom_process").split() if p not in procs]
+        t2 = val(r, "oom_time_s")
+        runs[key] = (procs, t2 if math.isnan(t) or t2 < t else t)
+    if not runs:
+        return ""
+    parts = []
+    for (exp, variant, policy), (procs, t) in runs.items():
+        where = ", ".join(x for x in (variant, exp if len({k[0] for k in runs}) > 1 else "") if x)
+        parts.append(policy_label(policy) + (f" ({where})" if where else "") + ": "
+                     + (f"process{'es' if len(procs) > 1 else ''} {', '.join(procs)}"
+                        if procs else "a process") + " killed"
+                     + (f" at {fmt_num(t, 3)} s" if not math.isnan(t) else ""))
+    return "; ".join(parts)
+
+
+def oom_note(df: pd.DataFrame, mark: str = OOM_MARK) -> str:
+    """The footnote of a table with rows from runs that ran out of memory ("" if none)."""
+    runs = oom_runs(df)
+    return (f"{mark} Ran out of memory: its numbers are those of a partial run, up to the "
+            f"kill. {runs}." if runs else "")
+
+
+def oom_claim(reason) -> bool:
+    """Whether a claim is not measured because a run it reads ran out of memory."""
+    return isinstance(reason, str) and reason.startswith(OOM_REASON)
+
+
 def claims_table(ctx: Context, sources: list[str], label: str, what: str) -> Table | None:
     """A table of the claims of several sources beside ours (None if there are none)."""
     parts = [claims_for(ctx, src) for src in sources]
     cl = pd.concat(parts) if parts else ctx.claims.iloc[0:0]
     if cl.empty:
         return None
-    rows = [[r.statement, fmt_num(r.paper_value, 3), fmt_num(r.our_value, 3), r.verdict]
+    rows = [[r.statement, fmt_num(r.paper_value, 3), fmt_num(r.our_value, 3),
+             r.verdict + (f" {OOM_MARK}" if oom_claim(r.reason) else "")]
             for r in cl.itertuples()]
+    ooms = [r.id for r in cl.itertuples() if oom_claim(r.reason)]
+    note = (f"{OOM_MARK} Not measured: a run the claim reads ran out of memory "
+            f"({', '.join(ooms)}; the claims section names the run)." if ooms else "")
     return Table(label, f"The paper's {what} findings beside ours (claims of "
                  f"config/claims.yaml; verdicts as in the claims section).",
                  ["Claim", "Paper", "Ours", "Verdict"], rows, ["l", "r", "r", "l"],
                  ["1fr", "auto", "auto", "auto"],
-                 row_classes=[verdict_class(v) for v in cl["verdict"]])
+                 row_classes=[verdict_class(v) for v in cl["verdict"]], note=note)
 
 
 def refs(labels: list[str]) -> list:
@@ -243,6 +299,7 @@ def metric_table(label: str, caption: str, df: pd.DataFrame, spec, wide=None) ->
             cells.append(fmt(r) if callable(fmt) and col is None else
                          fmt(val(r, col)) if col in df.columns else "–")
         rows.append([name] + cells)
-    return Table(label, caption, ["Metric"] + [policy_label(p) for p in policies], rows,
+    return Table(label, caption, ["Metric"] + [policy_label(p) + oom_mark(policy_row(df, p))
+                                               for p in policies], rows,
                  ["l"] + ["r"] * len(policies),
-                 wide=len(policies) > 3 if wide is None else wide)
+                 wide=len(policies) > 3 if wide is None else wide, note=oom_note(df))

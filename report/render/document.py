@@ -35,6 +35,7 @@ class Table:
     widths: list[str] | None = None  # typst column widths, e.g. ["auto", "1fr"]
     wide: bool = False               # spans both PDF columns
     row_classes: list[str] | None = None  # CSS class per row (HTML), e.g. verdict
+    note: str = ""                   # a footnote printed under the table (e.g. † out of memory)
     number: int = 0
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from report.render.common import Context, verdict_class
+from report.render.common import OOM_MARK, Context, oom_claim, verdict_class
 from report.render.document import Ref, Section, Table
 from report.render.fmt import bad, fmt_num
 
@@ -12,19 +12,25 @@ def section_claims(ctx: Context) -> Section:
     s = Section("sec-claims", "Claims")
     cl = ctx.claims
     counts = cl["verdict"].value_counts()
+    ooms = [r.id for r in cl.itertuples() if oom_claim(r.reason)]
+    absent = "because their experiment is not part of this run or the table lacks the row"
+    why = absent if not ooms else (
+        f"{len(ooms)} of them (marked {OOM_MARK}) because a run they read ran out of memory, "
+        f"so its numbers are not a whole run's"
+        + (f", the others {absent}" if len(ooms) < counts.get("not measured", 0) else ""))
     s.para(f"config/claims.yaml lists {len(cl)} checkable claims of the paper; ",
            Ref("tab-claims"), f" holds each against this run. {counts.get('reproduced', 0)} are "
            f"reproduced (within the claim's tolerance), {counts.get('partly', 0)} partly "
            f"(within the wider tolerance), {counts.get('not reproduced', 0)} are not, and "
-           f"{counts.get('not measured', 0)} are not measured, because their experiment is not "
-           f"part of this run or the table lacks the row. The paper's numbers come from "
+           f"{counts.get('not measured', 0)} are not measured, {why}. The paper's numbers come from "
            f"secondary summaries of the paper (the full text was not available); claims marked "
            f"with a range or bound compare against that range or bound.")
     rows, classes = [], []
     for r in cl.itertuples():
         v = verdict_class(r.verdict)
         rows.append([r.id, fmt_num(r.paper_value, 3), fmt_num(r.our_value, 4),
-                     "–" if bad(r.rel_error) else f"{100 * r.rel_error:+.1f}%", r.verdict])
+                     "–" if bad(r.rel_error) else f"{100 * r.rel_error:+.1f}%",
+                     r.verdict + (f" {OOM_MARK}" if oom_claim(r.reason) else "")])
         reason = "" if pd.isna(r.reason) else f" — {r.reason}."
         rows.append([f"{r.source}: {r.statement}{reason}"])
         classes += [v + " has-detail", v + " detail"]
@@ -33,5 +39,7 @@ def section_claims(ctx: Context) -> Section:
                           "(ours - paper) / paper, or the distance past the paper's range or bound.",
                           ["ID", "Paper", "Ours", "Error", "Verdict"], rows,
                           ["l", "r", "r", "r", "l"], ["1fr", "auto", "auto", "auto", "auto"],
-                          row_classes=classes))
+                          row_classes=classes,
+                          note=f"{OOM_MARK} Not measured: a run the claim reads ran out of "
+                               f"memory (the reason names it)." if ooms else ""))
     return s

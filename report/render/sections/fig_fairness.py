@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 
 from report.render.common import (Context, cell_text, claims_table, exp_cfg, figures_for, finish,
-                                  memory_gib_of, one_where, rows_where, section, val)
+                                  memory_gib_of, one_where, oom_mark, oom_note,
+                                  rows_where, section, val)
 from report.render.document import Ref, Section, Table
 from report.render.fmt import fmt_faster, fmt_fixed, fmt_int, fmt_num, fmt_pct, fmt_ratio, fmt_value
 from report.style import order_policies, policy_label
@@ -45,7 +46,7 @@ def section_fig_fairness(ctx: Context, df: pd.DataFrame) -> Section:
     for p in order_policies(set(df["policy"].astype(str))):
         a = one_where(df, policy=p, process="all")
         order = cell_text(a, "huge_page_order")
-        rows.append([f"{policy_label(p)}: geo-mean speedup {fmt_ratio(val(a, 'speedup'))}, "
+        rows.append([f"{policy_label(p)}{oom_mark(a)}: geo-mean speedup {fmt_ratio(val(a, 'speedup'))}, "
                      f"Jain index {fmt_fixed(val(a, 'jain_index'), 3)}"
                      + (f"; huge pages first to {order}" if order else "")])
         classes.append("group")
@@ -53,7 +54,7 @@ def section_fig_fairness(ctx: Context, df: pd.DataFrame) -> Section:
             r = r._asdict()
             if str(r.get("process")) == "all":
                 continue
-            rows.append([str(r.get("process")), fmt_num(r.get("runtime_s"), 4),
+            rows.append([str(r.get("process")) + oom_mark(r), fmt_num(r.get("runtime_s"), 4),
                          fmt_ratio(r.get("speedup")), fmt_int(r.get("final_huge_pages")),
                          fmt_int(r.get("peak_huge_pages")), fmt_pct(r.get("mmu_overhead")),
                          fmt_num(r.get("first_huge_s"), 3)])
@@ -66,7 +67,7 @@ def section_fig_fairness(ctx: Context, df: pd.DataFrame) -> Section:
                  f"the sampling interval, {fmt_value(interval)} s; '=' in the order marks "
                  f"processes first seen in the same sample). Jain's index is over the "
                  f"per-process speedups.", header, rows, ["l"] + ["r"] * 6,
-                 row_classes=classes, wide=True)
+                 row_classes=classes, wide=True, note=oom_note(df))
     alls = rows_where(df, process="all")
     parts = [f"The processes start together on a {fmt_value(memory_gib_of(ctx, 'fig_fairness'))} "
              f"GiB machine with {fmt_pct(frag, 0) if frag is not None else '?'} of the free "

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 
 from report.render.common import (Context, claims_table, exp_cfg, figures_for, finish, one_where,
-                                  paper_range, pct_range, rows_where, section, val)
+                                  oom_mark, oom_note, paper_range, pct_range, rows_where,
+                                  section, val)
 from report.render.document import Ref, Section, Table
 from report.render.fmt import fmt_faster, fmt_gain, fmt_int, fmt_num, fmt_pct, fmt_ratio, fmt_value
 from report.style import order_policies, policy_label
@@ -51,7 +52,7 @@ def section_fig_promotion(ctx: Context, df: pd.DataFrame) -> Section:
         sub = rows_where(df, workload=wl)
         for p in order_policies(set(sub["policy"].astype(str))):
             r = one_where(sub, policy=p)
-            rows.append([policy_label(p), fmt_num(val(r, "runtime_s"), 4),
+            rows.append([policy_label(p) + oom_mark(r), fmt_num(val(r, "runtime_s"), 4),
                          fmt_ratio(val(r, "speedup")), fmt_gain(val(r, "gain_vs_linux_thp")),
                          fmt_gain(val(r, "gain_vs_ingens")), fmt_pct(val(r, "mmu_overhead")),
                          fmt_int(val(r, "promotions")),
@@ -62,7 +63,8 @@ def section_fig_promotion(ctx: Context, df: pd.DataFrame) -> Section:
                  "the address-order promoters (runtime of Linux THP or Ingens / ours − 1; "
                  "positive = faster), MMU overhead (page-walk cycles / user cycles), promotions "
                  "and the time until half of the run's peak huge pages were mapped.",
-                 header, rows, ["l"] + ["r"] * 7, row_classes=classes, wide=True)
+                 header, rows, ["l"] + ["r"] * 7, row_classes=classes, wide=True,
+                 note=oom_note(df))
     parts = [f"Here huge pages come only from background promotion (fault-time huge pages are "
              f"off), and every policy period is scaled by {fmt_value(e.get('time_scale', 1))}. ",
              Ref(main.label), " lists the results."]

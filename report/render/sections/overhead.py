@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from report.render.common import (Context, claims_table, figures_for, finish, one_where, paper,
-                                  rows_where, section, time_scale_of, val)
+from report.render.common import (Context, claims_table, figures_for, finish, one_where, oom_mark,
+                                  oom_note, paper, rows_where, section, time_scale_of, val)
 from report.render.document import Ref, Section, Table
 from report.render.fmt import bad, fmt_eff, fmt_int, fmt_num, fmt_value, fmt_x
 from report.style import order_policies, policy_label
@@ -60,7 +60,8 @@ def section_overhead(ctx: Context, df: pd.DataFrame) -> Section:
             if len(th):
                 b = th.loc[pd.to_numeric(th["cpu_pct_of_core"], errors="coerce").idxmax()]
                 busiest = f"{b['thread']} {fmt_num(val(b, 'cpu_pct_of_core'), 3)}%"
-            rows.append([policy_label(p), fmt_num(val(a, "cpu_pct_of_core"), 3), busiest,
+            rows.append([policy_label(p) + oom_mark(a), fmt_num(val(a, "cpu_pct_of_core"), 3),
+                         busiest,
                          fmt_int(val(a, "promotions")), fmt_num(val(a, "promotions_per_cpu_s"), 4),
                          fmt_num(1e3 * val(a, "time_saved_per_promotion_s"), 3),
                          fmt_eff(val(a, "efficiency_vs_linux_thp"))])
@@ -70,7 +71,7 @@ def section_overhead(ctx: Context, df: pd.DataFrame) -> Section:
                  "of one core over the run, the busiest thread, promotions, promotions per CPU "
                  "second, run time saved against Linux with 4 KiB pages per promotion, and that "
                  "efficiency relative to Linux THP's.", header, rows, ["l"] + ["r"] * 6,
-                 row_classes=classes, wide=True)
+                 row_classes=classes, wide=True, note=oom_note(df))
     scales = sorted({(exp, time_scale_of(ctx, exp)) for exp, _ in runs}, key=lambda x: x[0])
     parts = [Ref(main.label), " lists the results."]
     scaled = {}

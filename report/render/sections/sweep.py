@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from report.render.common import (Context, exp_cfg, figures_for, finish, memory_gib_of,
-                                  one_where, rows_where, section, val)
+                                  one_where, oom_note, rows_where, section, val)
 from report.render.document import Ref, Section, Table
 from report.render.fmt import bad, fmt_fixed, fmt_mib, fmt_num, fmt_pct, fmt_value
 from report.style import order_policies, policy_label
@@ -87,7 +87,8 @@ def section_sweep(ctx: Context, df: pd.DataFrame) -> Section:
                  "of memory. The full table (faults, fault-latency quantiles, bloat, MMU "
                  "overhead) is results/tables/sweep.csv.",
                  ["Workload", "Frag.", "Free"] + [policy_label(p) for p in policies], rows,
-                 ["l", "r", "r"] + ["r"] * len(policies), wide=True)
+                 ["l", "r", "r"] + ["r"] * len(policies), wide=True,
+                 note=oom_note(df, mark="OOM:"))
     summ = _sweep_summary(df)
     parts = [Ref(main.label), " lists the run times."]
     if summ:

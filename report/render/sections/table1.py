@@ -4,8 +4,9 @@ from __future__ import annotations
 import pandas as pd
 
 from hpsim.units import PAGES_PER_HUGE
-from report.render.common import (PAPER_SETUP, Context, claims_table, figures_for, paper,
-                                  policy_list, policy_row, section, workload_of)
+from report.render.common import (PAPER_SETUP, Context, claims_table, figures_for, oom_mark,
+                                  oom_note, paper, policy_list, policy_row, section,
+                                  workload_of)
 from report.render.document import Ref, Section, Table
 from report.render.fmt import fmt_about, fmt_int, fmt_num, fmt_pct, fmt_value, fmt_x
 from report.style import order_policies, policy_label
@@ -64,11 +65,11 @@ def section_table1(ctx: Context, df: pd.DataFrame) -> Section:
            f"whole touch still runs about {fmt_num(paper(ctx, 'T1-speedup'))}× faster.")
     main = Table("tab-table1", f"Page-fault cost of touching the buffer (workload {wl_name}: "
                  f"{fmt_value(params)}), per policy. Ratios are against Linux with 4 KiB pages.",
-                 ["Metric"] + [policy_label(p) for p in policies],
+                 ["Metric"] + [policy_label(p) + oom_mark(policy_row(df, p)) for p in policies],
                  [[label.strip() if not label.startswith("  ") else "– " + label.strip()]
                   + [fmt(policy_row(df, p)[col]) if col in df.columns else "–" for p in policies]
                   for col, label, fmt in TABLE1_ROWS],
-                 ["l"] + ["r"] * len(policies), wide=len(policies) > 3)
+                 ["l"] + ["r"] * len(policies), wide=len(policies) > 3, note=oom_note(df))
     cmp_table = claims_table(ctx, ["Table 1"], "tab-table1-claims", "Table 1")
     figs = figures_for(ctx, "table1")
     base, thp = policy_row(df, "linux-4k"), policy_row(df, "linux-thp")
