@@ -72,7 +72,8 @@ P_PROMOTE_INPLACE = 21
 P_HIST_BINS = 22
 P_CPU_HZ = 23
 P_FAST_PATH = 24     # 1: replay takes runs of accesses to mapped pages in fast_run
-N_PARAMS = 25
+P_POP_COUNTS_ZERO = 25  # 1: PTEs of the shared zero page count towards P_POP_TRIGGER
+N_PARAMS = 26
 
 # --- global counters (int64 array G) ---
 G_FREE_FRAMES = 0

@@ -41,12 +41,13 @@ from machine.constants import (BLK_HUGE, BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES
                                C_FAULTS_COW, C_FAULTS_PREZEROED, C_FAULTS_ZEROPAGE,
                                C_FAULT_CYCLES, C_FREE_CYCLES, C_HIST_BIN, C_HIST_LAT, C_L1_HITS,
                                C_L2_HITS, C_LAST_VMA, C_MADVISED_PAGES, C_NVMA, C_REPEAT_DONE,
-                               C_RSS_PAGES, C_SEGV_ADDR, C_THP_FALLBACK, C_TRIG_SLOT,
+                               C_RSS_PAGES, C_SEGV_ADDR, C_THP_FALLBACK, C_TLB_INVALIDATIONS,
+                               C_TRIG_SLOT,
                                C_USER_CYCLES, C_WALKS, C_WALK_CYCLES, C_WRITES, C_ZERO_CYCLES,
                                FAULT_HUGE, FAULT_RESERVE, G_RESERVATIONS, HIST_BINS, HIST_MIN_NS,
                                HIST_RATIO, P_CPU_HZ, P_FAST_PATH, P_FAULT_BASE_2M,
                                P_FAULT_BASE_4K, P_FAULT_MODE, P_FREE_2M, P_FREE_4K, P_L2_HIT,
-                               P_POP_TRIGGER, P_PREFER_ZEROED, P_WALK_2M, P_WALK_4K,
+                               P_POP_COUNTS_ZERO, P_POP_TRIGGER, P_PREFER_ZEROED, P_WALK_2M, P_WALK_4K,
                                P_ZEROPAGE_FAULT, P_ZEROPAGE_ON_READ, P_ZERO_2M, P_ZERO_4K,
                                PAGES_PER_HUGE, PG_ACCESSED, PG_MAPPED, PG_TOUCHED, PG_WRITTEN,
                                PG_ZEROPAGE, ST_END, ST_EVENT, ST_NOMEM, ST_SEGV, ST_TIME,
@@ -138,6 +139,10 @@ def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
         rg.zpages[slot] -= 1
         rg.pg_state[p] = PG_MAPPED | PG_TOUCHED
         rg.pg_frame[p] = f
+        # the PTE changes frame: wp_page_copy replaces it with
+        # ptep_clear_flush_notify, so the read-only translation cached by the
+        # read is gone and the retried write walks again (Linux 4.3 mm/memory.c)
+        C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_page(tlb, (rg.vaddr[slot] >> PAGE_SHIFT) + i)
         C[C_RSS_PAGES] += 1
         C[C_FAULTS_COW] += 1
         zc = 0 if z else P[P_ZERO_4K]
@@ -377,6 +382,7 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
     cpa = C[C_CYCLES_PER_ACCESS]
     nvma = C[C_NVMA]
     trigger = P[P_POP_TRIGGER]
+    zero_pop = P[P_POP_COUNTS_ZERO] != 0   # zero-page PTEs count as populated
     l1s, l1h, l2 = tlb.l1s_tag, tlb.l1h_tag, tlb.l2_tag
     pg_state = rg.pg_state
     rhuge = rg.huge
@@ -509,8 +515,8 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
             hist[hb] += 1
             huge = rhuge[slot] != 0
             st = np.int64(pg_state[p])
-            fired = (trigger > 0 and not huge and rg.mapped[slot] - rg.zpages[slot] >= trigger
-                     and rg.trig[slot] == 0)
+            pop = rg.mapped[slot] if zero_pop else rg.mapped[slot] - rg.zpages[slot]
+            fired = trigger > 0 and not huge and pop >= trigger and rg.trig[slot] == 0
         # --- TLB: L1 of the page size, then the shared L2 ---
         cyc, d1, d2, dw, dwc = tlb_access(l1s, l1h, l2, huge, addr >> PAGE_SHIFT, cnt, cpa,
                                           walk_4k, walk_2m, l2_hit)

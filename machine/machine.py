@@ -19,7 +19,7 @@ from machine import engine, pagetable as pt, physmem
 from machine.constants import (BLK_HUGE, C_BLOAT_PAGES, C_CLOCK, C_HIST_LAT, C_HUGE, C_LAST_VMA,
                                C_MADVISED_PAGES, C_NVMA, C_RSS_PAGES, C_USER_CYCLES,
                                C_WALK_CYCLES, HIST_BINS, N_COUNTERS, N_PARAMS, P_CPU_HZ,
-                               P_FAULT_MODE, P_POP_TRIGGER, P_PREFER_ZEROED, P_ZEROPAGE_ON_READ,
+                               P_FAULT_MODE, P_POP_COUNTS_ZERO, P_POP_TRIGGER, P_PREFER_ZEROED, P_ZEROPAGE_ON_READ,
                                PG_MAPPED, PG_ZEROPAGE)
 from machine.mechanisms import Mechanisms
 from machine.params import MachineParams
@@ -244,6 +244,7 @@ class Machine(Mechanisms):
         self.P[P_FAULT_MODE] = policy.fault_mode
         self.P[P_PREFER_ZEROED] = int(policy.prefer_zeroed)
         self.P[P_POP_TRIGGER] = int(policy.population_trigger)
+        self.P[P_POP_COUNTS_ZERO] = int(policy.population_counts_zero_page)
         if policy.zero_page_on_read is not None:
             self.P[P_ZEROPAGE_ON_READ] = int(policy.zero_page_on_read)
 

@@ -113,9 +113,13 @@ class Mechanisms:
         a = np.asarray(slots, np.int64)
         return (self.rg.valid[a] != 0) & (self.rg.huge[a] == 0)
 
-    def populated(self, slot: int) -> int:
-        """Private 4 KiB frames mapped in the region (FreeBSD's popcnt, the
-        weight of Ingens's population map)."""
+    def populated(self, slot: int, count_zero_page: bool = False) -> int:
+        """Private 4 KiB frames mapped in the region (FreeBSD's popcnt), or
+        with ``count_zero_page`` every present PTE, the shared zero page's too
+        (the weight of Ingens's population map: its do_anonymous_page sets the
+        bit after ``setpte:``, which the zero-page read path also reaches)."""
+        if count_zero_page:
+            return int(self.rg.mapped[slot])
         return int(self.rg.mapped[slot] - self.rg.zpages[slot])
 
     def pte_summary(self, slot: int) -> PteSummary:

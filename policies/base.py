@@ -8,6 +8,8 @@ compiled fault path through four class attributes, read when it is attached:
 - ``prefer_zeroed``: take pre-zeroed blocks first for huge faults.
 - ``population_trigger``: when a region's populated 4 KiB pages reach this
   count, ``on_trigger`` runs (0 = never).
+- ``population_counts_zero_page``: PTEs of the shared zero page count towards
+  that population (Ingens's population map), not only private pages (FreeBSD).
 - ``zero_page_on_read``: override the machine's read-fault behaviour.
 
 Everything else happens in background threads (``threads()``), woken on
@@ -110,6 +112,7 @@ class Policy:
     fault_mode: ClassVar[int] = FAULT_BASE
     prefer_zeroed: ClassVar[bool] = False
     population_trigger: ClassVar[int] = 0
+    population_counts_zero_page: ClassVar[bool] = False
     zero_page_on_read: ClassVar[bool | None] = None
 
     def __init__(self, machine, params: dict):

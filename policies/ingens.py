@@ -9,8 +9,10 @@ Ingens code                                  this model
 ==========================================  ==========================================
 ``__handle_mm_fault`` never maps a huge      ``fault_mode = FAULT_BASE``.
 page at fault in deferred mode.
-Each 4 KiB anon fault sets a bit in the      The machine counts the region's private
-region's 512-bit population map; at          pages; ``population_trigger`` =
+Each 4 KiB anon fault sets a bit in the      The machine counts the region's present
+region's 512-bit population map (a read      PTEs, zero-page ones included
+fault mapping the zero page too: it also     (``population_counts_zero_page``);
+reaches ``setpte:``); at                     ``population_trigger`` =
 ``weight >= util_threshold*512/100``         ``max(1, util_threshold*512 // 100)``
 (integer division: 460 at 90) and not        (the code's integer division; 460 at 90).
 ``committed`` the region goes on             ``on_trigger`` appends the region to
@@ -38,8 +40,8 @@ chosen mm is scanned from its own saved      the chosen process is scanned from 
 address.                                     cursor until a collapse, budget, or its end.
 Else FCFS scanning as Linux.                 Else ``khugepaged.AddressOrderScan``.
 ``khugepaged_scan_pmd``: collapse only if    ``collapse_ok`` (``khugepaged.scan_pmd``):
-population >= threshold, ``none_or_zero <=   empty-or-zero PTEs <= max_ptes_none, private
-max_ptes_none`` and referenced; the          pages >= trigger count, and referenced (a
+population >= threshold, ``none_or_zero <=   empty-or-zero PTEs <= max_ptes_none, present
+max_ptes_none`` and referenced; the          PTEs >= trigger count, and referenced (a
 "writable" test is commented out.            young PTE or a page left young by the access
                                              scanner); no writable test.
 Allocation failure: ``alloc_sleep``.         Allocation failure: sleep alloc_sleep_millisecs
@@ -126,6 +128,9 @@ class Ingens(Policy):
     fault_mode = FAULT_BASE
     prefer_zeroed = False
     population_trigger = util_trigger(90)   # set per instance from util_threshold
+    # the population map's bit is set after do_anonymous_page's setpte: label,
+    # which the zero-page read path reaches too (linux-4.3-ingens mm/memory.c)
+    population_counts_zero_page = True
 
     # --- options: config/config.yaml policies.ingens, declared in config/schema.yaml
     def validate(self):
@@ -173,7 +178,7 @@ class Ingens(Policy):
         scanner counts as referenced."""
         return scan_pmd(self.m, slot, self.p["khugepaged"]["max_ptes_none"], writable=False,
                         min_populated=0 if self.aggressive else self.population_trigger,
-                        young=self.young(slot))
+                        count_zero_page=True, young=self.young(slot))
 
     def candidate(self, slot: int) -> bool:
         """A worklist entry can still be collapsed."""

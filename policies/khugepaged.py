@@ -37,12 +37,14 @@ from machine.results import ScanResult
 
 
 def scan_pmd(m, slot: int, max_ptes_none: int, *, writable: bool = True,
-             min_populated: int = 0, young: bool = False) -> ScanResult:
+             min_populated: int = 0, count_zero_page: bool = False,
+             young: bool = False) -> ScanResult:
     """khugepaged_scan_pmd's verdict on one 4 KiB-mapped region.
 
     SCAN_EXCEED_NONE_PTE when more than ``max_ptes_none`` PTEs are empty or
     map the zero page; SCAN_LOW_UTILIZATION when fewer than ``min_populated``
-    private pages are mapped (Ingens; 0 = no such test); SCAN_PAGE_RO when
+    pages are populated (Ingens; 0 = no such test; ``count_zero_page``:
+    zero-page PTEs count, as in Ingens's population map); SCAN_PAGE_RO when
     ``writable`` is asked and no PTE maps a private page (Ingens comments
     that test out: ``writable=False``); SCAN_NO_REFERENCED_PAGE when no PTE
     is young and ``young`` (a page-young flag kept by an access scanner) is
@@ -51,7 +53,7 @@ def scan_pmd(m, slot: int, max_ptes_none: int, *, writable: bool = True,
     s = m.pte_summary(slot)
     if s.none_or_zero > max_ptes_none:
         return ScanResult.SCAN_EXCEED_NONE_PTE
-    if PAGES_PER_HUGE - s.none_or_zero < min_populated:
+    if min_populated and m.populated(slot, count_zero_page) < min_populated:
         return ScanResult.SCAN_LOW_UTILIZATION
     if writable and s.writable == 0:
         return ScanResult.SCAN_PAGE_RO
