@@ -188,15 +188,18 @@ class KBinManager:
         """CPU time of reading (or clearing) the PTEs of ``n_regions`` regions."""
         charge_scan(self.m, "kbinmanager", n_regions, self.ns_per_pte)
 
+    def _candidates(self, pids: list[int]):
+        """(access map, its valid candidate slots) of each process that has a map."""
+        for pid in pids:
+            am = self.maps.get(pid)
+            if am is not None:
+                yield am, self._valid_slots(am)
+
     def clear(self, pids: list[int]) -> None:
         """ohp_clear_pte_accessed_mm for each process: clear the accessed bits
         of its candidates."""
         n = 0
-        for pid in pids:
-            am = self.maps.get(pid)
-            if am is None:
-                continue
-            slots = self._valid_slots(am)
+        for _, slots in self._candidates(pids):
             self.m.clear_accessed(slots)
             n += len(slots)
         self._charge(n)
@@ -205,11 +208,7 @@ class KBinManager:
         """ohp_nr_accessed + ohp_adjust_mm_bins for each process: count the
         accessed bits of its candidates and re-bin them."""
         n = 0
-        for pid in pids:
-            am = self.maps.get(pid)
-            if am is None:
-                continue
-            slots = self._valid_slots(am)
+        for am, slots in self._candidates(pids):
             if slots:
                 counts = self.m.accessed_counts(slots)
                 self.regions_moved += am.update(slots, counts, self.shape, self.alpha_milli)
