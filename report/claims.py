@@ -24,6 +24,10 @@ Verdicts (``compare`` sets how our value is held against the paper's):
   outside it the relative distance to the nearest end.
 - at_most / at_least: the paper gives a bound; meeting it is error 0, else the
   relative distance past it.
+- calibrated: the claim has ``calibrated: <why>`` (the model's constants were
+  chosen so that this value matches the paper) and it matches within
+  ``tolerance``: agreement by construction, not a finding; a calibrated claim
+  that misses is judged as any other, with the reason saying so.
 - not measured: the table, row or column is missing, or the value is undefined
   (division by zero, NaN); or a row the value reads (its ``row()`` calls, and the rows
   those columns are computed from, report.tables.READS) comes from a run that ran out of
@@ -51,7 +55,7 @@ import yaml
 from report import InputError, atomic_write_csv, cli, log, require_dir, require_file
 from report.tables import READS
 
-VERDICTS = ("reproduced", "partly", "not reproduced", "not measured")
+VERDICTS = ("reproduced", "partly", "not reproduced", "calibrated", "not measured")
 COMPARES = ("approx", "range", "at_most", "at_least")
 OUTPUT_COLUMNS = ["id", "source", "statement", "paper_value", "our_value", "rel_error",
                   "verdict", "reason"]
@@ -313,10 +317,11 @@ class Claim:
     compare: str = "approx"
     paper_range: tuple[float, float] | None = None
     oom_ok: bool = False   # judged even if a run it reads ran out of memory
+    calibrated: str = ""   # why our value matches by construction (a calibration input)
 
 
 _CLAIM_KEYS = {"id", "source", "statement", "paper_value", "our_value", "tolerance",
-               "partly_tolerance", "compare", "paper_range", "oom_ok", "note"}
+               "partly_tolerance", "compare", "paper_range", "oom_ok", "calibrated", "note"}
 
 
 def _number(c: dict, key: str, where: str, default=None) -> float:
@@ -376,8 +381,11 @@ def parse_claim(c, where: str) -> Claim:
     oom_ok = c.get("oom_ok", False)
     if not isinstance(oom_ok, bool):
         raise InputError(f"{where}: oom_ok must be true or false, got {oom_ok!r}")
+    calibrated = c.get("calibrated", "")
+    if not isinstance(calibrated, str):
+        raise InputError(f"{where}: calibrated must be the reason (text), got {calibrated!r}")
     return Claim(cid, c["source"].strip(), " ".join(c["statement"].split()), paper, ov["table"],
-                 expr, tol, partly, compare, rng, oom_ok)
+                 expr, tol, partly, compare, rng, oom_ok, " ".join(calibrated.split()))
 
 
 def load_claims(path) -> list[Claim]:
@@ -469,6 +477,10 @@ def check(claims: list[Claim], tables_dir) -> pd.DataFrame:
                                    f"{ours:.4g} is not a whole run's"})
             continue
         err, verdict, reason = judge(c, ours)
+        if c.calibrated:   # a match by construction is not a finding
+            verdict, reason = (("calibrated", f"{reason}; a calibration input: {c.calibrated}")
+                               if verdict == "reproduced" else
+                               (verdict, f"{reason}; the calibration ({c.calibrated}) missed"))
         rows.append({**base, "our_value": ours, "rel_error": err, "verdict": verdict,
                      "reason": reason})
     return pd.DataFrame(rows, columns=OUTPUT_COLUMNS)

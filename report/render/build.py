@@ -103,7 +103,8 @@ def build_document(ctx: Context) -> Document:
     abstract.append(Para([f"Of the {len(ctx.claims)} claims we check, "
                           f"{counts.get('reproduced', 0)} are reproduced, "
                           f"{counts.get('partly', 0)} partly, "
-                          f"{counts.get('not reproduced', 0)} not, and "
+                          f"{counts.get('not reproduced', 0)} not, "
+                          f"{counts.get('calibrated', 0)} match by calibration, and "
                           f"{counts.get('not measured', 0)} are not measured in this run"
                           + (f" ({n_oom} because a run they read ran out of memory)"
                              if n_oom else "") + "."]))

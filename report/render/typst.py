@@ -29,7 +29,8 @@ def typst_string(s) -> str:
 
 
 # light row fills of the claim verdicts in the PDF (the verdict is also written out)
-ROW_FILLS = {"v-reproduced": "#e6f4e4", "v-partly": "#fbf3d5", "v-not-reproduced": "#f9e0de"}
+ROW_FILLS = {"v-reproduced": "#e6f4e4", "v-partly": "#fbf3d5", "v-not-reproduced": "#f9e0de",
+             "v-calibrated": "#e4ecf7"}
 
 
 def _typst_inline(parts) -> str:
