@@ -91,10 +91,14 @@ class KernelThread:
     ``charge_ns``/``charge_us``, or ``policies.khugepaged.charge_scan``).
     """
 
-    def __init__(self, name: str, work, first_wake_s: float):
+    def __init__(self, name: str, work, first_wake_s: float, wake_when=None):
+        """``wake_when()``, if given, is asked at the end of every scheduling
+        step (as kswapd is woken when free memory falls below a watermark);
+        True wakes the thread at once, before its period ends."""
         self.name = name
         self.work = work
         self.next_wake_s = first_wake_s
+        self.wake_when = wake_when
         self.passes = 0
 
     def run(self, now_s: float) -> None:

@@ -217,6 +217,9 @@ class Simulation:
                 if pr.running:
                     self.advance(pr, cur)
             t_now = self.t_next
+            for t in self.threads:            # pressure wake-ups, checked at every step
+                if t.wake_when is not None and t.next_wake_s > t_now and t.wake_when():
+                    t.next_wake_s = t_now
             for t in self.threads:            # in the policy's declared order
                 if t.next_wake_s <= t_now:
                     t.run(t_now)

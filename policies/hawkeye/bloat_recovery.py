@@ -8,10 +8,13 @@ MMU-overhead order, the least huge-page-sensitive first [K-SUM]; the cost is
 proportional to the bloat (a zero page is read whole, a used page only up to
 its first non-zero byte).
 
-Public code (§3.2, hawkeye_modules/bloat_recovery/remove.c): every 120 s, if
-free < 15 % of managed memory, target = 30 % of managed - free; walk the huge
-regions at 2 MiB steps, byte-scan every sub-page, zap each all-zero one; stop
-once the target is reached.  No per-huge-page threshold: any zero sub-page is
+Public code (§3.2, hawkeye_modules/bloat_recovery/remove.c): a pass at start,
+then every 120 s, if free < 15 % of managed memory, target = 30 % of managed -
+free; walk the huge regions at 2 MiB steps, byte-scan every sub-page, zap each
+all-zero one (the whole huge page, then test the target); stop once the
+target is reached.  The paper runs it "under high memory pressure": with
+``wake_on_pressure`` (default) the thread is also woken, between its periods,
+at the scheduling step where free memory falls below the trigger.  No per-huge-page threshold: any zero sub-page is
 reclaimed (``min_zero_pages`` = 1); the paper speaks of "many" zero
 sub-pages without a number.
 
@@ -45,6 +48,7 @@ class BloatRecovery:
         self.regions_split = 0
         self.bytes_scanned = 0.0
         self.last_order: list[tuple[int, float]] = []   # (pid, overhead) of the last pass
+        self._was_low = False               # free memory below the trigger at the last check
 
     def recover(self, now_s: float) -> int:
         """One pass of remove.c's loop: below ``trigger_free_pct`` free memory,
@@ -82,7 +86,9 @@ class BloatRecovery:
                 cycles += scanned * cyc_per_byte
                 if z < c["min_zero_pages"]:
                     continue
-                rel, _, _ = m.release_zero_pages(s, goal - m.free_frames, now_s,
+                # remove_zero_pages zaps every zero sub-page of the huge page;
+                # the goal is tested after it (remove.c remove_bloat)
+                rel, _, _ = m.release_zero_pages(s, PAGES_PER_HUGE, now_s,
                                                  "bloat_recovery: zero sub-pages")
                 self.split_slots.add(s)
                 self.regions_split += 1
@@ -91,6 +97,14 @@ class BloatRecovery:
         self.pages_released += released_total
         m.charge(self.name, int(cycles))
         return released_total
+
+    def pressure(self) -> bool:
+        """Free memory has just fallen below ``trigger_free_pct`` (the
+        crossing, not every step below it: a watermark wake-up)."""
+        low = self.m.free_frames < self.cfg["trigger_free_pct"] / 100 * self.m.total_frames
+        crossed = low and not self._was_low
+        self._was_low = low
+        return crossed
 
     def work(self, now_s: float) -> float:
         """One wake-up: a pass, then sleep ``period_s``."""

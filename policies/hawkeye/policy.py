@@ -16,6 +16,10 @@ access_map.ema_alpha  (paper: unspecified)      0.4 = (6 w + 4 new) / 10  <- def
 pmu.smoothing       paper: measured overhead    code: (8 old + 2 new) / 10
 pmu.stop_below_pct  2 (paper: stop below 2 %)   0 (the check is commented out)
 bloat_recovery.min_zero_pages  ("many")         1 (any zero sub-page)  <- default
+bloat_recovery.     true: also woken when free  false: on its 120 s period only
+wake_on_pressure    memory falls below the      (remove.c msleep(sleep))
+                    trigger ("under high
+                    memory pressure")
 ==================  ==========================  ====================================
 
 Pieces (one module each):
@@ -201,8 +205,10 @@ class HawkEye(Policy):
         if self.p["prezero"]["enabled"]:
             out.append(KernelThread(PreZeroer.name, self.prezero.work, 0.0))
         if self.p["bloat_recovery"]["enabled"]:
+            b = self.p["bloat_recovery"]
             out.append(KernelThread(BloatRecovery.name, self.bloat.work,
-                                    float(self.p["bloat_recovery"]["period_s"])))
+                                    0.0 if b["run_at_start"] else float(b["period_s"]),
+                                    self.bloat.pressure if b["wake_on_pressure"] else None))
         return out
 
     def counters(self) -> dict[str, int]:
