@@ -164,10 +164,12 @@ def non_finite(value, path: str) -> list[str]:
 
 
 def run_errors(cfg) -> list[str]:
-    """What each run's simulation would refuse, checked for every run: the
-    machine (TLB geometry, at least one 2 MiB block), a tenant share that
+    """What each run's jobs would refuse or could not finish, checked for
+    every run of the selected experiments: a workload this host cannot
+    generate (``Workload.host_bytes``), the machine (TLB geometry, at least one
+    2 MiB block, its arrays within this host's memory), a tenant share that
     leaves no block, and usable memory below what the run's workloads hold
-    resident at once (``Workload.min_resident_bytes``)."""
+    resident at once (``Workload.min_resident_bytes``).  Returns error lines."""
     errors: list[str] = []
     needed = needed_experiments(cfg)
     runs = {rid: r for rid, r in expand_runs(cfg, errors).items() if r["experiment"] in needed}
