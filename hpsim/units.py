@@ -12,7 +12,8 @@ PAGE_SHIFT = 12                          # log2 of the base page size
 PAGE_SIZE = 1 << PAGE_SHIFT              # bytes in a 4 KiB page
 HUGE_SHIFT = 21                          # log2 of the huge page size
 HUGE_SIZE = 1 << HUGE_SHIFT              # bytes in a 2 MiB page
-PAGES_PER_HUGE = 1 << (HUGE_SHIFT - PAGE_SHIFT)   # 512 PTEs under one PMD
+HPAGE_PMD_ORDER = HUGE_SHIFT - PAGE_SHIFT  # 9: page number >> this = 2 MiB region number
+PAGES_PER_HUGE = 1 << HPAGE_PMD_ORDER     # 512 PTEs under one PMD
 HUGE_PAGE_MASK = PAGES_PER_HUGE - 1      # page index within its 2 MiB region
 
 # Highest virtual address + 1 a trace may use: the lower canonical half of a

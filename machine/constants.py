@@ -3,9 +3,8 @@
 Kept as plain module-level integers so numba folds them into constants.
 """
 
-from hpsim.units import HUGE_SHIFT, PAGE_SHIFT, PAGES_PER_HUGE  # noqa: F401  (re-exported)
+from hpsim.units import HPAGE_PMD_ORDER, HUGE_SHIFT, PAGE_SHIFT, PAGES_PER_HUGE  # noqa: F401  (re-exported)
 
-HPAGE_PMD_ORDER = HUGE_SHIFT - PAGE_SHIFT   # 9: page number >> this = 2 MiB region number
 
 NO_FRAME = -1
 

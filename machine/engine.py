@@ -34,7 +34,8 @@ from collections import namedtuple
 import numpy as np
 from machine.jit import kernel, prefetch
 
-from hpsim.units import HUGE_PAGE_MASK, HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT, PAGE_SIZE
+from hpsim.units import (HPAGE_PMD_ORDER, HUGE_PAGE_MASK, HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT,
+                         PAGE_SIZE)
 from machine import physmem, tlb as tlbmod
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES, C_CLOCK,
                                C_CYCLES_PER_ACCESS, C_FAST_RECORDS, C_FAULTS_2M, C_FAULTS_4K,
@@ -52,7 +53,6 @@ from machine.constants import (BLK_HUGE, BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES
                                PAGES_PER_HUGE, PG_ACCESSED, PG_MAPPED, PG_TOUCHED, PG_WRITTEN,
                                PG_ZEROPAGE, ST_END, ST_EVENT, ST_NOMEM, ST_SEGV, ST_TIME,
                                ST_TRIGGER)
-from machine.constants import HPAGE_PMD_ORDER
 from machine.pagetable import map_huge, zap_range
 from workloads.trace import ACCESS, CYCLES, KIND_MASK, MADV_DONTNEED, WRITE_BIT
 

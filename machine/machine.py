@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hpsim.units import HUGE_PAGE_MASK, HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT, PAGES_PER_HUGE
+from hpsim.units import (HPAGE_PMD_ORDER, HUGE_PAGE_MASK, HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT,
+                         PAGES_PER_HUGE)
 from machine import engine, pagetable as pt, physmem
 from machine.constants import (BLK_HUGE, C_BLOAT_PAGES, C_CLOCK, C_HIST_LAT, C_HUGE, C_LAST_VMA,
                                C_MADVISED_PAGES, C_NVMA, C_RSS_PAGES, C_USER_CYCLES,
@@ -313,7 +314,7 @@ class Machine(Mechanisms):
                         f"stale 2 MiB translation for region {r:#x} in {name}"
                 else:
                     vpn = t >> 1
-                    slot = pr.region_slot.get(vpn >> (HUGE_SHIFT - PAGE_SHIFT))
+                    slot = pr.region_slot.get(vpn >> HPAGE_PMD_ORDER)
                     assert slot is not None and not self.rg.huge[slot], \
                         f"stale 4 KiB translation for page {vpn:#x} in {name}"
                     st = self.rg.pg_state[slot * PAGES_PER_HUGE + (vpn & HUGE_PAGE_MASK)]

@@ -125,7 +125,7 @@ class Mechanisms:
     def pte_summary(self, slot: int) -> PteSummary:
         """The counters khugepaged_scan_pmd gathers over the region's PTEs."""
         rg = self.rg
-        private = int(rg.mapped[slot] - rg.zpages[slot])
+        private = self.populated(slot)
         st = rg.pg_state[slot * PAGES_PER_HUGE:(slot + 1) * PAGES_PER_HUGE]
         return PteSummary(PAGES_PER_HUGE - private, int(np.count_nonzero(st & PG_ACCESSED)),
                           private)
@@ -230,7 +230,7 @@ class Mechanisms:
         b = int(rg.block[slot])
         if (b < 0 or rg.huge[slot] or not rg.valid[slot]
                 or ph.blk_state[b] != BLK_RESERVED or ph.blk_owner[b] != slot
-                or rg.mapped[slot] - rg.zpages[slot] != PAGES_PER_HUGE):
+                or self.populated(slot) != PAGES_PER_HUGE):
             return False
         frames = rg.pg_frame[slot * PAGES_PER_HUGE:(slot + 1) * PAGES_PER_HUGE]
         return (bool((frames == b * PAGES_PER_HUGE + np.arange(PAGES_PER_HUGE)).all())

@@ -18,8 +18,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from hpsim.units import HUGE_SHIFT, PAGE_SHIFT, PAGES_PER_HUGE
-from machine.constants import HPAGE_PMD_ORDER
+from hpsim.units import HPAGE_PMD_ORDER, HUGE_SHIFT, PAGE_SHIFT, PAGES_PER_HUGE
 from machine.jit import kernel
 
 TLB = namedtuple("TLB", ["l1s_tag", "l1h_tag", "l2_tag"])

@@ -18,6 +18,7 @@ it, the host's physical memory.
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 
@@ -28,15 +29,22 @@ GROWTH = 3             # a doubling table: old + new (2x) arrays during a grow
 STALL_STEPS = 1000     # scheduling steps without any clock progress before a run is stopped
 
 
+@functools.cache
 def slot_bytes() -> int:
     """Host bytes of one region-table slot (all of ``Regions``' arrays)."""
     return sum(a.nbytes for a in pagetable.new_regions(1))
 
 
+@functools.cache
 def block_bytes() -> int:
     """Host bytes per 2 MiB block of simulated physical memory."""
     ph, _ = physmem.new_phys(1)
     return sum(a.nbytes for a in ph)
+
+
+def table_bytes(n_slots: int) -> int:
+    """Host bytes of a region table of ``n_slots`` slots while it grows."""
+    return GROWTH * n_slots * slot_bytes()
 
 
 def host_bytes() -> int:
@@ -54,7 +62,7 @@ def estimate(peak_mapped: list[int], n_blocks: int) -> int:
     mapped bytes (``peak_mapped``, from the traces' trailers; sparse mappings
     need more), as a growing table, plus physical memory's blocks."""
     regions = sum(-(-int(b) // HUGE_SIZE) + 1 for b in peak_mapped)
-    return GROWTH * regions * slot_bytes() + n_blocks * block_bytes()
+    return table_bytes(regions) + n_blocks * block_bytes()
 
 
 def row_bytes(row: dict) -> int:

@@ -117,8 +117,7 @@ class Simulation:
             raise ValueError("run.sample_interval_s must be > 0")
         self.budget = budget.budget_bytes(mem_mb)
         self.cursors: list[TraceCursor] = [cursor(t) for t in traces]
-        peaks = [int(getattr(c, "reader", None) and c.reader.trailer.get("peak_mapped_bytes", 0)
-                     or 0) for c in self.cursors]
+        peaks = [int(c.reader.trailer.get("peak_mapped_bytes", 0)) for c in self.cursors]
         need = budget.estimate(peaks, self.params.n_blocks)
         if need > self.budget:
             raise InputError(
@@ -183,7 +182,7 @@ class Simulation:
         addr = word >> PAGE_SHIFT << PAGE_SHIFT
         if kind == MMAP:
             regions = ((addr + arg * PAGE_SIZE - 1) >> HUGE_SHIFT) - (addr >> HUGE_SHIFT) + 1
-            need = budget.GROWTH * (self.m.n_slots + regions) * budget.slot_bytes()
+            need = budget.table_bytes(self.m.n_slots + regions)
             if need > self.budget:
                 raise SimulationError(
                     f"{cur.path}: record {cur.record_base + cur.i}: mmap of "

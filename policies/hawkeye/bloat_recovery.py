@@ -57,7 +57,7 @@ class BloatRecovery:
         until ``target_free_pct`` is free.  Returns the pages released."""
         m, c = self.m, self.cfg
         total = m.total_frames
-        if m.free_frames >= c["trigger_free_pct"] / 100 * total:
+        if not self.below_trigger():
             return 0
         self.passes_triggered += 1
         goal = math.ceil(c["target_free_pct"] / 100 * total)
@@ -98,10 +98,15 @@ class BloatRecovery:
         m.charge(self.name, int(cycles))
         return released_total
 
+    def below_trigger(self) -> bool:
+        """Free memory is below ``trigger_free_pct`` of all memory (remove.c
+        count_pages_to_free: free < 15% of managed)."""
+        return self.m.free_frames < self.cfg["trigger_free_pct"] / 100 * self.m.total_frames
+
     def pressure(self) -> bool:
         """Free memory has just fallen below ``trigger_free_pct`` (the
         crossing, not every step below it: a watermark wake-up)."""
-        low = self.m.free_frames < self.cfg["trigger_free_pct"] / 100 * self.m.total_frames
+        low = self.below_trigger()
         crossed = low and not self._was_low
         self._was_low = low
         return crossed
