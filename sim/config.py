@@ -22,6 +22,14 @@ from sim import budget
 deep_merge = options.merge   # an experiment's overrides over a config section
 
 
+def policy_params(cfg, policy: str, overrides: dict | None, time_scale: float) -> dict:
+    """The complete options one run gives ``policy``: its block in the
+    config, an experiment's ``policy_params`` overrides merged in, periods
+    multiplied by the experiment's ``time_scale``."""
+    return policies.scale_durations(policy, deep_merge(cfg["policies"][policy], overrides),
+                                    time_scale)
+
+
 def pct(x):
     return f"{round(100 * x):d}"
 
@@ -124,9 +132,9 @@ def check_config(cfg):
             if pol in bad:
                 continue
             try:
-                params = deep_merge(cfg["policies"][pol], exp.get("policy_params", {}).get(pol))
-                policies.check_params(pol, policies.scale_durations(
-                    pol, params, exp.get("time_scale", 1.0)),
+                policies.check_params(
+                    pol, policy_params(cfg, pol, exp.get("policy_params", {}).get(pol),
+                                       exp.get("time_scale", 1.0)),
                     path=f"experiments.{name}.policy_params.{pol}", complete=True)
             except ValueError as e:
                 errors.append(str(e))

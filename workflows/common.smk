@@ -6,11 +6,10 @@ import json
 import os
 import sys
 
-import policies
 import workloads
-from hpsim import options
 from report.figures import FIGURES
-from sim.config import check_config, expand_runs, needed_experiments, selected_experiments
+from sim.config import (check_config, expand_runs, needed_experiments, policy_params,
+                        selected_experiments)
 
 
 def repo_path(rel):
@@ -18,8 +17,6 @@ def repo_path(rel):
     working directory, so that `snakemake --directory ELSEWHERE` finds it."""
     return os.path.relpath(os.path.join(workflow.basedir, rel))
 
-
-deep_merge = options.merge   # an experiment's overrides over a config section
 
 try:
     check_config(config)   # everything a job would refuse, before any job runs (sim/config.py)
@@ -65,9 +62,8 @@ def run_traces(wildcards):
 
 def run_spec(wildcards):
     run = RUNS[wildcards.run]
-    params = deep_merge(config["policies"][wildcards.policy],
-                        run["policy_params"].get(wildcards.policy))
-    params = policies.scale_durations(wildcards.policy, params, run["time_scale"])
+    params = policy_params(config, wildcards.policy, run["policy_params"].get(wildcards.policy),
+                           run["time_scale"])
     spec = {
         "machine": run["machine"],
         "pressure": run["pressure"],
