@@ -5,7 +5,6 @@ import importlib
 import importlib.metadata
 import json
 import platform
-import re
 import subprocess
 from pathlib import Path
 
@@ -44,39 +43,6 @@ def load_config(path) -> tuple[dict, str]:
 
 def is_json(path: Path, text: str) -> bool:
     return path.suffix == ".json" or text.lstrip().startswith("{")
-
-
-_KEY_LINE = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.-]+):(?P<rest>.*)$")
-
-
-def yaml_comments(text: str) -> dict[str, str]:
-    """Trailing comments of a block-style YAML file, by dotted key path."""
-    out, stack = {}, []  # stack of (indent, key)
-    for line in text.splitlines():
-        m = _KEY_LINE.match(line)
-        if not m:
-            continue
-        indent = len(m["indent"])
-        while stack and stack[-1][0] >= indent:
-            stack.pop()
-        stack.append((indent, m["key"]))
-        rest = m["rest"]
-        if " #" in rest or rest.startswith("#"):
-            comment = rest.split("#", 1)[1].strip() if rest.startswith("#") else \
-                rest.split(" #", 1)[1].strip()
-            if comment:
-                out[".".join(k for _, k in stack)] = comment
-    return out
-
-
-def note_for(comments: dict[str, str], key: str) -> str:
-    """The key's own comment, else the nearest commented parent's (below the top level)."""
-    parts = key.split(".")
-    for n in range(len(parts), 1, -1):
-        c = comments.get(".".join(parts[:n]))
-        if c:
-            return c
-    return ""
 
 
 def load_tables(tables_dir) -> dict[str, pd.DataFrame]:
