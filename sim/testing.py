@@ -19,7 +19,7 @@ from workloads.trace import TraceWriter
 
 # Hand-made traces: a 2 MiB-aligned base address and the default clock.
 A = 0x40000000
-HZ = 2.3e9              # config/config.yaml machine.cpu_ghz
+HZ = float(default_config()["machine"]["cpu_ghz"]) * 1e9   # the default profile's clock
 
 
 def pages(first, n, step=1, base=A):
