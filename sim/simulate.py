@@ -6,6 +6,8 @@
 SPEC_JSON keys: machine, pressure, policy {name, params}, run {sample_interval_s,
 max_time_s}, processes [{name, start_s}] (one per --trace, same order), seed,
 labels (copied into every output row, e.g. experiment and workload names).
+policy.params are merged over the policy's block in config/config.yaml (the
+workflow passes the complete block; by hand, give only what differs).
 
 Scheduling: processes run on their own cores with their own clocks;
 physical memory is shared.  Time advances in steps that end at the next
@@ -28,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hpsim import options
 from hpsim.cli import cli
 from hpsim.io import InputError, atomic_paths
 from hpsim.units import HUGE_SHIFT, PAGE_SHIFT, PAGE_SIZE
@@ -42,6 +45,7 @@ from machine.constants import (C_ACCESSES, C_BLOAT_PAGES, C_CLOCK, C_FAULT_CYCLE
 from machine.machine import Machine, Process
 from machine.params import MachineParams
 from policies import create
+from policies.base import policy_class
 from sim import budget
 from workloads.trace import KIND_MASK, MADV_DONTNEED, MMAP, MUNMAP, PHASE, TraceReader
 
@@ -127,7 +131,9 @@ class Simulation:
                 f"({'--mem-mb' if mem_mb else 'the host'}); use a smaller workload or memory_gib")
         self.m = Machine(self.params, seed=int(spec.get("seed", 0)))
         pol = spec["policy"]
-        self.policy = create(pol["name"], self.m, pol.get("params", {}))
+        policy_class(pol["name"])    # an unknown name: ValueError naming the known ones
+        self.policy = create(pol["name"], self.m,
+                             options.merge(options.defaults(pol["name"]), pol.get("params")))
         self.m.attach(self.policy)
         for p in procs:
             self.m.add_process(p["name"], float(p.get("start_s", 0.0)))

@@ -96,3 +96,20 @@ def test_report_entry_points_report_bad_input_as_one_error_line(tmp_path, capsys
     assert main([a.format(tmp=tmp_path) for a in argv]) == 2
     assert needle in _one_error_line(capsys)
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]   # nothing written
+
+
+def test_a_hand_written_spec_gives_only_the_options_that_differ(tmp_path):
+    """policy.params are merged over the policy's block in config/config.yaml."""
+    def body(w):
+        w.mmap(A, 4 * MIB)
+        w.access([A], True)
+    trace = write_trace(tmp_path / "t.trace", body)
+    spec = {**small_spec("linux-thp"), "policy": {"name": "linux-thp",
+                                                  "params": {"fault_huge": False}}}
+    sim = simulate.Simulation(spec, [str(trace)], progress=False)
+    assert sim.policy.p["khugepaged"]["max_ptes_none"] == 511        # from the default profile
+    sim.run()
+    assert sim.summary().iloc[0].faults_4k == 1                      # fault_huge: false
+    spec["policy"] = {"name": "linux-8k", "params": {}}
+    with pytest.raises(ValueError, match="unknown policy 'linux-8k'"):
+        simulate.Simulation(spec, [str(trace)], progress=False)
