@@ -4,7 +4,8 @@
 is complete; the policy classes hold no copy) and ``config/schema.yaml``
 declares each option once under ``$defs``: type, range (minimum, maximum,
 enum...), unit (``x-unit``), the source of its value (``x-source``) and, for
-periods that an experiment's ``time_scale`` multiplies, ``x-duration: true``.
+periods that a scaled-down experiment changes, ``x-duration: sample | work``
+(``scale_durations``).
 The same definitions check the config's policy blocks, workloads' ``params``
 and experiments' overrides (JSON schema draft 2020-12, ``jsonschema``).
 
@@ -258,18 +259,27 @@ def validate_params(kind: str, params: dict, path: str | None = None) -> None:
         raise ValueError("\n".join(lines))
 
 
-def duration_keys(name: str) -> list[str]:
-    """Dotted keys of policy ``name``'s options marked ``x-duration`` (periods)."""
+DURATION_KINDS = ("sample", "work")
+
+
+def duration_keys(name: str) -> dict[str, str]:
+    """Dotted keys of policy ``name``'s periods (``x-duration``) -> their kind:
+    ``sample`` (a sampling or checking period) or ``work`` (the sleep of a daemon
+    that does a fixed amount of work per pass).  Raises ValueError on another kind."""
     schema = load_schema()
-    out = []
+    out = {}
 
     def walk(node, instance, prefix):
         nodes = applicable(node, instance, schema)
         for k in declared(nodes):
             sub = instance.get(k) if isinstance(instance, dict) else None
             kids = [a for c in children(nodes, k) for a in applicable(c, sub, schema)]
-            if annotation(kids, "x-duration"):
-                out.append(prefix + k)
+            kind = annotation(kids, "x-duration")
+            if kind is not None:
+                if kind not in DURATION_KINDS:
+                    raise ValueError(f"config/schema.yaml: {name}.{prefix}{k}: x-duration "
+                                     f"{kind!r}; allowed: {', '.join(DURATION_KINDS)}")
+                out[prefix + k] = kind
             elif declared(kids):
                 walk({"allOf": kids}, sub, f"{prefix}{k}.")
 
@@ -277,19 +287,25 @@ def duration_keys(name: str) -> list[str]:
     return out
 
 
-def scale_durations(name: str, params: dict, factor: float) -> dict:
-    """A copy of ``params`` with the policy's period options (``x-duration``)
-    multiplied by ``factor`` (scaled-down profiles shrink time with
-    footprint); a period not given is taken from ``defaults(name)``."""
+def scale_durations(name: str, params: dict, time_scale: float,
+                    space_scale: float = 1.0) -> dict:
+    """A copy of ``params`` with the policy's periods scaled for a miniature
+    of the paper's experiment (README "Scaling"): ``sample`` periods times
+    ``time_scale`` (the phases are that much shorter, so each phase holds as
+    many samples as the paper's), ``work`` periods times ``time_scale /
+    space_scale`` (a daemon doing a fixed amount of work per pass then covers
+    the same share of a footprint ``space_scale`` times the paper's per phase).
+    A period not given is taken from ``defaults(name)``."""
     out = copy.deepcopy(params or {})
-    if factor == 1:
+    factor = {"sample": time_scale, "work": time_scale / space_scale}
+    if factor["sample"] == 1 and factor["work"] == 1:
         return out
     base = defaults(name)
-    for key in duration_keys(name):
+    for key, kind in duration_keys(name).items():
         *path, leaf = key.split(".")
         d_default, d = base, out
         for part in path:
             d_default = d_default[part]
             d = d.setdefault(part, {})
-        d[leaf] = d.get(leaf, d_default[leaf]) * factor
+        d[leaf] = d.get(leaf, d_default[leaf]) * factor[kind]
     return out

@@ -119,7 +119,8 @@ C_REPEAT_DONE = 31    # repetitions of the current record already replayed (spli
 C_HIST_LAT = 32       # memo: last fault latency (cycles) and its histogram bin
 C_HIST_BIN = 33
 C_FAST_RECORDS = 34  # records replay handed to fast_run (a diagnostic; in no table)
-N_COUNTERS = 40
+C_ZERO_RELEASED = 47  # zero-filled pages released by release_zero_pages (HawkEye remove.c)
+N_COUNTERS = 48
 
 # fault-latency histogram: log-spaced bins, HIST_RATIO wide, from HIST_MIN_NS
 HIST_MIN_NS = 100.0

@@ -20,7 +20,8 @@ import numpy as np
 from hpsim.units import HUGE_SHIFT, PAGE_SHIFT
 from machine import physmem, tlb as tlbmod
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_BLOAT_PAGES, C_HUGE, C_PROMOTIONS,
-                               C_RSS_PAGES, C_SPLITS, C_TLB_INVALIDATIONS, G_FREE_FRAMES,
+                               C_RSS_PAGES, C_SPLITS, C_TLB_INVALIDATIONS, C_ZERO_RELEASED,
+                               G_FREE_FRAMES,
                                G_RESV_PROMOTED, G_STAMP, NO_FRAME, P_COPY_4K, P_PROMOTE_INPLACE,
                                P_ZERO_4K, PAGES_PER_HUGE, PG_ACCESSED, PG_MAPPED, PG_TOUCHED,
                                PG_WRITTEN, PG_ZEROPAGE)
@@ -256,6 +257,7 @@ def release_zero_pages(ph, G, rg, C, tlb, slot, max_pages):
             nonzero += 1
             continue
         released += zap_page(ph, G, rg, C, tlb, slot, i)
+    C[C_ZERO_RELEASED] += released
     return released, released, nonzero
 
 

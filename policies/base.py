@@ -76,11 +76,12 @@ def check_params(name: str, params: dict | None, path: str | None = None,
         raise ValueError(str(e).replace(f"policies.{name}", path, 1)) from None
 
 
-def scale_durations(name: str, params: dict, factor: float) -> dict:
-    """A copy of ``params`` with the options the schema marks ``x-duration``
-    multiplied by ``factor`` (see ``hpsim.options.scale_durations``)."""
+def scale_durations(name: str, params: dict, time_scale: float,
+                    space_scale: float = 1.0) -> dict:
+    """A copy of ``params`` with the periods the schema marks ``x-duration``
+    scaled for a miniature (see ``hpsim.options.scale_durations``)."""
     policy_class(name)
-    return options.scale_durations(name, params, factor)
+    return options.scale_durations(name, params, time_scale, space_scale)
 
 
 class KernelThread:

@@ -28,6 +28,9 @@ Verdicts (``compare`` sets how our value is held against the paper's):
   chosen so that this value matches the paper) and it matches within
   ``tolerance``: agreement by construction, not a finding; a calibrated claim
   that misses is judged as any other, with the reason saying so.
+- mechanism: a claim with ``mechanism: {statement, expr}`` (the mechanism the paper
+  names as the reason) is "not reproduced" when its outcome matches but the check
+  ``expr`` (on the same table) is <= 0, and "not measured" when the check cannot be read.
 - not measured: the table, row or column is missing, or the value is undefined
   (division by zero, NaN); or a row the value reads (its ``row()`` calls, and the rows
   those columns are computed from, report.tables.READS) comes from a run that ran out of
@@ -318,10 +321,20 @@ class Claim:
     paper_range: tuple[float, float] | None = None
     oom_ok: bool = False   # judged even if a run it reads ran out of memory
     calibrated: str = ""   # why our value matches by construction (a calibration input)
+    mechanism: "Mechanism | None" = None   # what must have acted for the paper's reason
+
+
+@dataclass(frozen=True)
+class Mechanism:
+    """The mechanism a claim's paper explanation names, as a check on the same table:
+    it acted when ``expr`` is > 0 (e.g. recovery passes in P3 times pages released)."""
+    statement: str
+    expr: Expr
 
 
 _CLAIM_KEYS = {"id", "source", "statement", "paper_value", "our_value", "tolerance",
-               "partly_tolerance", "compare", "paper_range", "oom_ok", "calibrated", "note"}
+               "partly_tolerance", "compare", "paper_range", "oom_ok", "calibrated", "mechanism",
+               "note"}
 
 
 def _number(c: dict, key: str, where: str, default=None) -> float:
@@ -385,7 +398,22 @@ def parse_claim(c, where: str) -> Claim:
     if not isinstance(calibrated, str):
         raise InputError(f"{where}: calibrated must be the reason (text), got {calibrated!r}")
     return Claim(cid, c["source"].strip(), " ".join(c["statement"].split()), paper, ov["table"],
-                 expr, tol, partly, compare, rng, oom_ok, " ".join(calibrated.split()))
+                 expr, tol, partly, compare, rng, oom_ok, " ".join(calibrated.split()),
+                 parse_mechanism(c.get("mechanism"), where))
+
+
+def parse_mechanism(m, where: str) -> Mechanism | None:
+    """A claim's ``mechanism: {statement, expr}`` (None when absent)."""
+    if m is None:
+        return None
+    if (not isinstance(m, dict) or set(m) != {"statement", "expr"}
+            or not isinstance(m["statement"], str) or not m["statement"].strip()):
+        raise InputError(f"{where}: mechanism must be a mapping with keys statement (text) "
+                         f"and expr")
+    try:
+        return Mechanism(" ".join(m["statement"].split()), Expr(m["expr"]))
+    except ExprError as e:
+        raise InputError(f"{where}: mechanism.expr: {e}") from e
 
 
 def load_claims(path) -> list[Claim]:
@@ -481,9 +509,26 @@ def check(claims: list[Claim], tables_dir) -> pd.DataFrame:
             verdict, reason = (("calibrated", f"{reason}; a calibration input: {c.calibrated}")
                                if verdict == "reproduced" else
                                (verdict, f"{reason}; the calibration ({c.calibrated}) missed"))
+        if c.mechanism is not None and verdict in ("reproduced", "partly", "calibrated"):
+            verdict, reason = mechanism_verdict(c, df, verdict, reason)
         rows.append({**base, "our_value": ours, "rel_error": err, "verdict": verdict,
                      "reason": reason})
     return pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
+
+
+def mechanism_verdict(c: Claim, df: pd.DataFrame, verdict: str, reason: str) -> tuple[str, str]:
+    """A matching outcome counts only if the paper's mechanism acted: "not reproduced"
+    when its check is <= 0 (the outcome has another cause), "not measured" when the
+    check cannot be read."""
+    m = c.mechanism
+    try:
+        acted = m.expr.evaluate(df, c.table)
+    except NotMeasured as e:
+        return "not measured", f"{reason}; the mechanism ({m.statement}) is not measured: {e}"
+    if acted > 0:
+        return verdict, f"{reason}; mechanism acted: {m.statement} ({acted:.4g})"
+    return "not reproduced", (f"{reason}, but not for the paper's reason: {m.statement} did "
+                              f"not happen ({m.expr.text} = {acted:.4g})")
 
 
 @cli

@@ -174,14 +174,18 @@ def _baseline_ratio(df: pd.DataFrame, group: list[str], column: str, base_policy
 
 # --- Fig. 1: Redis memory bloat ---------------------------------------------------
 
-BLOAT_SUMMARY_COLUMNS = ["peak_rss_bytes", "peak_bloat_bytes", "oom", "oom_time_s", "runtime_s"]
-BLOAT_TS_COLUMNS = ["time_s", "rss_bytes", "bloat_bytes", "live_bytes"]
+BLOAT_SUMMARY_COLUMNS = ["peak_rss_bytes", "peak_bloat_bytes", "oom", "oom_time_s", "runtime_s",
+                         "faults_2m"]
+BLOAT_TS_COLUMNS = ["time_s", "rss_bytes", "bloat_bytes", "live_bytes", "faults_2m",
+                    "zero_pages_released"]
+RECOVERY_REASON = "bloat_recovery"   # events.csv reason of HawkEye's recovery splits
 BLOAT_PHASES = ("p1_insert", "p2_delete", "pause", "p3_insert_large")
 FIG_BLOAT_COLUMNS = ["policy", "p1_live_bytes", "peak_rss_bytes", "rss_end_p2_bytes",
                      "live_end_p2_bytes", "bloat_end_p2_bytes", "bloat_share_of_rss",
                      "bloat_ratio", "peak_bloat_bytes", "peak_bloat_ratio", "rss_end_bytes",
                      "live_end_bytes", "rss_over_live_end", "oom", "oom_phase", "oom_in_p3",
-                     "oom_time_s", "runtime_s", "oom_process"]
+                     "oom_time_s", "runtime_s", "oom_process", "faults_2m", "p3_faults_2m",
+                     "p3_recovery_passes", "p3_pages_released"]
 
 
 def phase_times(events: pd.DataFrame, process: str | None = None) -> dict[str, float]:
@@ -221,8 +225,8 @@ def fig_bloat(runs: list[Run]) -> pd.DataFrame:
         s = run.require(BLOAT_SUMMARY_COLUMNS)
         ts = summed_timeseries(nonempty(run.file("timeseries.csv", BLOAT_TS_COLUMNS),
                                         run.dir / "timeseries.csv"),
-                               ["rss_bytes", "bloat_bytes", "live_bytes"])
-        ev = run.file("events.csv", ["time_s", "event", "detail"])
+                               BLOAT_TS_COLUMNS[1:])
+        ev = run.file("events.csv", ["time_s", "event", "detail", "reason"])
         phases = phase_times(ev)
         t_p3 = phases.get("p3_insert_large", float("inf"))
         before_p3 = ts[ts["time_s"] <= t_p3]
@@ -237,6 +241,13 @@ def fig_bloat(runs: list[Run]) -> pd.DataFrame:
         nan = float("nan")
         rss_p2 = float(end_p2["rss_bytes"]) if end_p2 is not None else nan
         bloat_p2 = float(end_p2["bloat_bytes"]) if end_p2 is not None else nan
+        # P3's own: 2 MiB faults and recovery since the last sample before P3
+        # (a run killed before P3 has none: NaN)
+        p3 = (lambda col, end: end - float(end_p2[col])) if end_p2 is not None else (
+            lambda col, end: nan)
+        recovery = ev[(ev["event"].astype(str) == "split")
+                      & ev["reason"].astype(str).str.startswith(RECOVERY_REASON)
+                      & (ev["time_s"] >= t_p3)]
         rows.append({
             "policy": policy,
             "p1_live_bytes": p1_live,
@@ -257,6 +268,13 @@ def fig_bloat(runs: list[Run]) -> pd.DataFrame:
             "oom_time_s": oom_time,
             "runtime_s": float(s["runtime_s"].max()),
             "oom_process": oom_of(s)["oom_process"],
+            "faults_2m": int(s["faults_2m"].sum()),
+            "p3_faults_2m": p3("faults_2m", float(s["faults_2m"].sum())),
+            # a pass splits its regions at one time: passes that released pages
+            "p3_recovery_passes": (recovery["time_s"].nunique() if end_p2 is not None
+                                   else nan),
+            "p3_pages_released": p3("zero_pages_released",
+                                    float(last["zero_pages_released"])),
         })
     return pd.DataFrame(rows, columns=FIG_BLOAT_COLUMNS)
 

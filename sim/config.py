@@ -22,12 +22,14 @@ from sim import budget
 deep_merge = options.merge   # an experiment's overrides over a config section
 
 
-def policy_params(cfg, policy: str, overrides: dict | None, time_scale: float) -> dict:
+def policy_params(cfg, policy: str, overrides: dict | None, time_scale: float,
+                  space_scale: float = 1.0) -> dict:
     """The complete options one run gives ``policy``: its block in the
     config, an experiment's ``policy_params`` overrides merged in, periods
-    multiplied by the experiment's ``time_scale``."""
+    scaled by the experiment's ``time_scale`` and ``space_scale``
+    (``hpsim.options.scale_durations``)."""
     return policies.scale_durations(policy, deep_merge(cfg["policies"][policy], overrides),
-                                    time_scale)
+                                    time_scale, space_scale)
 
 
 def pct(x):
@@ -49,6 +51,7 @@ def expand_runs(cfg, collisions: list | None = None):
                 "pressure": deep_merge(cfg["pressure"], exp.get("pressure")),
                 "policy_params": exp.get("policy_params", {}),
                 "time_scale": exp.get("time_scale", 1.0),
+                "space_scale": exp.get("space_scale", 1.0),
                 "sample_interval_s": exp.get("sample_interval_s", 1.0),
                 "max_time_s": exp.get("max_time_s"),
                 "labels": {"experiment": name, "time_scale": exp.get("time_scale", 1.0)}}
@@ -134,7 +137,7 @@ def check_config(cfg):
             try:
                 policies.check_params(
                     pol, policy_params(cfg, pol, exp.get("policy_params", {}).get(pol),
-                                       exp.get("time_scale", 1.0)),
+                                       exp.get("time_scale", 1.0), exp.get("space_scale", 1.0)),
                     path=f"experiments.{name}.policy_params.{pol}", complete=True)
             except ValueError as e:
                 errors.append(str(e))

@@ -40,7 +40,8 @@ from machine.constants import (C_ACCESSES, C_BLOAT_PAGES, C_CLOCK, C_FAULT_CYCLE
                                C_FAULTS_ZEROPAGE, C_FREE_CYCLES, C_HUGE, C_L1_HITS, C_L2_HITS,
                                C_PROMOTIONS, C_RSS_PAGES, C_SEGV_ADDR, C_SPLITS, C_THP_FALLBACK,
                                C_TRIG_SLOT, C_USER_CYCLES, C_WALK_CYCLES, C_WALKS, C_WRITES,
-                               C_ZERO_CYCLES, G_RESERVATIONS, G_RESV_BROKEN, G_RESV_PROMOTED,
+                               C_ZERO_CYCLES, C_ZERO_RELEASED, G_RESERVATIONS, G_RESV_BROKEN,
+                               G_RESV_PROMOTED,
                                ST_END, ST_EVENT, ST_NOMEM, ST_SEGV, ST_TIME, ST_TRIGGER)
 from machine.machine import Machine, Process
 from machine.params import MachineParams
@@ -279,6 +280,7 @@ class Simulation:
                 "live_bytes": cur.live_bytes(int(C[C_ACCESSES])),
                 "huge_pages": int(C[C_HUGE]),
                 "promotions": int(C[C_PROMOTIONS]), "splits": int(C[C_SPLITS]),
+                "zero_pages_released": int(C[C_ZERO_RELEASED]),
                 "tlb_misses": int(C[C_WALKS]),
                 "mmu_overhead": dw / du if du > 0 else 0.0,
                 "free_bytes": m.free_frames * PAGE_SIZE,

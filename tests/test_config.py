@@ -58,16 +58,19 @@ def test_policy_classes_hold_no_defaults_and_every_block_validates():
 
 
 def test_duration_keys_come_from_the_schema():
-    khugepaged = ["khugepaged.scan_sleep_millisecs", "khugepaged.alloc_sleep_millisecs"]
-    hawkeye = ["bloat_recovery.period_s", "access_map.period_s", "access_map.window_s",
-               "access_map.code_sleep_s", "promotion.scan_sleep_millisecs"]
-    assert options.duration_keys("linux-4k") == []
-    assert options.duration_keys("freebsd") == []
+    khugepaged = {"khugepaged.scan_sleep_millisecs": "work",
+                  "khugepaged.alloc_sleep_millisecs": "work"}
+    hawkeye = {"prezero.sleep_ms": "work", "bloat_recovery.period_s": "sample",
+               "access_map.period_s": "sample", "access_map.window_s": "sample",
+               "access_map.code_sleep_s": "sample", "promotion.scan_sleep_millisecs": "work"}
+    assert options.duration_keys("linux-4k") == {}
+    assert options.duration_keys("freebsd") == {}
     assert options.duration_keys("linux-thp") == khugepaged
-    assert options.duration_keys("ingens") == khugepaged + ["scand.scan_sleep_millisecs"]
+    assert options.duration_keys("ingens") == {**khugepaged,
+                                               "scand.scan_sleep_millisecs": "sample"}
     assert options.duration_keys("hawkeye-g") == hawkeye
-    assert sorted(options.duration_keys("hawkeye-pmu")) == sorted(
-        hawkeye + ["pmu.interval_s", "pmu.window_s"])
+    assert options.duration_keys("hawkeye-pmu") == {**hawkeye, "pmu.interval_s": "sample",
+                                                    "pmu.window_s": "sample"}
 
 
 def test_scale_durations_multiplies_exactly_the_periods():
@@ -77,11 +80,27 @@ def test_scale_durations_multiplies_exactly_the_periods():
     assert p["access_map"] == {**options.defaults("hawkeye-pmu")["access_map"],
                                "period_s": 0.3, "window_s": 0.01, "code_sleep_s": 0.05}
     assert (p["pmu"]["interval_s"], p["pmu"]["window_s"]) == (0.1, 0.01)
-    assert p["prezero"]["sleep_ms"] == 1000          # not a period the profile scales
+    assert p["prezero"]["sleep_ms"] == 10.0
     # a period not given is scaled from the default
     assert policies.scale_durations("linux-thp", {"khugepaged": {}}, 0.1) == {
         "khugepaged": {"scan_sleep_millisecs": 1000.0, "alloc_sleep_millisecs": 6000.0}}
     assert policies.scale_durations("ingens", {"fairness": True}, 1) == {"fairness": True}
+
+
+def test_space_scale_divides_only_the_work_periods():
+    """README "Scaling": a miniature with a footprint 1/200 and phases 1/100 of
+    the paper's: sampling periods x 0.01, daemon sleeps x 0.01 / 0.005 = x 2."""
+    p = policies.scale_durations("hawkeye-pmu", options.defaults("hawkeye-pmu"), 0.01, 0.005)
+    assert p["promotion"]["scan_sleep_millisecs"] == 20000.0
+    assert p["prezero"]["sleep_ms"] == 2000.0
+    assert p["bloat_recovery"]["period_s"] == 1.2
+    assert p["access_map"]["window_s"] == 0.01
+    q = policies.scale_durations("ingens", options.defaults("ingens"), 0.1, 0.1)
+    assert q["khugepaged"]["scan_sleep_millisecs"] == 10000.0     # x 0.1 / 0.1
+    assert q["scand"]["scan_sleep_millisecs"] == 400.0            # x 0.1
+    assert policies.scale_durations("linux-thp", {"fault_huge": True}, 0.5, 0.5) == {
+        "fault_huge": True, "khugepaged": {"scan_sleep_millisecs": 10000.0,
+                                           "alloc_sleep_millisecs": 60000.0}}
 
 
 # --- one-line errors naming the dotted key, wherever the option is given ----------------

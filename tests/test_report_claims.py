@@ -149,6 +149,31 @@ def test_a_calibrated_claim_is_not_a_finding(tmp_path):
     assert v.loc["plain", "verdict"] == "reproduced"
 
 
+def test_a_claim_holds_only_if_its_mechanism_acted(tmp_path):
+    """table1's TABLE: linux-4k faults 2,621,440, linux-thp 5,120 (ratio 512)."""
+    def mech(expr):
+        return {"statement": "the mechanism", "expr": expr}
+    v = verdicts(tmp_path, [
+        claim(id="acted", paper_value=5000, mechanism=mech("row('linux-thp').faults")),
+        claim(id="idle", paper_value=5000, mechanism=mech("row('linux-thp').faults - 5120")),
+        claim(id="partly-idle", paper_value=4000, mechanism=mech("0 * row('linux-4k').faults")),
+        claim(id="miss-anyway", paper_value=512, mechanism=mech("row('linux-thp').faults")),
+        claim(id="unreadable", paper_value=5000, mechanism=mech("row('linux-thp').nothing")),
+    ])
+    assert v.loc["acted", "verdict"] == "reproduced"
+    assert v.loc["acted", "reason"].endswith("mechanism acted: the mechanism (5120)")
+    assert v.loc["idle", "verdict"] == "not reproduced"
+    assert "not for the paper's reason: the mechanism did not happen" in v.loc["idle", "reason"]
+    assert v.loc["partly-idle", "verdict"] == "not reproduced"
+    assert v.loc["miss-anyway", "verdict"] == "not reproduced"
+    assert "mechanism" not in v.loc["miss-anyway", "reason"]
+    assert v.loc["unreadable", "verdict"] == "not measured"
+    with pytest.raises(InputError, match="mechanism must be a mapping"):
+        parse_claim(claim(id="bad", mechanism={"expr": "1"}), "test")
+    with pytest.raises(InputError, match="mechanism.expr"):
+        parse_claim(claim(id="bad", mechanism=mech("import os")), "test")
+
+
 def test_ranges_and_bounds(tmp_path):
     share = {"table": "table1", "expr": "row('linux-thp').zeroing_share"}   # 0.97
     v = verdicts(tmp_path, [

@@ -70,6 +70,11 @@ def test_fig_bloat_values(tmp_path):
     assert isnan(ing.bloat_ratio) and isnan(ing.rss_end_p2_bytes)
     assert k4.oom_phase == "" and isnan(k4.oom_time_s)
     assert k4.runtime_s == 3.5 and thp.runtime_s == 3.0
+    # P3's own 2 MiB faults and bloat recovery (passes = distinct times of recovery splits)
+    assert (thp.faults_2m, thp.p3_faults_2m, hk.faults_2m, hk.p3_faults_2m) == (96, 32, 80, 16)
+    assert (hk.p3_recovery_passes, hk.p3_pages_released) == (2, 1536)
+    assert (k4.p3_recovery_passes, k4.p3_pages_released, thp.p3_recovery_passes) == (0, 0, 0)
+    assert isnan(ing.p3_faults_2m) and isnan(ing.p3_recovery_passes)
 
 
 def test_fig_bloat_missing_events_file_is_named(tmp_path):

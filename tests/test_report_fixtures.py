@@ -94,9 +94,10 @@ def run_files(d: Path, labels: dict, policy: str, summary: list[dict], ts: list[
     lab = {**labels, "policy": policy}
     _write(d, "summary.csv", [{**lab, **r} for r in summary])
     _write(d, "timeseries.csv", [{**lab, **r} for r in ts])
-    _write(d, "events.csv", [{**lab, "time_s": t, "process": p, "event": e, "detail": x}
-                             for t, p, e, x in events],
-           [*lab, "time_s", "process", "event", "detail"])
+    _write(d, "events.csv", [{**lab, "time_s": t, "process": p, "event": e, "detail": x,
+                              "reason": rest[0] if rest else ""}
+                             for t, p, e, x, *rest in events],
+           [*lab, "time_s", "process", "event", "detail", "reason"])
     _write(d, "threads.csv", [{**lab, **r} for r in threads],
            [*lab, "thread", "passes", "cpu_s", "duration_s", "cpu_pct_of_core"])
     _write(d, "fault_hist.csv", [{**lab, "process": p, "latency_us": lat, "count": n}
@@ -111,9 +112,12 @@ def make_bloat_runs(runs: Path) -> Path:
     linux-4k   : P1 ends at live 64 (RSS 96); end of P2 (sample at 2.5) RSS 48, bloat 0,
                  live 16; ends at RSS 96, live 64 (RSS/live 1.5).
     linux-thp  : end of P2 RSS 96, bloat 40 (ratio 40/64 = 0.625); killed at 3.0 in P3;
-                 peak RSS 160, peak bloat 40.
+                 peak RSS 160, peak bloat 40; 64 2 MiB faults by the end of P2, 96 in all.
     ingens     : killed at 1.25 (in P2): no end of P2, oom_in_p3 0.
-    hawkeye-pmu: end of P2 RSS 56, bloat 8 (ratio 0.125); peak bloat 32; ends RSS 96, live 64.
+    hawkeye-pmu: end of P2 RSS 56, bloat 8 (ratio 0.125); peak bloat 32; ends RSS 96, live 64;
+                 80 2 MiB faults, 16 in P3; recovery splits at 2.0 (one region, 512 pages,
+                 before P3), at 3.0 (two regions) and 3.25 (one): 2 passes in P3 releasing
+                 2048 - 512 = 1536 pages.
     """
     labels = {"experiment": "fig_bloat", "workload": "redis"}
     phases = [(0.0, "redis", "phase", "p1_insert"), (1.0, "redis", "phase", "p2_delete"),
@@ -122,25 +126,33 @@ def make_bloat_runs(runs: Path) -> Path:
     def ts(points):
         return [{"process": "redis", "time_s": t, "rss_bytes": r * MIB, "bloat_bytes": b * MIB,
                  "live_bytes": float(lv * MIB), "huge_pages": 0, "accesses": int(100 * t),
-                 "mmu_overhead": 0.0} for t, r, b, lv in points]
+                 "mmu_overhead": 0.0, "faults_2m": f2m, "zero_pages_released": zr}
+                for t, r, b, lv, f2m, zr in ((*p, 0, 0)[:6] if len(p) == 4 else p
+                                             for p in points)]
 
-    def summ(peak_rss, peak_bloat, oom, oom_t, runtime):
+    def summ(peak_rss, peak_bloat, oom, oom_t, runtime, faults_2m=0):
         return [{"process": "redis", "workload": "redis", "peak_rss_bytes": peak_rss * MIB,
                  "peak_bloat_bytes": peak_bloat * MIB, "oom": oom, "oom_time_s": oom_t,
-                 "runtime_s": runtime, "promotions": 0}]
+                 "runtime_s": runtime, "promotions": 0, "faults_2m": faults_2m}]
 
     run_files(runs / "linux-4k", labels, "linux-4k", summ(96, 0, 0, float("nan"), 3.5),
               ts([(0, 0, 0, 0), (1.0, 96, 0, 64), (2.0, 48, 0, 16), (2.5, 48, 0, 16),
                   (3.5, 96, 0, 64), (3.5, 96, 0, 64)]), phases)
-    run_files(runs / "linux-thp", labels, "linux-thp", summ(160, 40, 1, 3.0, 3.0),
-              ts([(0, 0, 0, 0), (1.0, 128, 32, 64), (2.0, 80, 32, 16), (2.5, 96, 40, 16),
-                  (3.0, 160, 40, 48)]), phases + [(3.0, "redis", "oom", "")])
-    run_files(runs / "ingens", labels, "ingens", summ(128, 32, 1, 1.25, 1.25),
-              ts([(0, 0, 0, 0), (1.0, 128, 32, 64), (1.25, 120, 32, 48)]),
+    run_files(runs / "linux-thp", labels, "linux-thp", summ(160, 40, 1, 3.0, 3.0, 96),
+              ts([(0, 0, 0, 0, 0, 0), (1.0, 128, 32, 64, 64, 0), (2.0, 80, 32, 16, 64, 0),
+                  (2.5, 96, 40, 16, 64, 0), (3.0, 160, 40, 48, 96, 0)]),
+              phases + [(3.0, "redis", "oom", "")])
+    run_files(runs / "ingens", labels, "ingens", summ(128, 32, 1, 1.25, 1.25, 64),
+              ts([(0, 0, 0, 0, 0, 0), (1.0, 128, 32, 64, 64, 0), (1.25, 120, 32, 48, 64, 0)]),
               phases[:2] + [(1.25, "redis", "oom", "")])
-    run_files(runs / "hawkeye-pmu", labels, "hawkeye-pmu", summ(128, 32, 0, float("nan"), 3.5),
-              ts([(0, 0, 0, 0), (1.0, 128, 32, 64), (2.0, 64, 16, 16), (2.5, 56, 8, 16),
-                  (3.5, 96, 0, 64)]), phases)
+    split = "bloat_recovery: zero sub-pages"
+    run_files(runs / "hawkeye-pmu", labels, "hawkeye-pmu",
+              summ(128, 32, 0, float("nan"), 3.5, 80),
+              ts([(0, 0, 0, 0, 0, 0), (1.0, 128, 32, 64, 64, 0), (2.0, 64, 16, 16, 64, 512),
+                  (2.5, 56, 8, 16, 64, 512), (3.5, 96, 0, 64, 80, 2048)]),
+              phases + [(2.0, "redis", "split", "", split), (3.0, "redis", "split", "", split),
+                        (3.0, "redis", "split", "", split), (3.25, "redis", "split", "", split),
+                        (3.1, "redis", "split", "", "khugepaged")])
     return runs
 
 

@@ -63,7 +63,7 @@ def run_traces(wildcards):
 def run_spec(wildcards):
     run = RUNS[wildcards.run]
     params = policy_params(config, wildcards.policy, run["policy_params"].get(wildcards.policy),
-                           run["time_scale"])
+                           run["time_scale"], run["space_scale"])
     spec = {
         "machine": run["machine"],
         "pressure": run["pressure"],
