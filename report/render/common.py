@@ -12,7 +12,7 @@ import pandas as pd
 from report import warn
 from report.claims import OOM_REASON, Claim
 from report.render.document import Fig, Ref, Section, Table
-from report.render.fmt import fmt_num
+from report.render.fmt import fmt_num, fmt_value
 from report.style import order_policies, policy_label
 
 
@@ -180,12 +180,23 @@ def exp_cfg(ctx: Context, experiment: str) -> dict:
     return (ctx.cfg.get("experiments") or {}).get(experiment) or {}
 
 
-def time_scale_of(ctx: Context, experiment: str) -> float:
-    """An experiment's time_scale (1.0 if unset or not a number)."""
+def time_scale_of(ctx: Context, experiment: str, key: str = "time_scale") -> float:
+    """An experiment's time_scale (or ``key``: space_scale); 1.0 if unset or not a number."""
     try:
-        return float(exp_cfg(ctx, experiment).get("time_scale", 1.0))
+        return float(exp_cfg(ctx, experiment).get(key, 1.0))
     except (TypeError, ValueError):
         return 1.0
+
+
+def scaling_text(ctx: Context, experiment: str) -> str:
+    """How an experiment's policy periods were scaled (README "Scaling"), one clause."""
+    ts, ss = time_scale_of(ctx, experiment), time_scale_of(ctx, experiment, "space_scale")
+    if ts == 1 and ss == 1:
+        return "with every policy period at its real value"
+    return (f"with sampling periods scaled by the time scale {fmt_value(ts)} and the sleeps of "
+            f"daemons with a fixed amount of work per pass (khugepaged, promotion, pre-zeroing) "
+            f"by time scale / footprint scale = {fmt_value(ts)} / {fmt_value(ss)}, so each "
+            f"covers the paper's share of the footprint per phase")
 
 
 def memory_gib_of(ctx: Context, experiment: str):

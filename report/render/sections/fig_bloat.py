@@ -5,7 +5,7 @@ import pandas as pd
 
 from report.render.common import (PAPER_SETUP, Context, cell_text, claims_table, figures_for,
                                   finish, memory_gib_of, metric_table, paper, policy_row,
-                                  section, time_scale_of, val, workload_of)
+                                  scaling_text, section, val, workload_of)
 from report.render.document import Ref, Section
 from report.render.fmt import bad, fmt_mib, fmt_num, fmt_pct, fmt_value
 from report.style import policy_label
@@ -46,6 +46,10 @@ FIG_BLOAT_ROWS = [
     ("rss_over_live_end", "RSS / live data at the end", lambda x: fmt_num(x, 3)),
     (None, "Out of memory", _oom_text),
     ("runtime_s", "Run time (s)", lambda x: fmt_num(x, 4)),
+    ("faults_2m", "2 MiB faults", lambda x: fmt_num(x, 0)),
+    ("p3_faults_2m", "– in P3", lambda x: fmt_num(x, 0)),
+    ("p3_recovery_passes", "Bloat-recovery passes in P3", lambda x: fmt_num(x, 0)),
+    ("p3_pages_released", "– zero pages released (MiB)", lambda x: fmt_mib(x * 4096)),
 ]
 
 
@@ -91,7 +95,6 @@ def section_fig_bloat(ctx: Context, df: pd.DataFrame) -> Section:
            f"zero-filled base pages, so its RSS follows the data set and it completes.")
     wl_name, wl = workload_of(ctx, "fig_bloat")
     params = wl.get("params") or {}
-    ts = time_scale_of(ctx, "fig_bloat")
     main = metric_table(
         "tab-fig_bloat",
         f"Redis bloat test (workload {wl_name}: {fmt_value(params)}; "
@@ -104,7 +107,7 @@ def section_fig_bloat(ctx: Context, df: pd.DataFrame) -> Section:
              f"{fmt_num(PAPER_SETUP['redis_keys'] / params['n_keys'], 3)} of the paper's keys"
              if params.get("n_keys") else "We run the same phases",
              f" (a P1 data set of {fmt_mib(p1)}) on a machine whose memory is scaled with the "
-             f"data set, with every policy period scaled by {fmt_value(ts)}. ",
+             f"data set, {scaling_text(ctx, 'fig_bloat')}. ",
              Ref(main.label), " lists the results."]
     for p in ("linux-thp", "ingens"):
         r = policy_row(df, p)

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from report.render.common import (Context, claims_table, exp_cfg, figures_for, finish, one_where,
+from report.render.common import (Context, claims_table, figures_for, finish, one_where,
+                                  scaling_text,
                                   oom_mark, oom_note, paper_range, pct_range, rows_where,
                                   section, val)
 from report.render.document import Ref, Section, Table
-from report.render.fmt import fmt_faster, fmt_gain, fmt_int, fmt_num, fmt_pct, fmt_ratio, fmt_value
+from report.render.fmt import fmt_faster, fmt_gain, fmt_int, fmt_num, fmt_pct, fmt_ratio
 from report.style import order_policies, policy_label
 
 
@@ -42,7 +43,6 @@ def section_fig_promotion(ctx: Context, df: pd.DataFrame) -> Section:
            f"{pct_range(*paper_range(ctx, 'F5-promotion-order'))} faster than address order. "
            "XSBench is not modelled here; we run Graph500 and a hotspot benchmark whose hot "
            "data sit at high addresses, where address order reaches them last.")
-    e = exp_cfg(ctx, "fig_promotion")
     header = ["Policy", "Run time (s)", "Speedup vs 4 KiB", "vs Linux THP", "vs Ingens",
               "MMU overhead", "Promotions", "Half promoted (s)"]
     rows, classes = [], []
@@ -66,7 +66,7 @@ def section_fig_promotion(ctx: Context, df: pd.DataFrame) -> Section:
                  header, rows, ["l"] + ["r"] * 7, row_classes=classes, wide=True,
                  note=oom_note(df))
     parts = [f"Here huge pages come only from background promotion (fault-time huge pages are "
-             f"off), and every policy period is scaled by {fmt_value(e.get('time_scale', 1))}. ",
+             f"off), {scaling_text(ctx, 'fig_promotion')}. ",
              Ref(main.label), " lists the results."]
     for wl in dict.fromkeys(df.get("workload", pd.Series(dtype=str)).astype(str)):
         for p in ("hawkeye-pmu", "hawkeye-g"):
