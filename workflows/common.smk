@@ -92,3 +92,10 @@ def experiment_runs(wildcards):
 def experiment_figures(experiment):
     """The SVG files report.figures draws for an experiment (its registry)."""
     return [f"results/figures/{f.name}.svg" for f in FIGURES.get(experiment, [])]
+
+
+def expected_claims(wildcards=None):
+    """The paper profile's committed claims.csv (expected/paper/), shown beside this
+    run's verdicts; none when this run is the paper profile or the file is absent."""
+    path = repo_path("expected/paper/claims.csv")
+    return [path] if config.get("profile") != "paper" and os.path.exists(path) else []

@@ -54,6 +54,7 @@ rule render_report:
         claims_spec=repo_path("config/claims.yaml"),
         schema=repo_path("config/schema.yaml"),
         config="results/config.json",
+        expected=expected_claims,
     output:
         html="results/report/report.html",
         pdf="results/report/report.pdf",
@@ -63,6 +64,9 @@ rule render_report:
         "benchmarks/report/render.tsv"
     conda:
         "../environment.yml"
+    params:
+        expected=lambda wildcards, input: (f"--expected '{input.expected}'" if input.expected
+                                           else ""),
     threads: 1
     resources:
         mem_mb=2000,
@@ -71,4 +75,4 @@ rule render_report:
         "python -m report.render --config {input.config} --tables results/tables "
         "--scorecard {input.scorecard} --figures results/figures --claims {input.claims} "
         "--claims-spec {input.claims_spec} --schema {input.schema} --benchmarks benchmarks "
-        "--out-html {output.html} --out-pdf {output.pdf} 2> {log}"
+        "{params.expected} --out-html {output.html} --out-pdf {output.pdf} 2> {log}"

@@ -3,7 +3,7 @@
     python -m report.render --config results/config.json --tables results/tables \
         --scorecard results/tables/scorecard.csv --figures results/figures \
         --claims results/claims.csv --claims-spec config/claims.yaml --schema config/schema.yaml \
-        --benchmarks benchmarks \
+        --benchmarks benchmarks --expected expected/paper/claims.csv \
         --out-html results/report/report.html --out-pdf results/report/report.pdf
 
 Every experiment table ``<tables>/<experiment>.csv`` gets a section; the paper's
@@ -42,6 +42,9 @@ def main(argv=None) -> int:
                     "leaves out where HawkEye wins and loses)")
     ap.add_argument("--benchmarks", default=None,
                     help="directory of Snakemake benchmark TSV files (may be missing)")
+    ap.add_argument("--expected", default=None,
+                    help="another profile's claims.csv (expected/paper/claims.csv): its "
+                    "verdicts are shown beside this run's")
     ap.add_argument("--out-html", required=True)
     ap.add_argument("--out-pdf", required=True)
     a = ap.parse_args(argv)
@@ -51,7 +54,8 @@ def main(argv=None) -> int:
                   load_paper_claims(a.claims_spec), load_scorecard(a.scorecard),
                   figures_dir, load_benchmarks(a.benchmarks),
                   Path(a.benchmarks) if a.benchmarks else None, load_schema(a.schema),
-                  Path(a.schema))
+                  Path(a.schema), load_claims(a.expected) if a.expected else None,
+                  Path(a.expected).parent.name if a.expected else "")
     log(f"render: {len(ctx.tables)} table(s) ({', '.join(ctx.tables) or 'none'}), "
         f"{len(ctx.claims)} claim(s), {len(ctx.benchmarks)} benchmark file(s)")
     doc = build_document(ctx)

@@ -35,6 +35,8 @@ class Context:
     bench_dir: Path | None
     schema: dict           # config/schema.yaml (report.setup.load_schema)
     schema_path: Path
+    expected: pd.DataFrame | None = None   # another profile's claims.csv (expected/paper/)
+    expected_label: str = ""               # its profile name, e.g. "paper"
 
 
 # The paper's setup, which the prose describes beside our own (not claims: nothing checks

@@ -8,6 +8,13 @@ from report.render.document import Ref, Section, Table
 from report.render.fmt import bad, fmt_num
 
 
+def expected_verdicts(ctx: Context) -> dict[str, str]:
+    """{claim id: verdict} of the other profile's claims.csv ({} when none was given)."""
+    if ctx.expected is None:
+        return {}
+    return dict(zip(ctx.expected["id"], ctx.expected["verdict"]))
+
+
 def section_claims(ctx: Context) -> Section:
     s = Section("sec-claims", "Claims")
     cl = ctx.claims
@@ -27,20 +34,29 @@ def section_claims(ctx: Context) -> Section:
            f"{counts.get('not measured', 0)} are not measured, {why}. The paper's numbers come from "
            f"secondary summaries of the paper (the full text was not available); claims marked "
            f"with a range or bound compare against that range or bound.")
+    other = expected_verdicts(ctx)
+    if other:
+        same = sum(other.get(r.id) == r.verdict for r in cl.itertuples())
+        s.para(f"The last column gives each claim's verdict under the {ctx.expected_label} "
+               f"profile (its committed results, expected/{ctx.expected_label}/); {same} of "
+               f"{len(cl)} verdicts are the same in both.")
     rows, classes = [], []
     for r in cl.itertuples():
         v = verdict_class(r.verdict)
         rows.append([r.id, fmt_num(r.paper_value, 3), fmt_num(r.our_value, 4),
                      "–" if bad(r.rel_error) else f"{100 * r.rel_error:+.1f}%",
-                     r.verdict + (f" {OOM_MARK}" if oom_claim(r.reason) else "")])
+                     r.verdict + (f" {OOM_MARK}" if oom_claim(r.reason) else "")]
+                    + ([other.get(r.id, "–")] if other else []))
         reason = "" if pd.isna(r.reason) else f" — {r.reason}."
         rows.append([f"{r.source}: {r.statement}{reason}"])
         classes += [v + " has-detail", v + " detail"]
+    extra = [f"{ctx.expected_label.capitalize()} profile"] if other else []
     s.blocks.append(Table("tab-claims", "The paper's claims against this run. Each claim's "
                           "source in the paper and statement follow its row. Error is "
                           "(ours - paper) / paper, or the distance past the paper's range or bound.",
-                          ["ID", "Paper", "Ours", "Error", "Verdict"], rows,
-                          ["l", "r", "r", "r", "l"], ["1fr", "auto", "auto", "auto", "auto"],
+                          ["ID", "Paper", "Ours", "Error", "Verdict"] + extra, rows,
+                          ["l", "r", "r", "r", "l"] + ["l"] * len(extra),
+                          ["1fr", "auto", "auto", "auto", "auto"] + ["auto"] * len(extra),
                           row_classes=classes,
                           note=f"{OOM_MARK} Not measured: a run the claim reads ran out of "
                                f"memory (the reason names it)." if ooms else ""))
