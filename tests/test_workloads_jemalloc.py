@@ -151,3 +151,19 @@ def test_address_reuse_top_down():
     h.free(a1[2])
     a3 = h.malloc(3 * MiB)
     assert a3[0] == a1[0]                                   # hole reused
+
+
+def test_huge_realloc_in_place_purges_the_tail():
+    """huge_ralloc_no_move_similar: 3.5 MiB -> 2.5 MiB keeps the 4 MiB chunk and
+    madvises [2.5, 3.5) MiB; 2.5 MiB -> 5 MiB (6 MiB ceiling) moves."""
+    e = Rec()
+    h = Jemalloc(e)
+    a, usable, hd = h.malloc(3 * MiB + 12)
+    assert usable == 3.5 * MiB and h.nactive == 896
+    a2, usable2, hd2, moved = h.ralloc(hd, 2 * MiB + 10)
+    assert (a2, usable2, moved) == (a, 2.5 * MiB, False) and h.nactive == 640
+    assert e.events[-1] == ("madvise", a + 2.5 * MiB, MiB)
+    a3, usable3, hd3, moved = h.ralloc(hd2, 4 * MiB + 10)
+    assert moved and usable3 == 5 * MiB and e.events[-1] == ("mmap", a3, 6 * MiB)
+    h.free(hd2)                                         # the caller frees the old block
+    assert e.events[-1] == ("munmap", a, 4 * MiB) and h.nactive == 1280

@@ -51,9 +51,10 @@ What is modelled (enough for page faults, RSS, bloat and madvise behaviour):
   pages.)
 * Mappings are placed top-down from ``mmap_top`` in the highest hole that
   fits (as Linux's mmap), so unmapped ranges are reused.
+* ``realloc`` of a huge object within its chunk ceiling is done in place
+  (shrinking purges the tail); any other ``realloc`` moves.
 * Not modelled: the thread cache's own memory, arena structures in base chunks,
-  the spare and cached chunks (above), run quantisation, in-place huge
-  ``realloc``.
+  the spare and cached chunks (above), run quantisation, in-place growth.
 
 The allocator does not write object contents; it emits its own metadata
 accesses through ``emit.access(addr, write, count)`` and mmap/madvise/munmap
@@ -386,6 +387,24 @@ class Jemalloc:
         self.n_huge += 1
         self.nactive += cls // PAGE_SIZE             # arena_chunk_alloc_huge
         return a, cls, ("h", a, length, cls)
+
+    def ralloc(self, handle, size: int):
+        """``je_realloc`` to ``size`` bytes: returns (address, usable size, handle,
+        moved).  A huge object whose ``CHUNK_CEILING`` does not change is resized
+        in place (huge.c ``huge_ralloc_no_move_similar``): shrinking purges the
+        tail [new usable, old usable) with one madvise.  Anything else is a
+        new malloc, ``moved`` True: the caller copies, then frees the old handle
+        (in-place growth of large runs and huge chunks is not modelled)."""
+        cls = size_class(size, self.lg_quantum)
+        if handle[0] == "h" and self.huge_map == "chunk" and cls > self.large_max:
+            _, a, length, old = handle
+            if (cls + self.chunk - 1) // self.chunk * self.chunk == length:
+                if cls < old:
+                    self.emit.event("madvise", a + cls, old - cls)
+                self.nactive += (cls - old) // PAGE_SIZE   # arena_chunk_ralloc_huge_similar
+                return a, cls, ("h", a, length, cls), False
+        a, cls, h = self.malloc(size)
+        return a, cls, h, True
 
     def free(self, handle) -> None:
         """``je_free`` of a handle from ``malloc``."""

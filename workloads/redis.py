@@ -236,6 +236,17 @@ class RedisModel:
     def _free(self, o: _Obj) -> None:
         self.heap.free(o.h)
 
+    def _realloc(self, o: _Obj, size: int, keep: int) -> None:
+        """``s_realloc`` of o to size bytes, its first ``keep`` bytes kept:
+        in place, or a new block, the copy (read, write) and the old block freed."""
+        old_addr, old_h = o.addr, o.h
+        o.addr, _, o.h, moved = self.heap.ralloc(o.h, size)
+        o.size = size
+        if moved:
+            self.em.touch(old_addr, keep, False)
+            self.em.touch(o.addr, keep, True)
+            self.heap.free(old_h)
+
     def _hash(self, k: int) -> int:
         return splitmix64(k ^ self.salt)
 
@@ -252,11 +263,15 @@ class RedisModel:
         newlen = qblen + addlen
         newlen = newlen * 2 if newlen < SDS_MAX_PREALLOC else newlen + SDS_MAX_PREALLOC
         hdr = max(3, sds_hdr_size(newlen))                      # never type 5
-        old, old_data = self.qb, self.qb.addr + self.qb_hdr
-        self.qb = self._new(hdr + newlen + 1)
-        self.em.touch(old_data, qblen + 1, False)
-        self.em.touch(self.qb.addr, hdr + qblen + 1, True)       # header, memcpy
-        self._free(old)
+        if hdr == self.qb_hdr:                                  # s_realloc
+            self._realloc(self.qb, hdr + newlen + 1, hdr + qblen + 1)
+            self.em.access(self.qb.addr, True)                  # sdssetalloc
+        else:                                                   # new header type: copy
+            old, old_data = self.qb, self.qb.addr + self.qb_hdr
+            self.qb = self._new(hdr + newlen + 1)
+            self.em.touch(old_data, qblen + 1, False)
+            self.em.touch(self.qb.addr, hdr + qblen + 1, True)   # header, memcpy
+            self._free(old)
         self.qb_hdr, self.qb_cap = hdr, newlen
 
     def _request(self, nbytes: int) -> None:
@@ -276,7 +291,8 @@ class RedisModel:
         later reads stop at the argument's end; the buffer becomes the value
         (``createObject(OBJ_STRING, c->querybuf)``, ``sdsIncrLen(-2)``) and the next
         query buffer is ``sdsnewlen(NULL, ll+2)``, which memsets its
-        header + ll+2 + 1 bytes (sds.c), then ``sdsclear``.  Returns the value."""
+        header + ll+2 + 1 bytes (sds.c), then ``sdsclear``.  Returns the value
+        and its sds ``alloc`` (B)."""
         ll = vbytes
         self._qb_make_room(0, PROTO_IOBUF_LEN)
         data = self.qb.addr + self.qb_hdr
@@ -290,13 +306,13 @@ class RedisModel:
             self._qb_make_room(qblen, ll + 2 - qblen)
             data = self.qb.addr + self.qb_hdr
         self.em.touch(data + qblen, ll + 2 - qblen, True)       # the other reads
-        vobj = self.qb
+        vobj, cap = self.qb, self.qb_cap
         self.em.access(vobj.addr, True)                         # sdsIncrLen(-2): len
         self.em.access(data + ll, True)                         # and the NUL
         size = sds_alloc_size(ll + 2)
         self.qb = self._new(size, size)                         # sdsnewlen(NULL): memset
         self.qb_hdr, self.qb_cap = sds_hdr_size(ll + 2), ll + 2
-        return vobj
+        return vobj, cap
 
     def _reply_small(self) -> None:
         self.em.touch(self.client.addr + 1024, 16, True)
@@ -345,8 +361,13 @@ class RedisModel:
         vsize = sds_alloc_size(vbytes)
         if vbytes >= PROTO_MBULK_BIG_ARG:
             # big-argument path: the query buffer receives the value and becomes it
-            vobj = self._request_big(multibulk_bytes(3, kb, vbytes) - vbytes - 2, vbytes)
+            vobj, cap = self._request_big(multibulk_bytes(3, kb, vbytes) - vbytes - 2, vbytes)
             robj = self._new(ROBJ, ROBJ)
+            if cap - vbytes > vbytes // 10:
+                # tryObjectEncoding (object.c): sdsRemoveFreeSpace, a realloc to
+                # header + len + 1 (the first big value: in place, the tail purged)
+                self._realloc(vobj, sds_alloc_size(vbytes), sds_alloc_size(vbytes))
+                self.em.access(vobj.addr, True)                     # sdssetalloc
         elif vbytes > OBJ_ENCODING_EMBSTR_SIZE_LIMIT:
             self._request(multibulk_bytes(3, kb, vbytes))
             robj = self._new(ROBJ, ROBJ)
