@@ -256,8 +256,8 @@ class RedisModel:
     def _qb_make_room(self, qblen: int, addlen: int) -> None:
         """``sdsMakeRoomFor(c->querybuf, addlen)`` with ``qblen`` bytes in it (sds.c):
         below ``SDS_MAX_PREALLOC`` the new length doubles, above it grows by 1 MiB;
-        a new header type means malloc + copy of qblen+1 bytes + free (so does a
-        realloc here: jemalloc's in-place growth is not modelled)."""
+        the same header type is an ``s_realloc`` (``Jemalloc.ralloc``), a new one a
+        malloc + copy of header + qblen+1 bytes + free."""
         if self.qb_cap - qblen >= addlen:
             return
         newlen = qblen + addlen
@@ -282,7 +282,7 @@ class RedisModel:
         self.em.touch(data, nbytes, True)
         self.em.touch(data, nbytes, False)
 
-    def _request_big(self, hlen: int, vbytes: int) -> _Obj:
+    def _request_big(self, hlen: int, vbytes: int) -> tuple[_Obj, int]:
         """A request whose last argument (vbytes >= PROTO_MBULK_BIG_ARG) follows
         ``hlen`` header bytes, read as networking.c ``readQueryFromClient`` and
         ``processMultibulkBuffer`` (Redis 3.2 and 4.0) do: the first read(2) takes
