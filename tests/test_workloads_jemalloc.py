@@ -1,5 +1,6 @@
 """The page-level jemalloc model used by the redis workload."""
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from workloads.jemalloc import Jemalloc, size_class
 
@@ -167,3 +168,34 @@ def test_huge_realloc_in_place_purges_the_tail():
     assert moved and usable3 == 5 * MiB and e.events[-1] == ("mmap", a3, 6 * MiB)
     h.free(hd2)                                         # the caller frees the old block
     assert e.events[-1] == ("munmap", a, 4 * MiB) and h.nactive == 1280
+
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.sampled_from([16, 4102, 20000, 64 * 1024,
+                                                          600 * 1024, 2 * MiB + 12]),
+                          st.integers(0, 10 ** 6)), max_size=300),
+       st.sampled_from([-1, 0, 3]))
+def test_arena_counters_and_purge_invariant(ops, lg):
+    """Over random malloc/free sequences: nactive is the pages of live runs plus
+    usize/4096 of live huge objects, ndirty the pages of dirty free runs, free
+    runs never overlap, and after every free ndirty <= max(nactive >> lg, 512)."""
+    e = Rec()
+    h = Jemalloc(e, lg_dirty_mult=lg)
+    live = []
+    for alloc, size, pick in ops:
+        if alloc or not live:
+            live.append(h.malloc(size))
+            continue
+        a, usable, hd = live.pop(pick % len(live))
+        h.free(hd)
+        if lg >= 0:
+            assert h.ndirty <= max(h.nactive >> lg, 512)
+        runs = {id(x[2][1]): x[2][1] for x in live if x[2][0] == "s"}
+        active = sum(h.bins[r.cls].run_pages for r in runs.values()) \
+            + sum(x[2][2] for x in live if x[2][0] == "l") \
+            + sum(x[2][3] // 4096 for x in live if x[2][0] == "h")
+        assert h.nactive == active          # a small run is freed with its last object
+        assert h.ndirty == sum(h.dirty.values())
+        spans = sorted(h.free_start.items())
+        assert all(s + n <= s2 for (s, n), (s2, _) in zip(spans, spans[1:]))
