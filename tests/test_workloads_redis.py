@@ -251,3 +251,35 @@ def test_big_values_under_thp_take_two_huge_pages_each(n_values):
     assert s["faults_4k"] == 0 and s["oom"] == 0 and s["splits"] == 1
     s4 = run(small_spec("linux-4k", memory_mib=64), [body]).summary().iloc[0]
     assert s4["faults_2m"] == 0
+
+
+def _purge_stats(tmp_path, **params):
+    p = tmp_path / f"r{len(list(tmp_path.iterdir()))}.trace"
+    Redis({"n_keys": 3000, **params}, seed=3).write(p)
+    _, events, outside, _ = walk(p)
+    assert outside == 0
+    ex = TraceReader(p).trailer["redis"]
+    return ex["purges"], ex["purged_pages"], sum(1 for k, _, _ in events if k == MADV_DONTNEED)
+
+
+def test_purge_ratio_parameter(tmp_path):
+    """lg_dirty_mult -1 never purges (the one madvise left is the first big
+    value's trim); 0 lets dirty pages reach the active ones, so it purges less
+    than the default 3 (1/8)."""
+    assert _purge_stats(tmp_path, lg_dirty_mult=-1) == (0, 0, 1)
+    n3, pages3, madv3 = _purge_stats(tmp_path)
+    n0, pages0, madv0 = _purge_stats(tmp_path, lg_dirty_mult=0)
+    assert n3 > 0 and pages3 > pages0 and madv3 > madv0 >= 1
+
+
+def test_redis_40_quantum(tmp_path):
+    """Redis 4.0's jemalloc (lg_quantum 3): dictEntry in the 24-byte class."""
+    from workloads.jemalloc import Jemalloc
+    from workloads.redis import Emitter, RedisModel
+    em = Emitter(Out())
+    r = RedisModel(em, Jemalloc(em, lg_quantum=3), KB, salt=0)
+    r.set(0, VB)
+    r.set(1, VB)
+    e0, e1 = r.keys[0][0], r.keys[1][0]
+    assert abs(e1.addr - e0.addr) == 24
+    assert _purge_stats(tmp_path, lg_quantum=3)[0] > 0
