@@ -219,8 +219,9 @@ class RedisModel:
         self.live_bytes = 0
         self.client = self._new(PROTO_REPLY_CHUNK_BYTES + 1024)   # client struct with buf
         self.em.touch(self.client.addr, 1024, True)
-        self.qb = self._new(sds_hdr_size(1) + 0 + 1, 4)           # querybuf = sdsempty()
-        self.qb_hdr, self.qb_cap = 3, 0                             # sdshdr8, alloc 0
+        # querybuf = sdsempty(): sdsnewlen makes an empty sds an sdshdr8 (3 + 0 + 1 B)
+        self.qb = self._new(3 + 0 + 1, 4)
+        self.qb_hdr, self.qb_cap = 3, 0
         self.ht_size = 4
         self.ht = self._new(8 * self.ht_size)
         self.em.touch(self.ht.addr, 8 * self.ht_size, True)
