@@ -250,7 +250,8 @@ WORKLOAD_LIMITS = {
               ("value_bytes", 0, 1), ("big_value_bytes", 0, 1), ("delete_fraction", 1.5, 1),
               ("pause_s", -1, 0), ("ycsb", "Z", "C"), ("read_fraction", 1.5, None),
               ("distribution", "pareto", "uniform"), ("chunk_mib", 3, 8),
-              ("huge_map", "block", "page"), ("serve_requests", -1, 0), ("decay_ops", -1, 0)],
+              ("huge_map", "block", "page"), ("serve_requests", -1, 0), ("lg_dirty_mult", -2, -1),
+              ("lg_quantum", 5, 3)],
     "lackey": [("cycles_per_access", -1, 0)],
 }
 

@@ -127,3 +127,159 @@ def test_bad_parameters():
         Redis({"distribution": "pareto"})
     with pytest.raises(ValueError, match="serve_requests"):
         Redis({"bloat": False})
+
+
+# -- the big-argument path, request by request ------------------------------
+
+class Out:
+    """Records what an Emitter writes: per-page accesses and events, in order."""
+
+    def __init__(self):
+        self.log = []              # ("acc", page address, write, lines) or (event, addr, length)
+        self.n_accesses = 0
+
+    def access(self, addrs, writes, counts):
+        for a, w, c in zip(addrs.tolist(), writes.tolist(), counts.tolist()):
+            self.log.append(("acc", a, w, c))
+            self.n_accesses += c
+
+    def mmap(self, a, n):
+        self.log.append(("mmap", a, n))
+
+    def munmap(self, a, n):
+        self.log.append(("munmap", a, n))
+
+    def madvise_dontneed(self, a, n):
+        self.log.append(("madvise", a, n))
+
+
+def big_sets(n_values):
+    """A fresh server receiving n_values SETs of 2 MiB values; returns the
+    recorder's log split per request and the server."""
+    from workloads.jemalloc import Jemalloc
+    from workloads.redis import Emitter, RedisModel
+    out = Out()
+    em = Emitter(out)
+    r = RedisModel(em, Jemalloc(em), KB, salt=0)
+    em.flush()
+    logs = []
+    for k in range(n_values):
+        start = len(out.log)
+        r.set(k, BIG)
+        em.flush()
+        logs.append(out.log[start:])
+    return logs, r
+
+
+MAP = 4 << 20                      # CHUNK_CEILING of a 2.5 or 3.5 MiB huge class
+REGION = 2 << 20
+
+
+def test_big_value_sizes():
+    from workloads.redis import multibulk_bytes, sds_alloc_size
+    assert multibulk_bytes(3, KB, BIG) == 40 + BIG + 2      # *3 $3 SET $10 key $2097152
+    assert sds_alloc_size(BIG + 2) == 9 + BIG + 2 + 1 == REGION + 12
+
+
+def test_second_big_set_touches_the_second_region():
+    """SET #2 is received into the buffer SET #1 left (sdsnewlen(NULL, ll+2),
+    header at +0, value from +9, CRLF at +2097161..2097162); then the next
+    buffer is malloc'ed (a new 4 MiB chunk-aligned mapping) and memset over its
+    2097164 bytes: pages 0..512, the 513th being the first page of the second
+    2 MiB region, written with 12 bytes (one line)."""
+    logs, r = big_sets(2)
+    log = logs[1]
+    q = r.keys[1][3].addr                                   # SET #2's value: the old buffer
+    mm = [e for e in log if e[0] == "mmap"]
+    assert mm == [("mmap", r.qb.addr, MAP)]                 # only the new buffer is mapped
+    assert r.qb.addr % REGION == 0 and q % REGION == 0
+    i_map = log.index(mm[0])
+    recv = {a for k, a, w, c in (e for e in log[:i_map] if e[0] == "acc")
+            if q <= a < q + MAP}
+    assert recv == {q + i * 4096 for i in range(513)}
+    assert all(w for k, a, w, c in (e for e in log[:i_map] if e[0] == "acc")
+               if q + 4 * 4096 < a < q + MAP)               # beyond the first read: writes only
+    memset = [(a, w, c) for k, a, w, c in (e for e in log[i_map:] if e[0] == "acc")
+              if r.qb.addr <= a < r.qb.addr + MAP]
+    assert [a for a, _, _ in memset] == [r.qb.addr + i * 4096 for i in range(513)]
+    assert all(w for _, w, _ in memset)
+    assert [c for _, _, c in memset] == [64] * 512 + [1]
+    assert r.qb_cap == BIG + 2 and r.qb_hdr == 9
+
+
+def test_first_big_set_grows_the_query_buffer():
+    """The first big argument finds the 32 KiB query buffer (sdshdr16) and
+    sdsMakeRoomFor grows it to ll+2 + SDS_MAX_PREALLOC: a 9 + 3145730 + 1 byte
+    malloc, class 3.5 MiB, which becomes the value; then the 2097164-byte buffer.
+    tryObjectEncoding trims the value (1 MiB free > len/10): a realloc to
+    9 + ll + 1 bytes, class 2.5 MiB, in place in its 4 MiB chunk, which purges
+    [2.5 MiB, 3.5 MiB) of it (huge_ralloc_no_move_similar)."""
+    logs, r = big_sets(1)
+    mm = [e for e in logs[0] if e[0] == "mmap"]
+    assert [n for _, _, n in mm] == [MAP, MAP]
+    v = r.keys[0][3]
+    assert v.addr == mm[0][1] and v.size == 9 + BIG + 1
+    assert r.qb.addr == mm[1][1] and r.qb.size == 9 + BIG + 2 + 1
+    # the old 32 KiB buffer's 10 dirty pages stay (far below the purge threshold)
+    assert [e for e in logs[0] if e[0] in ("madvise", "munmap")] == \
+        [("madvise", v.addr + (5 << 19), 1 << 20)]
+    # the value's pages: 0..512 written (memcpy + reads), nothing beyond
+    pages = {a for k, a, *_ in (e for e in logs[0] if e[0] == "acc") if v.addr <= a < v.addr + MAP}
+    assert pages == {v.addr + i * 4096 for i in range(513)}
+
+
+@pytest.mark.parametrize("n_values", [1, 4])
+def test_big_values_under_thp_take_two_huge_pages_each(n_values):
+    """Under THP enabled=always (linux-thp), a P3-like trace on an empty heap:
+    1 huge fault for the arena chunk of the small objects, 2 for the first
+    value's buffer, and 2 for each new query buffer (its 12-byte tail faults in
+    a whole second huge page): 2 n + 3 faults of 2 MiB, no 4 KiB fault.  The
+    first value's trim (madvise of its [2.5, 3.5) MiB) splits one huge page."""
+    from sim.testing import run, small_spec
+    from workloads.jemalloc import Jemalloc
+    from workloads.redis import Emitter, RedisModel
+
+    def body(w):
+        em = Emitter(w)
+        r = RedisModel(em, Jemalloc(em), KB, salt=0)
+        for k in range(n_values):
+            r.set(k, BIG)
+        em.flush()
+
+    s = run(small_spec("linux-thp", memory_mib=64), [body]).summary().iloc[0]
+    assert s["faults_2m"] == 2 * n_values + 3
+    assert s["faults_4k"] == 0 and s["oom"] == 0 and s["splits"] == 1
+    s4 = run(small_spec("linux-4k", memory_mib=64), [body]).summary().iloc[0]
+    assert s4["faults_2m"] == 0
+
+
+def _purge_stats(tmp_path, **params):
+    p = tmp_path / f"r{len(list(tmp_path.iterdir()))}.trace"
+    Redis({"n_keys": 3000, **params}, seed=3).write(p)
+    _, events, outside, _ = walk(p)
+    assert outside == 0
+    ex = TraceReader(p).trailer["redis"]
+    return ex["purges"], ex["purged_pages"], sum(1 for k, _, _ in events if k == MADV_DONTNEED)
+
+
+def test_purge_ratio_parameter(tmp_path):
+    """lg_dirty_mult -1 never purges (the one madvise left is the first big
+    value's trim); 0 lets dirty pages reach the active ones, so it purges less
+    than the default 3 (1/8)."""
+    assert _purge_stats(tmp_path, lg_dirty_mult=-1) == (0, 0, 1)
+    n3, pages3, madv3 = _purge_stats(tmp_path)
+    n0, pages0, madv0 = _purge_stats(tmp_path, lg_dirty_mult=0)
+    assert n3 > 0 and pages3 > pages0 and madv3 > madv0 >= 1
+
+
+def test_redis_40_quantum(tmp_path):
+    """Redis 4.0's jemalloc (lg_quantum 3): dictEntry in the 24-byte class."""
+    from workloads.jemalloc import Jemalloc
+    from workloads.redis import Emitter, RedisModel
+    em = Emitter(Out())
+    r = RedisModel(em, Jemalloc(em, lg_quantum=3), KB, salt=0)
+    r.set(0, VB)
+    r.set(1, VB)
+    e0, e1 = r.keys[0][0], r.keys[1][0]
+    assert abs(e1.addr - e0.addr) == 24
+    assert _purge_stats(tmp_path, lg_quantum=3)[0] > 0

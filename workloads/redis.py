@@ -37,10 +37,20 @@ the ``dictEntry``, the key ``sds`` compared; on insert the key ``sds`` copy and
 the ``dictEntry`` allocated and written; the value bytes written (SET) or read
 (GET) and the reply written to and sent from the client buffer (values over
 16 KiB are sent straight from the object, as Redis does); allocator metadata
-(the chunk map) whenever a page run is allocated or freed.  Values of 32 KiB or more take Redis's
-big-argument path: received straight into the query buffer, which becomes
-the value, and a new query buffer of the same size is allocated for the
-next request.  The hash table doubles when full (Redis ``dictExpand``); the
+(the chunk map) whenever a page run is allocated, freed or purged.
+
+The query buffer is an ``sds`` grown as ``sdsMakeRoomFor`` grows it (sds.c):
+``sdsempty()`` at first, 32 KiB (sdshdr16) after the first 16 KiB read.
+Values of 32 KiB or more (``PROTO_MBULK_BIG_ARG``) take Redis's big-argument
+path (networking.c ``processMultibulkBuffer``, identical in 3.2 and 4.0): the
+buffer is made room for value + CRLF (the first time: 2 MiB + 2 + 1 MiB of
+prealloc, a 3.5 MiB class), receives the value, becomes the value, and the
+next query buffer is ``sdsnewlen(NULL, ll+2)``: a malloc of 9 + ll + 2 + 1
+bytes (sdshdr32) that sds.c memsets, so each 2 MiB value leaves behind a
+2097164-byte buffer whose every page is written, the first 12 bytes of a
+second 2 MiB region included; the next value is received into it (its CRLF
+at bytes 2097161-2097162, in that second region).
+The hash table doubles when full (Redis ``dictExpand``); the
 rehash is done at once (old buckets read in order; each entry, its key, its
 new bucket) instead of Redis's incremental one-bucket-per-request steps.
 Not modelled: bucket chains longer than one, the expires dict, persistence,
@@ -48,10 +58,11 @@ client-side and kernel work outside the process's memory, thread-cache
 metadata.  Generation runs at ~14K requests/s (pure Python; the paper's 11M
 keys take ~25 minutes), holding O(live keys) state, never the access stream.
 
-Sizes: a 4 KiB value is an ``sds`` of 4096+5+1 bytes -> jemalloc class 5120
-(runs of 4 per 5 pages); the key ``sds`` 10+3+1 -> 16; ``robj`` 16;
-``dictEntry`` 24 -> 32.  A 2 MiB value is 2097152+9+1 bytes -> huge class
-2.5 MiB, mapped as a 4 MiB chunk-aligned region with ``huge_map="chunk"``.
+Sizes (lg_quantum 4): a 4 KiB value is an ``sds`` of 4096+5+1 bytes -> jemalloc
+class 5120 (runs of 4 per 5 pages); the key ``sds`` 10+1+1 -> 16; ``robj``
+16; ``dictEntry`` 24 -> 32 (24 with lg_quantum 3).  A 2 MiB value is a
+2097164-byte buffer -> huge class 2.5 MiB, mapped as a 4 MiB chunk-aligned
+region with ``huge_map="chunk"``.
 
 Parameters (``defaults``)
 -------------------------
@@ -60,8 +71,9 @@ n_keys (65536; the paper's 11M scaled by 1/168: P1 dataset 269 MB), key_bytes
 pause_s (10.0), bloat (True), serve_requests (0), ycsb ("A"), read_fraction
 (None: from the preset), distribution ("scrambled_zipfian"), zipf_constant
 (0.99), hot_data_fraction (0.2), hot_opn_fraction (0.8), chunk_mib (2),
-decay_ops (0: purge freed pages at once; else after that many allocator
-operations), huge_map ("chunk"), cycles_per_access (100: ~10 us per 4 KiB SET
+lg_dirty_mult (3: jemalloc 4.0.3's ``LG_DIRTY_MULT_DEFAULT``; dirty pages
+purged above 1/8 of the active ones; -1 never), lg_quantum (4: Redis 3.2's
+jemalloc build; 3: Redis 4.0's), huge_map ("chunk"), cycles_per_access (100: ~10 us per 4 KiB SET
 at ~2.5 GHz spread over its ~230 accesses; Redis is syscall-bound),
 mmap_top (0x7f0000000000), checkpoints (100: live-byte checkpoints per run).
 
@@ -71,7 +83,7 @@ dataset moved by ~1% of its P1 size (live dataset = sum of key and value
 bytes of the live keys; ``checkpoints`` sets the 100); ``pauses``
 {"pause": pause_s}; ``redis`` {p1_bytes, n_deleted, n_large, final_live_bytes,
 live_after_p2, chunks_mapped, chunks_unmapped, huge_mappings, purged_pages,
-peak_mapped_bytes, gets, sets, misses}.
+purges, peak_mapped_bytes, gets, sets, misses}.
 """
 from __future__ import annotations
 
@@ -80,13 +92,14 @@ import numpy as np
 from hpsim.units import PAGE_SIZE
 from workloads import zipf
 from workloads.base import Workload, register
-from workloads.jemalloc import Jemalloc, size_class
+from workloads.jemalloc import Jemalloc
 
 LINE = 64
 MASK64 = (1 << 64) - 1
 PROTO_MBULK_BIG_ARG = 32 * 1024
 PROTO_REPLY_CHUNK_BYTES = 16 * 1024
 PROTO_IOBUF_LEN = 16 * 1024
+SDS_MAX_PREALLOC = 1024 * 1024
 OBJ_ENCODING_EMBSTR_SIZE_LIMIT = 44
 ROBJ = 16
 DICT_ENTRY = 24
@@ -100,10 +113,23 @@ def splitmix64(x: int) -> int:
     return x ^ (x >> 31)
 
 
+def sds_hdr_size(n: int) -> int:
+    """Header bytes of an sds of length n: ``sdsHdrSize(sdsReqType(n))`` (sds.c;
+    type 5 below 32 B, sdshdr8 below 256, sdshdr16 below 64 KiB, sdshdr32 below
+    4 GiB, sdshdr64 above)."""
+    return 1 if n < 32 else 3 if n < 256 else 5 if n < 65536 else 9 if n < 1 << 32 else 17
+
+
 def sds_alloc_size(n: int) -> int:
-    """Bytes Redis asks for an sds string of length n (header + n + NUL)."""
-    hdr = 1 if n < 32 else 3 if n < 256 else 5 if n < 65536 else 9
-    return hdr + n + 1
+    """Bytes ``sdsnewlen(init, n)`` asks ``s_malloc`` for: header + n + NUL (sds.c)."""
+    return sds_hdr_size(n) + n + 1
+
+
+def multibulk_bytes(*args: int) -> int:
+    """Bytes of a RESP multibulk request whose arguments have these lengths
+    (``*<argc>\\r\\n`` then ``$<len>\\r\\n<arg>\\r\\n`` each; networking.c
+    ``processMultibulkBuffer``)."""
+    return 3 + len(str(len(args))) + sum(5 + len(str(a)) + a for a in args)
 
 
 class Emitter:
@@ -193,8 +219,9 @@ class RedisModel:
         self.live_bytes = 0
         self.client = self._new(PROTO_REPLY_CHUNK_BYTES + 1024)   # client struct with buf
         self.em.touch(self.client.addr, 1024, True)
-        self.qb = self._new(sds_alloc_size(PROTO_IOBUF_LEN))       # query buffer
-        self.em.touch(self.qb.addr, 64, True)
+        # querybuf = sdsempty(): sdsnewlen makes an empty sds an sdshdr8 (3 + 0 + 1 B)
+        self.qb = self._new(3 + 0 + 1, 4)
+        self.qb_hdr, self.qb_cap = 3, 0
         self.ht_size = 4
         self.ht = self._new(8 * self.ht_size)
         self.em.touch(self.ht.addr, 8 * self.ht_size, True)
@@ -210,16 +237,83 @@ class RedisModel:
     def _free(self, o: _Obj) -> None:
         self.heap.free(o.h)
 
+    def _realloc(self, o: _Obj, size: int, keep: int) -> None:
+        """``s_realloc`` of o to size bytes, its first ``keep`` bytes kept:
+        in place, or a new block, the copy (read, write) and the old block freed."""
+        old_addr, old_h = o.addr, o.h
+        o.addr, _, o.h, moved = self.heap.ralloc(o.h, size)
+        o.size = size
+        if moved:
+            self.em.touch(old_addr, keep, False)
+            self.em.touch(o.addr, keep, True)
+            self.heap.free(old_h)
+
     def _hash(self, k: int) -> int:
         return splitmix64(k ^ self.salt)
 
     def _bucket_addr(self, k: int) -> int:
         return self.ht.addr + 8 * (self._hash(k) & (self.ht_size - 1))
 
+    def _qb_make_room(self, qblen: int, addlen: int) -> None:
+        """``sdsMakeRoomFor(c->querybuf, addlen)`` with ``qblen`` bytes in it (sds.c):
+        below ``SDS_MAX_PREALLOC`` the new length doubles, above it grows by 1 MiB;
+        the same header type is an ``s_realloc`` (``Jemalloc.ralloc``), a new one a
+        malloc + copy of header + qblen+1 bytes + free."""
+        if self.qb_cap - qblen >= addlen:
+            return
+        newlen = qblen + addlen
+        newlen = newlen * 2 if newlen < SDS_MAX_PREALLOC else newlen + SDS_MAX_PREALLOC
+        hdr = max(3, sds_hdr_size(newlen))                      # never type 5
+        if hdr == self.qb_hdr:                                  # s_realloc
+            self._realloc(self.qb, hdr + newlen + 1, hdr + qblen + 1)
+            self.em.access(self.qb.addr, True)                  # sdssetalloc
+        else:                                                   # new header type: copy
+            old, old_data = self.qb, self.qb.addr + self.qb_hdr
+            self.qb = self._new(hdr + newlen + 1)
+            self.em.touch(old_data, qblen + 1, False)
+            self.em.touch(self.qb.addr, hdr + qblen + 1, True)   # header, memcpy
+            self._free(old)
+        self.qb_hdr, self.qb_cap = hdr, newlen
+
     def _request(self, nbytes: int) -> None:
-        """recv into the query buffer, then parse it."""
-        self.em.touch(self.qb.addr, nbytes, True)
-        self.em.touch(self.qb.addr, nbytes, False)
+        """readQueryFromClient: ``sdsMakeRoomFor(PROTO_IOBUF_LEN)``, read(2) into
+        the query buffer, then parse it (one read: the request fits)."""
+        self._qb_make_room(0, PROTO_IOBUF_LEN)
+        data = self.qb.addr + self.qb_hdr
+        self.em.touch(data, nbytes, True)
+        self.em.touch(data, nbytes, False)
+
+    def _request_big(self, hlen: int, vbytes: int) -> tuple[_Obj, int]:
+        """A request whose last argument (vbytes >= PROTO_MBULK_BIG_ARG) follows
+        ``hlen`` header bytes, read as networking.c ``readQueryFromClient`` and
+        ``processMultibulkBuffer`` (Redis 3.2 and 4.0) do: the first read(2) takes
+        PROTO_IOBUF_LEN bytes; ``sdsrange`` moves the value's first bytes to the
+        buffer's start; ``sdsMakeRoomFor(ll+2-qblen)`` makes room for value + CRLF;
+        later reads stop at the argument's end; the buffer becomes the value
+        (``createObject(OBJ_STRING, c->querybuf)``, ``sdsIncrLen(-2)``) and the next
+        query buffer is ``sdsnewlen(NULL, ll+2)``, which memsets its
+        header + ll+2 + 1 bytes (sds.c), then ``sdsclear``.  Returns the value
+        and its sds ``alloc`` (B)."""
+        ll = vbytes
+        self._qb_make_room(0, PROTO_IOBUF_LEN)
+        data = self.qb.addr + self.qb_hdr
+        nread = min(PROTO_IOBUF_LEN, hlen + ll + 2)
+        self.em.touch(data, nread, True)                        # read(2)
+        self.em.touch(data, hlen, False)                        # parse the header
+        qblen = nread - hlen
+        self.em.touch(data + hlen, qblen, False)                # sdsrange: memmove
+        self.em.touch(data, qblen, True)
+        if qblen < ll + 2:
+            self._qb_make_room(qblen, ll + 2 - qblen)
+            data = self.qb.addr + self.qb_hdr
+        self.em.touch(data + qblen, ll + 2 - qblen, True)       # the other reads
+        vobj, cap = self.qb, self.qb_cap
+        self.em.access(vobj.addr, True)                         # sdsIncrLen(-2): len
+        self.em.access(data + ll, True)                         # and the NUL
+        size = sds_alloc_size(ll + 2)
+        self.qb = self._new(size, size)                         # sdsnewlen(NULL): memset
+        self.qb_hdr, self.qb_cap = sds_hdr_size(ll + 2), ll + 2
+        return vobj, cap
 
     def _reply_small(self) -> None:
         self.em.touch(self.client.addr + 1024, 16, True)
@@ -240,7 +334,7 @@ class RedisModel:
         while new_size < 2 * used:
             new_size <<= 1
         new = self._new(8 * new_size)
-        if size_class(8 * new_size) <= self.heap.large_max:   # calloc: zero it
+        if self.heap.size_class(8 * new_size) <= self.heap.large_max:   # calloc: zero it
             self.em.touch(new.addr, 8 * new_size, True)
         # rehash: old buckets in order; per entry: entry, key, new bucket, entry->next
         old_b = {}
@@ -267,23 +361,20 @@ class RedisModel:
         akey = self._argv_key()
         vsize = sds_alloc_size(vbytes)
         if vbytes >= PROTO_MBULK_BIG_ARG:
-            # big-argument path: the query buffer grows to the value, receives it
-            # and becomes the value; a same-sized query buffer is made for the next one
-            self._request(40 + kb)
-            if self.qb.size < vsize:
-                old = self.qb
-                self.qb = self._new(vsize)
-                self._free(old)
-            self.em.touch(self.qb.addr, vbytes, True)               # recv of the value
-            vobj = self.qb
-            self.qb = self._new(vsize, 16)
+            # big-argument path: the query buffer receives the value and becomes it
+            vobj, cap = self._request_big(multibulk_bytes(3, kb, vbytes) - vbytes - 2, vbytes)
             robj = self._new(ROBJ, ROBJ)
+            if cap - vbytes > vbytes // 10:
+                # tryObjectEncoding (object.c): sdsRemoveFreeSpace, a realloc to
+                # header + len + 1 (the first big value: in place, the tail purged)
+                self._realloc(vobj, sds_alloc_size(vbytes), sds_alloc_size(vbytes))
+                self.em.access(vobj.addr, True)                     # sdssetalloc
         elif vbytes > OBJ_ENCODING_EMBSTR_SIZE_LIMIT:
-            self._request(40 + kb + vbytes)
+            self._request(multibulk_bytes(3, kb, vbytes))
             robj = self._new(ROBJ, ROBJ)
             vobj = self._new(vsize, vsize)                          # memcpy from querybuf
         else:
-            self._request(40 + kb + vbytes)
+            self._request(multibulk_bytes(3, kb, vbytes))
             robj = self._new(ROBJ + vsize, ROBJ + vsize)            # embstr
             vobj = None
         self.em.access(self._bucket_addr(k), False)                 # lookupKeyWrite
@@ -314,7 +405,7 @@ class RedisModel:
     def delete(self, k: int) -> bool:
         cmd = self._argv_cmd()
         akey = self._argv_key()
-        self._request(30 + self.key_bytes)
+        self._request(multibulk_bytes(3, self.key_bytes))
         b = self._bucket_addr(k)
         self.em.access(b, False)
         cur = self.keys.pop(k, None)
@@ -339,7 +430,7 @@ class RedisModel:
         self.gets += 1
         cmd = self._argv_cmd()
         akey = self._argv_key()
-        self._request(30 + self.key_bytes)
+        self._request(multibulk_bytes(3, self.key_bytes))
         self.em.access(self._bucket_addr(k), False)
         cur = self.keys.get(k)
         if cur is None:
@@ -387,7 +478,8 @@ class Redis(Workload):
         "hot_data_fraction": 0.2,
         "hot_opn_fraction": 0.8,
         "chunk_mib": 2,
-        "decay_ops": 0,
+        "lg_dirty_mult": 3,
+        "lg_quantum": 4,
         "huge_map": "chunk",
         "cycles_per_access": 100,
         "mmap_top": 0x7F0000000000,
@@ -412,8 +504,8 @@ class Redis(Workload):
         kb, vb, bvb = int(p["key_bytes"]), int(p["value_bytes"]), int(p["big_value_bytes"])
         em = Emitter(out)
         heap = Jemalloc(em, chunk_bytes=int(p["chunk_mib"]) << 20,
-                        decay_ops=int(p["decay_ops"]), huge_map=p["huge_map"],
-                        mmap_top=int(p["mmap_top"]))
+                        lg_dirty_mult=int(p["lg_dirty_mult"]), huge_map=p["huge_map"],
+                        mmap_top=int(p["mmap_top"]), lg_quantum=int(p["lg_quantum"]))
         out.cycles(int(p["cycles_per_access"]))
         em.phase("p1_insert")
         live: list[list[int]] = [[em.n_accesses, 0]]
@@ -488,6 +580,7 @@ class Redis(Workload):
         self.trailer_extra["live_bytes"] = live
         stats.update(final_live_bytes=r.live_bytes, chunks_mapped=heap.n_chunks,
                      chunks_unmapped=heap.n_chunk_unmaps, huge_mappings=heap.n_huge,
-                     purged_pages=heap.purged_pages, peak_mapped_bytes=heap.peak_mapped,
+                     purged_pages=heap.purged_pages, purges=heap.n_purges,
+                     peak_mapped_bytes=heap.peak_mapped,
                      gets=r.gets, sets=r.sets, misses=r.misses)
         self.trailer_extra["redis"] = stats
