@@ -86,8 +86,21 @@ Options (config ``policies.ingens``):
 - ``khugepaged``: ``scan_sleep_millisecs`` (10000), ``alloc_sleep_millisecs``
   (60000), ``pages_to_scan`` (4096), ``max_ptes_none`` (511): Linux 4.3
   defaults, unchanged by ingens.diff; ``scan_cost_ns_per_pte`` (estimate).
+  ``khugepaged.defrag`` (true: Linux 4.3 khugepaged/defrag = 1, ingens.sh keeps
+  it): a collapse that finds no free block compacts first (charged to khugepaged).
 - ``scand``: ``enabled`` (true), ``scan_sleep_millisecs`` (4000, ingens.diff
   default), ``cost_ns_per_pte`` (estimate).
+- ``compactd`` (ingens.diff ``osa_hpage_compactd``): every
+  ``compact_sleep_millisecs`` (0 = off, the code's default: the thread waits
+  until it is set; 100 = the "aggressively tuned" setting) it runs
+  ``compact_pgdat_periodic(pgdat, 9)``: compact_zone with ``osa_cc_counts =
+  cc_counts`` (20), which ignores compaction_suitable/deferred and continues
+  until that many isolation batches of up to ``cluster_max`` (32,
+  COMPACT_CLUSTER_MAX) pages succeeded.  Modelled as whole blocks emptied,
+  fewest moves first, while the next fits in ``cc_counts * cluster_max``
+  pages (see ``compactd``).  Fault-time compaction does not arise: deferred
+  mode never allocates a huge page at fault (with ``adaptive_fmfi`` it would:
+  then faults fall back without compacting, a simplification).
 
 Simplifications (documented, not switches): a worklist entry whose region no
 longer qualifies is dropped (the code starts an mm scan at that address and
