@@ -231,3 +231,21 @@ def test_invariants_hold_under_random_fault_free_compact(mode, frag, movable, op
             m.compact("test")
             assert pr.C[C_RSS_PAGES] == rss
         m.check_invariants()
+
+
+def test_ingens_compactd_pass_migrates_at_most_cc_counts_times_cluster_max_pages():
+    # 32 blocks with 100 movable pages each; a pass may move 20 * 32 = 640 pages:
+    # six blocks (600 pages), the seventh (100 more) does not fit
+    def body(w):
+        w.mmap(A, 2 * MIB)
+        compute(w, 0.15, addr=A)
+    sim = run(small_spec("ingens", memory_mib=64,
+                         policy_params={"compactd": {"compact_sleep_millisecs": 100}},
+                         movable_fragmentation=1.0, movable_pages=100), [body])
+    s = sim.summary().iloc[0]
+    passes = next(t.passes for t in sim.threads if t.name == "osa_hpage_compactd")
+    assert passes >= 1
+    assert s.ingens_compactd_blocks == 6 * passes
+    assert sim.m.thread_cycles["osa_hpage_compactd"] == 600 * passes * sim.m.P[P_MIGRATE_4K]
+    assert sim.m.free_huge_blocks() == 6 * passes
+    sim.m.check_invariants()
