@@ -20,6 +20,12 @@ L_FREE_DIRTY = 1   # free blocks with stale content
 L_PARTIAL = 2      # BASE blocks with at least one free frame
 N_LISTS = 3
 
+# --- reverse map (physmem frame_page): a page index slot * 512 + i, or one of
+FP_NONE = -1       # free frame
+FP_MOVABLE = -2    # a movable page of another user (page cache; no simulated PTE)
+FP_UNMOVABLE = -3  # an unmovable kernel page (fragmentation pressure)
+FP_TENANT = -4     # memory held whole by other tenants
+
 # --- block owner codes besides a region slot ---
 OWNER_NONE = -1
 OWNER_TENANT = -2  # memory held by other tenants (pressure setting)
@@ -43,7 +49,10 @@ ST_TIME = 2        # the process clock reached the time limit
 ST_TRIGGER = 3     # a region's population reached the policy's trigger
 ST_NOMEM = 4       # no free frame; record i not consumed
 ST_SEGV = 5        # access outside every VMA; record i not consumed
-STATUS_NAMES = ["end", "event", "time", "trigger", "nomem", "segv"]
+ST_COMPACT = 6     # a huge fault found no free block and P_DEFRAG asks for direct
+                   # compaction (done in Python: it may move other processes' pages,
+                   # whose TLBs replay does not hold); record i not consumed
+STATUS_NAMES = ["end", "event", "time", "trigger", "nomem", "segv", "compact"]
 
 # --- machine parameters (int64 array P, cycles unless noted) ---
 P_FAULT_MODE = 0
@@ -72,7 +81,9 @@ P_HIST_BINS = 22
 P_CPU_HZ = 23
 P_FAST_PATH = 24     # 1: replay takes runs of accesses to mapped pages in fast_run
 P_POP_COUNTS_ZERO = 25  # 1: PTEs of the shared zero page count towards P_POP_TRIGGER
-N_PARAMS = 26
+P_DEFRAG = 26       # 1: a huge fault that finds no free block asks for direct compaction
+P_MIGRATE_4K = 27   # cycles to migrate one 4 KiB page (compaction)
+N_PARAMS = 40
 
 # --- global counters (int64 array G) ---
 G_FREE_FRAMES = 0
@@ -119,6 +130,10 @@ C_REPEAT_DONE = 31    # repetitions of the current record already replayed (spli
 C_HIST_LAT = 32       # memo: last fault latency (cycles) and its histogram bin
 C_HIST_BIN = 33
 C_FAST_RECORDS = 34  # records replay handed to fast_run (a diagnostic; in no table)
+C_COMPACT_STALL = 35     # direct compactions in this process's faults (vmstat compact_stall)
+C_COMPACT_MIGRATED = 36  # pages those compactions migrated (vmstat compact_migrated)
+C_COMPACT_PENDING = 37   # 0, or 1 + cycles of the direct compaction done for the fault
+                         # being retried (the retry adds them to its latency, no second try)
 C_ZERO_RELEASED = 47  # zero-filled pages released by release_zero_pages (HawkEye remove.c)
 N_COUNTERS = 48
 

@@ -38,6 +38,7 @@ from hpsim.units import (HPAGE_PMD_ORDER, HUGE_PAGE_MASK, HUGE_SHIFT, HUGE_SIZE,
                          PAGE_SIZE)
 from machine import physmem, tlb as tlbmod
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES, C_CLOCK,
+                               C_COMPACT_PENDING,
                                C_CYCLES_PER_ACCESS, C_FAST_RECORDS, C_FAULTS_2M, C_FAULTS_4K,
                                C_FAULTS_COW, C_FAULTS_PREZEROED, C_FAULTS_ZEROPAGE,
                                C_FAULT_CYCLES, C_FREE_CYCLES, C_HIST_BIN, C_HIST_LAT, C_L1_HITS,
@@ -46,13 +47,14 @@ from machine.constants import (BLK_HUGE, BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES
                                C_TRIG_SLOT,
                                C_USER_CYCLES, C_WALKS, C_WALK_CYCLES, C_WRITES, C_ZERO_CYCLES,
                                FAULT_HUGE, FAULT_RESERVE, G_RESERVATIONS, HIST_BINS, HIST_MIN_NS,
-                               HIST_RATIO, P_CPU_HZ, P_FAST_PATH, P_FAULT_BASE_2M,
+                               HIST_RATIO, P_CPU_HZ, P_DEFRAG, P_FAST_PATH,
+                               P_FAULT_BASE_2M,
                                P_FAULT_BASE_4K, P_FAULT_MODE, P_FREE_2M, P_FREE_4K, P_L2_HIT,
                                P_POP_COUNTS_ZERO, P_POP_TRIGGER, P_PREFER_ZEROED, P_WALK_2M, P_WALK_4K,
                                P_ZEROPAGE_FAULT, P_ZEROPAGE_ON_READ, P_ZERO_2M, P_ZERO_4K,
                                PAGES_PER_HUGE, PG_ACCESSED, PG_MAPPED, PG_TOUCHED, PG_WRITTEN,
-                               PG_ZEROPAGE, ST_END, ST_EVENT, ST_NOMEM, ST_SEGV, ST_TIME,
-                               ST_TRIGGER)
+                               PG_ZEROPAGE, ST_COMPACT, ST_END, ST_EVENT, ST_NOMEM, ST_SEGV,
+                               ST_TIME, ST_TRIGGER)
 from machine.pagetable import map_huge, zap_range
 from workloads.trace import ACCESS, CYCLES, KIND_MASK, MADV_DONTNEED, WRITE_BIT
 
@@ -139,6 +141,7 @@ def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
         rg.zpages[slot] -= 1
         rg.pg_state[p] = PG_MAPPED | PG_TOUCHED
         rg.pg_frame[p] = f
+        ph.frame_page[f] = p   # reverse map
         # the PTE changes frame: wp_page_copy replaces it with
         # ptep_clear_flush_notify, so the read-only translation cached by the
         # read is gone and the retried write walks again (Linux 4.3 mm/memory.c)
@@ -148,8 +151,15 @@ def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
         zc = 0 if z else P[P_ZERO_4K]
         C[C_ZERO_CYCLES] += zc
         return P[P_FAULT_BASE_4K] + zc
+    # a direct compaction done for this fault (ST_COMPACT): its cost is part
+    # of this fault's latency, and the retry does not ask again
+    compacted = C[C_COMPACT_PENDING]
+    C[C_COMPACT_PENDING] = 0
+    dc = max(compacted - 1, 0)
     if mode == FAULT_HUGE and whole and rg.mapped[slot] == 0:
         blk, z = physmem.alloc_block(ph, G, P[P_PREFER_ZEROED] != 0, slot, BLK_HUGE)
+        if blk < 0 and P[P_DEFRAG] != 0 and compacted == 0:
+            return -2    # ST_COMPACT: __alloc_pages_direct_compact, then retry
         if blk >= 0:
             map_huge(ph, G, rg, C, tlb, slot, blk)
             C[C_FAULTS_2M] += 1
@@ -159,14 +169,14 @@ def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
             else:
                 zc = P[P_ZERO_2M]
             C[C_ZERO_CYCLES] += zc
-            return P[P_FAULT_BASE_2M] + zc
+            return P[P_FAULT_BASE_2M] + zc + dc
         C[C_THP_FALLBACK] += 1
     if not write and P[P_ZEROPAGE_ON_READ]:
         rg.pg_state[p] = PG_MAPPED | PG_ZEROPAGE | PG_TOUCHED
         rg.zpages[slot] += 1
         rg.mapped[slot] += 1
         C[C_FAULTS_ZEROPAGE] += 1
-        return P[P_ZEROPAGE_FAULT]
+        return P[P_ZEROPAGE_FAULT] + dc
     f = -1
     z = False
     if mode == FAULT_RESERVE:
@@ -184,9 +194,11 @@ def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
     if f < 0:
         f, z = physmem.alloc_frame(ph, G)
         if f < 0:
+            C[C_COMPACT_PENDING] = compacted   # nothing changed: the retry pays it
             return -1
     rg.pg_state[p] = PG_MAPPED | PG_TOUCHED
     rg.pg_frame[p] = f
+    ph.frame_page[f] = p   # reverse map
     rg.mapped[slot] += 1
     C[C_RSS_PAGES] += 1
     C[C_FAULTS_4K] += 1
@@ -195,7 +207,7 @@ def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
         zc = 0
         C[C_FAULTS_PREZEROED] += 1
     C[C_ZERO_CYCLES] += zc
-    return P[P_FAULT_BASE_4K] + zc
+    return P[P_FAULT_BASE_4K] + zc + dc
 
 
 @kernel(inline="always")
@@ -494,7 +506,7 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
             whole = vlo <= (r << HUGE_SHIFT) and ((r + 1) << HUGE_SHIFT) <= vhi
             lat = fault(ph, G, rg, P, C, tlb, slot, pi, wbit != 0, whole)
             if lat < 0:
-                status = ST_NOMEM
+                status = ST_NOMEM if lat == -1 else ST_COMPACT
                 break
             fault_cycles += lat
             # fault latencies take few distinct values (4 KiB, zero page,

@@ -16,11 +16,11 @@ import numpy as np
 
 from hpsim.units import (HPAGE_PMD_ORDER, HUGE_PAGE_MASK, HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT,
                          PAGES_PER_HUGE)
-from machine import engine, pagetable as pt, physmem
+from machine import compaction, engine, pagetable as pt, physmem
 from machine.constants import (BLK_HUGE, C_BLOAT_PAGES, C_CLOCK, C_HIST_LAT, C_HUGE, C_LAST_VMA,
                                C_MADVISED_PAGES, C_NVMA, C_RSS_PAGES, C_USER_CYCLES,
                                C_WALK_CYCLES, HIST_BINS, N_COUNTERS, N_PARAMS, P_CPU_HZ,
-                               P_FAULT_MODE, P_POP_COUNTS_ZERO, P_POP_TRIGGER, P_PREFER_ZEROED, P_ZEROPAGE_ON_READ,
+                               P_DEFRAG, P_FAULT_MODE, P_POP_COUNTS_ZERO, P_POP_TRIGGER, P_PREFER_ZEROED, P_ZEROPAGE_ON_READ,
                                PG_MAPPED, PG_ZEROPAGE)
 from machine.mechanisms import Mechanisms
 from machine.params import MachineParams
@@ -80,7 +80,8 @@ class Machine(Mechanisms):
         self.ph, self.G = physmem.new_phys(params.n_blocks)
         self.pressure = physmem.apply_pressure(
             self.ph, self.G, params.tenant_fraction, params.fragmentation,
-            np.random.default_rng([seed, 0x5EED]))
+            np.random.default_rng([seed, 0x5EED]), params.movable_fragmentation,
+            params.movable_pages)
         self.rg = pt.new_regions(1024)
         self.n_slots = 0
         self.P = np.zeros(N_PARAMS, np.int64)
@@ -88,6 +89,11 @@ class Machine(Mechanisms):
         self.procs: list[Process] = []
         self.thread_cycles: dict[str, int] = {}
         self.events: list[dict] = []   # notable events (oom, segv, ...) for the results
+        # machine-wide compaction counters (/proc/vmstat names) and the page
+        # buffer machine.compaction fills
+        self.compact_stats = dict.fromkeys(
+            ("compact_stall", "compact_fail", "compact_success", "compact_migrated"), 0)
+        self._moved = compaction.new_moved_buffer()
 
     # --- processes and address spaces -------------------------------------
     def add_process(self, name: str, start_s: float = 0.0) -> Process:
@@ -246,6 +252,7 @@ class Machine(Mechanisms):
         self.P[P_PREFER_ZEROED] = int(policy.prefer_zeroed)
         self.P[P_POP_TRIGGER] = int(policy.population_trigger)
         self.P[P_POP_COUNTS_ZERO] = int(policy.population_counts_zero_page)
+        self.P[P_DEFRAG] = int(policy.defrag_fault)
         if policy.zero_page_on_read is not None:
             self.P[P_ZEROPAGE_ON_READ] = int(policy.zero_page_on_read)
 
@@ -282,6 +289,9 @@ class Machine(Mechanisms):
         assert (frames >= 0).all(), "a private PTE without a frame"
         assert len(np.unique(frames)) == len(frames), "a frame is mapped twice"
         assert self.ph.frame_used[frames].all(), "a mapped frame is marked free"
+        pages = np.flatnonzero(private)
+        assert (self.ph.frame_page[frames] == pages).all(), "reverse map disagrees with a PTE"
+        assert (self.ph.frame_page >= 0).sum() == len(frames), "reverse map names an unmapped page"
         for s in np.flatnonzero(rg.huge[:n]):
             b = rg.block[s]
             assert self.ph.blk_state[b] == BLK_HUGE and self.ph.blk_owner[b] == s

@@ -22,6 +22,11 @@ vm_reserv_level_iffullpop              ``reservation_full(slot)``
 HawkEye remove.c zero sub-page scan    ``zero_subpages(slots)``,
                                        ``release_zero_pages(slot, ...)``
 HawkEye asynczero.c                    ``free_dirty_blocks()``, ``zero_free_block()``
+compact_zone / migrate_pages           ``compact(thread)`` (a kernel thread's
+(mm/compaction.c, mm/migrate.c)        compaction), ``direct_compact(pr)`` (in a
+                                       fault: __alloc_pages_direct_compact),
+                                       ``promote_region(..., compact=True)``
+                                       (khugepaged/defrag)
 page_idle / test_and_clear_young       ``clear_accessed(slots)``,
                                        ``accessed_counts(slots)``,
                                        ``idle_page_counts(slots)``
@@ -45,9 +50,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from hpsim.units import HUGE_SHIFT, HUGE_SIZE, PAGES_PER_HUGE, cycles_from_ns, cycles_from_us
-from machine import pagetable as pt, physmem
+from hpsim.units import (HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT, PAGES_PER_HUGE, cycles_from_ns,
+                         cycles_from_us)
+from machine import compaction, pagetable as pt, physmem, tlb as tlbmod
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_CLOCK, C_COLLAPSE_CYCLES,
+                               C_COMPACT_MIGRATED, C_COMPACT_PENDING, C_COMPACT_STALL,
+                               C_TLB_INVALIDATIONS,
                                G_FREE_FRAMES, G_RESV_BROKEN, G_TOTAL_FRAMES, L_FREE_DIRTY,
                                PG_ACCESSED, PG_MAPPED, PG_ZEROPAGE)
 from machine.results import ScanResult
@@ -157,10 +165,15 @@ class Mechanisms:
 
     # --- promotion and split ------------------------------------------------------
     def promote_region(self, slot: int, thread: str, prefer_zeroed: bool = False,
-                       now_s: float | None = None, reason: str = "") -> ScanResult:
+                       now_s: float | None = None, reason: str = "",
+                       compact: bool = False) -> ScanResult:
         """Collapse a 4 KiB-mapped region into a fresh 2 MiB block
         (collapse_huge_page), or promote it in place when it is a full
         reservation.  The copy and zeroing cost is charged to ``thread``.
+        ``compact``: when no block is free, compact once (charged to
+        ``thread``) and retry, as khugepaged's allocation does with
+        ``khugepaged/defrag`` = 1 (khugepaged_alloc_page's gfp mask
+        allows direct compaction).
 
         Returns SCAN_SUCCEED, SCAN_ALLOC_HUGE_PAGE_FAIL (no free block),
         SCAN_PMD_NULL (the region is gone) or SCAN_PMD_MAPPED (already huge).
@@ -174,6 +187,8 @@ class Mechanisms:
             self.promote_in_place(slot, thread, now_s, reason)
             return ScanResult.SCAN_SUCCEED
         blk, zeroed = physmem.alloc_block(self.ph, self.G, prefer_zeroed, slot, BLK_HUGE)
+        if blk < 0 and compact and self.compact(thread) >= 0:
+            blk, zeroed = physmem.alloc_block(self.ph, self.G, prefer_zeroed, slot, BLK_HUGE)
         if blk < 0:
             return ScanResult.SCAN_ALLOC_HUGE_PAGE_FAIL
         # the new block's frames are counted as used; collapse frees the old ones
@@ -290,6 +305,53 @@ class Mechanisms:
             return -1
         physmem.mark_block_zeroed(self.ph, b)
         return b
+
+    # --- compaction (machine.compaction) ------------------------------------------
+    def _compact_once(self) -> tuple[int, int, int]:
+        """One compaction with its TLB shootdowns (try_to_unmap flushes each
+        moved page's translation in its owner's TLB).  Updates
+        ``compact_stats``.  Returns (block or -1, pages migrated, cycles)."""
+        blk, migrated, n, cyc = compaction.compact_block(self.ph, self.G, self.rg, self.P,
+                                                          self._moved)
+        rg = self.rg
+        for p in self._moved[:n]:
+            slot, i = divmod(int(p), PAGES_PER_HUGE)
+            pr = self.procs[rg.pid[slot]]
+            pr.C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_page(
+                pr.tlb, (int(rg.vaddr[slot]) >> PAGE_SHIFT) + i)
+        st = self.compact_stats
+        st["compact_success" if blk >= 0 else "compact_fail"] += 1
+        st["compact_migrated"] += int(migrated)
+        return int(blk), int(migrated), int(cyc)
+
+    def compaction_moves(self) -> int:
+        """Pages the next compaction would migrate (the used frames of the
+        block it would empty), or -1 when no block is eligible."""
+        blk, used = compaction.pick_block(self.ph)
+        return int(used) if blk >= 0 else -1
+
+    def compact(self, thread: str) -> int:
+        """Compact once for an order-9 request of the kernel thread
+        ``thread`` (khugepaged's allocation, Ingens's compaction daemon),
+        which is charged the migration cost.  Returns the block made free,
+        or -1 (no block without an unmovable page can be emptied, or the
+        partial blocks lack free frames; nothing changed)."""
+        blk, _, cyc = self._compact_once()
+        self.charge(thread, cyc)
+        return blk
+
+    def direct_compact(self, pr) -> int:
+        """Direct compaction in ``pr``'s huge fault (replay stopped with
+        ST_COMPACT): compact once; the retried fault adds the cost to its
+        latency and does not compact again (Linux 4.3
+        ``__alloc_pages_direct_compact``; vmstat ``compact_stall``).
+        Returns the block made free, or -1."""
+        blk, migrated, cyc = self._compact_once()
+        self.compact_stats["compact_stall"] += 1
+        pr.C[C_COMPACT_STALL] += 1
+        pr.C[C_COMPACT_MIGRATED] += migrated
+        pr.C[C_COMPACT_PENDING] = 1 + cyc
+        return blk
 
     # --- CPU accounting --------------------------------------------------------------
     def charge(self, thread: str, cycles: float, pr=None) -> None:

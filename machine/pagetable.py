@@ -83,6 +83,7 @@ def map_huge(ph, G, rg, C, tlb, slot, blk):
             bloat += 1
         rg.pg_state[base + i] = st
         rg.pg_frame[base + i] = blk * PAGES_PER_HUGE + i
+        ph.frame_page[blk * PAGES_PER_HUGE + i] = base + i   # reverse map
     rg.huge[slot] = 1
     rg.block[slot] = blk
     rg.mapped[slot] = PAGES_PER_HUGE

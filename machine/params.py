@@ -12,7 +12,7 @@ import numpy as np
 
 from hpsim.units import GIB, HUGE_SIZE, cycles_from_us
 from machine.constants import (P_COPY_4K, P_CPU_HZ, P_FAST_PATH, P_FAULT_BASE_2M, P_FAULT_BASE_4K,
-                               P_FREE_2M, P_FREE_4K, P_HIST_BINS, P_L2_HIT, P_PROMOTE_INPLACE,
+                               P_FREE_2M, P_FREE_4K, P_HIST_BINS, P_L2_HIT, P_MIGRATE_4K, P_PROMOTE_INPLACE,
                                P_TLB_L1H_SETS, P_TLB_L1H_WAYS, P_TLB_L1S_SETS, P_TLB_L1S_WAYS,
                                P_TLB_L2_SETS, P_TLB_L2_WAYS, P_WALK_2M, P_WALK_4K, P_ZERO_2M,
                                P_ZERO_4K, P_ZEROPAGE_FAULT, P_ZEROPAGE_ON_READ, HIST_BINS,
@@ -28,6 +28,8 @@ class MachineParams:
     zero_page_on_read: bool
     fragmentation: float = 0.0
     tenant_fraction: float = 0.0
+    movable_fragmentation: float = 0.0   # share of blocks with movable pages of another user
+    movable_pages: int = 1               # movable pages in each such block
 
     @classmethod
     def from_config(cls, machine: dict, pressure: dict | None = None) -> "MachineParams":
@@ -37,7 +39,9 @@ class MachineParams:
                 tlb=machine["tlb"], costs=machine["costs"],
                 zero_page_on_read=bool(machine["zero_page_on_read"]),
                 fragmentation=float(pressure.get("fragmentation", 0.0)),
-                tenant_fraction=float(pressure.get("tenant_fraction", 0.0)))
+                tenant_fraction=float(pressure.get("tenant_fraction", 0.0)),
+                movable_fragmentation=float(pressure.get("movable_fragmentation", 0.0)),
+                movable_pages=int(pressure.get("movable_pages", 1)))
         p.validate()
         return p
 
@@ -53,6 +57,9 @@ class MachineParams:
         if not 0 <= self.fragmentation <= 1 or not 0 <= self.tenant_fraction < 1:
             raise ValueError("pressure.fragmentation must be in [0, 1] and "
                              "pressure.tenant_fraction in [0, 1)")
+        if not 0 <= self.movable_fragmentation <= 1 or not 1 <= self.movable_pages <= 511:
+            raise ValueError("pressure.movable_fragmentation must be in [0, 1] and "
+                             "pressure.movable_pages in [1, 511]")
 
     @property
     def n_blocks(self) -> int:
@@ -83,6 +90,7 @@ class MachineParams:
         P[P_FREE_4K] = self.us("free_4k_us")
         P[P_FREE_2M] = self.us("free_2m_us")
         P[P_PROMOTE_INPLACE] = self.us("promote_inplace_us")
+        P[P_MIGRATE_4K] = self.us("migrate_4k_us")
         P[P_WALK_4K] = int(c["walk_cycles_4k"])
         P[P_WALK_2M] = int(c["walk_cycles_2m"])
         P[P_L2_HIT] = int(c["l2_hit_cycles"])

@@ -4,6 +4,13 @@ Mechanism only: allocate and free frames and whole blocks, keep the free,
 pre-zeroed and partially-used block lists.  Which block a caller should get
 is decided by the caller's arguments (``prefer_zeroed``), not here.
 
+``frame_page`` is the reverse map frame -> page (the kernel's
+page->mapping/index, which rmap walks to find the PTE that maps a page):
+the page index ``slot * 512 + i`` of the process page mapped there, or an
+``FP_*`` code.  The fault path and ``pagetable.map_huge`` set it; the frees
+here reset it.  Compaction (machine.compaction) uses it to update the PTE
+of each page it migrates.
+
 Blocks sit on intrusive doubly linked lists (arrays ``blk_next``/``blk_prev``,
 heads/tails/counts in ``lst``) so every operation is O(1) and deterministic.
 """
@@ -14,7 +21,8 @@ from collections import namedtuple
 import numpy as np
 from machine.jit import kernel
 
-from machine.constants import (BLK_BASE, BLK_FREE, BLK_HUGE, BLK_RESERVED, G_FREE_FRAMES,
+from machine.constants import (BLK_BASE, BLK_FREE, BLK_HUGE, BLK_RESERVED, FP_MOVABLE, FP_NONE,
+                               FP_TENANT, FP_UNMOVABLE, G_FREE_FRAMES,
                                G_STAMP, G_TOTAL_FRAMES, L_FREE_DIRTY, L_FREE_ZEROED, L_PARTIAL,
                                N_GLOBAL, N_LISTS, OWNER_NONE, OWNER_TENANT, PAGES_PER_HUGE)
 
@@ -30,6 +38,7 @@ Phys = namedtuple("Phys", [
     "blk_hint",     # int32: next frame index to try in a BASE block
     "lst",          # int64 [N_LISTS, 3]: head, tail, count
     "frame_used",   # uint8 per 4 KiB frame
+    "frame_page",   # int64 per 4 KiB frame: page index slot * 512 + i, or FP_*
 ])
 
 
@@ -48,6 +57,7 @@ def new_phys(n_blocks: int) -> tuple[Phys, np.ndarray]:
         blk_hint=np.zeros(n_blocks, np.int32),
         lst=np.full((N_LISTS, 3), -1, np.int64),
         frame_used=np.zeros(n_blocks * PAGES_PER_HUGE, np.uint8),
+        frame_page=np.full(n_blocks * PAGES_PER_HUGE, FP_NONE, np.int64),
     )
     ph.lst[:, 2] = 0
     G = np.zeros(N_GLOBAL, np.int64)
@@ -138,6 +148,7 @@ def alloc_block(ph, G, prefer_zeroed, owner, state):
 def free_block(ph, G, b):
     """Return a whole HUGE block (all 512 frames) to the dirty free list."""
     ph.frame_used[b * PAGES_PER_HUGE:(b + 1) * PAGES_PER_HUGE] = 0
+    ph.frame_page[b * PAGES_PER_HUGE:(b + 1) * PAGES_PER_HUGE] = FP_NONE
     G[G_FREE_FRAMES] += ph.blk_used[b]
     ph.blk_used[b] = 0
     ph.blk_state[b] = BLK_FREE
@@ -236,6 +247,7 @@ def free_frame_stamped(ph, f, stamp):
     frames keeps them in registers) and passes the new stamp."""
     b = f // PAGES_PER_HUGE
     ph.frame_used[f] = 0
+    ph.frame_page[f] = FP_NONE
     ph.blk_used[b] -= 1
     ph.blk_zeroed[b] = 0
     ph.blk_stamp[b] = stamp
@@ -286,13 +298,20 @@ def reserved_to_huge(ph, b):
 
 # --- pressure setup ---------------------------------------------------------
 def apply_pressure(ph: Phys, G: np.ndarray, tenant_fraction: float, fragmentation: float,
-                   rng: np.random.Generator) -> dict:
-    """Hold memory for other tenants and scatter unmovable pages.
+                   rng: np.random.Generator, movable_fragmentation: float = 0.0,
+                   movable_pages: int = 1) -> dict:
+    """Hold memory for other tenants and scatter unmovable and movable pages.
 
     tenant_fraction: share of all blocks taken whole by other tenants (from
     the top of memory).  fragmentation: share of the remaining blocks that get
     one unmovable 4 KiB page at a random offset, as in the Quicksilver
     Frag-50/Frag-100 setups ("one non-movable page in every 2MB region").
+    movable_fragmentation: share of the blocks left after that which get
+    ``movable_pages`` movable pages of another user (page cache, a
+    fragmenting program) at random distinct offsets; compaction can migrate
+    them (no simulated PTE maps them).  Offsets and blocks are drawn from
+    ``rng``; the unmovable draw comes first, so adding movable pages does
+    not move the unmovable ones.  Returns the counts of each kind of block.
     """
     n = len(ph.blk_used)
     n_tenant = int(round(tenant_fraction * n))
@@ -302,6 +321,7 @@ def apply_pressure(ph: Phys, G: np.ndarray, tenant_fraction: float, fragmentatio
         ph.blk_owner[b] = OWNER_TENANT
         ph.blk_used[b] = PAGES_PER_HUGE
         ph.frame_used[b * PAGES_PER_HUGE:(b + 1) * PAGES_PER_HUGE] = 1
+        ph.frame_page[b * PAGES_PER_HUGE:(b + 1) * PAGES_PER_HUGE] = FP_TENANT
     G[G_FREE_FRAMES] -= n_tenant * PAGES_PER_HUGE
     rest = n - n_tenant
     n_frag = int(round(fragmentation * rest))
@@ -314,9 +334,25 @@ def apply_pressure(ph: Phys, G: np.ndarray, tenant_fraction: float, fragmentatio
         ph.blk_unmov[b] = 1
         ph.blk_used[b] = 1
         ph.frame_used[b * PAGES_PER_HUGE + int(off)] = 1
+        ph.frame_page[b * PAGES_PER_HUGE + int(off)] = FP_UNMOVABLE
         list_push_tail(ph, L_PARTIAL, b)
     G[G_FREE_FRAMES] -= n_frag
-    return {"tenant_blocks": n_tenant, "unmovable_blocks": n_frag}
+    n_mov = 0
+    if movable_fragmentation > 0:
+        left = np.flatnonzero(ph.blk_state[:rest] == BLK_FREE)
+        n_mov = int(round(movable_fragmentation * len(left)))
+        for b in np.sort(rng.choice(left, size=n_mov, replace=False)):
+            b = int(b)
+            offs = rng.choice(PAGES_PER_HUGE, size=movable_pages, replace=False)
+            list_remove(ph, b)
+            ph.blk_state[b] = BLK_BASE
+            ph.blk_used[b] = movable_pages
+            ph.frame_used[b * PAGES_PER_HUGE + offs] = 1
+            ph.frame_page[b * PAGES_PER_HUGE + offs] = FP_MOVABLE
+            if movable_pages < PAGES_PER_HUGE:
+                list_push_tail(ph, L_PARTIAL, b)
+        G[G_FREE_FRAMES] -= n_mov * movable_pages
+    return {"tenant_blocks": n_tenant, "unmovable_blocks": n_frag, "movable_blocks": n_mov}
 
 
 def check_invariants(ph: Phys, G: np.ndarray) -> None:
@@ -334,3 +370,8 @@ def check_invariants(ph: Phys, G: np.ndarray) -> None:
     assert (ph.blk_state[part] == BLK_BASE).all() and (ph.blk_used[part] < PAGES_PER_HUGE).all()
     for li in range(N_LISTS):
         assert ph.lst[li, 2] == (on == li).sum(), f"list {li} count wrong"
+    fu = ph.frame_used != 0
+    assert (ph.frame_page[~fu] == FP_NONE).all(), "a free frame has a reverse-map entry"
+    assert (ph.frame_page[fu] != FP_NONE).all(), "a used frame has no reverse-map entry"
+    unmov = (ph.frame_page == FP_UNMOVABLE).reshape(-1, PAGES_PER_HUGE).any(1)
+    assert (unmov == (ph.blk_unmov != 0)).all(), "blk_unmov disagrees with the unmovable pages"

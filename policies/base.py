@@ -11,6 +11,9 @@ compiled fault path through four class attributes, read when it is attached:
 - ``population_counts_zero_page``: PTEs of the shared zero page count towards
   that population (Ingens's population map), not only private pages (FreeBSD).
 - ``zero_page_on_read``: override the machine's read-fault behaviour.
+- ``defrag_fault``: a huge fault that finds no free block compacts memory
+  directly, then retries (Linux THP ``defrag``); the instance may set it
+  from its options.
 
 Everything else happens in background threads (``threads()``), woken on
 their own periods in simulated time, and in the hooks below, which act on
@@ -119,6 +122,7 @@ class Policy:
     population_trigger: ClassVar[int] = 0
     population_counts_zero_page: ClassVar[bool] = False
     zero_page_on_read: ClassVar[bool | None] = None
+    defrag_fault: bool = False
 
     def __init__(self, machine, params: dict):
         """``params``: the complete option dict, checked against the schema

@@ -72,6 +72,8 @@ class FreeBSD(Policy):
     the least recently changed partial reservation broken under memory
     shortage (see the module docstring)."""
     fault_mode = FAULT_RESERVE
+    # no compaction (defrag_fault stays False): FreeBSD 11 does not migrate pages to
+    # rebuild a reservation; it only breaks reservations (vm_reserv_reclaim_inactive)
     zero_page_on_read = False      # FreeBSD maps no shared zero page for anonymous memory
     population_trigger = PAGES_PER_HUGE
     # options: config/config.yaml policies.freebsd, declared in config/schema.yaml

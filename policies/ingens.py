@@ -86,8 +86,21 @@ Options (config ``policies.ingens``):
 - ``khugepaged``: ``scan_sleep_millisecs`` (10000), ``alloc_sleep_millisecs``
   (60000), ``pages_to_scan`` (4096), ``max_ptes_none`` (511): Linux 4.3
   defaults, unchanged by ingens.diff; ``scan_cost_ns_per_pte`` (estimate).
+  ``khugepaged.defrag`` (true: Linux 4.3 khugepaged/defrag = 1, ingens.sh keeps
+  it): a collapse that finds no free block compacts first (charged to khugepaged).
 - ``scand``: ``enabled`` (true), ``scan_sleep_millisecs`` (4000, ingens.diff
   default), ``cost_ns_per_pte`` (estimate).
+- ``compactd`` (ingens.diff ``osa_hpage_compactd``): every
+  ``compact_sleep_millisecs`` (0 = off, the code's default: the thread waits
+  until it is set; 100 = the "aggressively tuned" setting) it runs
+  ``compact_pgdat_periodic(pgdat, 9)``: compact_zone with ``osa_cc_counts =
+  cc_counts`` (20), which ignores compaction_suitable/deferred and continues
+  until that many isolation batches of up to ``cluster_max`` (32,
+  COMPACT_CLUSTER_MAX) pages succeeded.  Modelled as whole blocks emptied,
+  fewest moves first, while the next fits in ``cc_counts * cluster_max``
+  pages (see ``compactd``).  Fault-time compaction does not arise: deferred
+  mode never allocates a huge page at fault (with ``adaptive_fmfi`` it would:
+  then faults fall back without compacting, a simplification).
 
 Simplifications (documented, not switches): a worklist entry whose region no
 longer qualifies is dropped (the code starts an mm scan at that address and
@@ -153,7 +166,12 @@ class Ingens(Policy):
         self.aggressive = False
         self.promotion_log: list[tuple[float, int, int, str]] = []  # (t, pid, slot, via)
         self.n = {"worklist_added": 0, "worklist_promoted": 0, "worklist_dropped": 0,
-                  "scan_promoted": 0, "alloc_failures": 0, "fmfi_switches": 0}
+                  "scan_promoted": 0, "alloc_failures": 0, "fmfi_switches": 0,
+                  "compactd_blocks": 0}
+        # compact_sleep_millisecs = 0: the thread waits until it is set (off)
+        sleep = self.p["compactd"]["compact_sleep_millisecs"]
+        self.compactd_thread = (KernelThread("osa_hpage_compactd", self.compactd, sleep / 1000)
+                                if sleep > 0 else None)
         if self.p["adaptive_fmfi"]:
             self.aggressive = machine.fmfi() < float(self.p["fmfi_threshold"])
             self.fault_mode = FAULT_HUGE if self.aggressive else FAULT_BASE   # read by attach
@@ -210,7 +228,8 @@ class Ingens(Policy):
     # --- khugepaged -------------------------------------------------------------
     def _promote(self, slot: int, now_s: float, via: str) -> ScanResult:
         """collapse_huge_page, logged in ``promotion_log`` with how it was chosen."""
-        res = self.m.promote_region(slot, "khugepaged", now_s=now_s, reason=f"ingens: {via}")
+        res = self.m.promote_region(slot, "khugepaged", now_s=now_s, reason=f"ingens: {via}",
+                                    compact=self.p["khugepaged"]["defrag"])
         if res.ok:
             self.promotion_log.append((now_s, self.m.region_owner(slot), slot, via))
         return res
@@ -337,9 +356,31 @@ class Ingens(Policy):
         self.m.set_fault_mode(FAULT_HUGE if aggressive else FAULT_BASE)
 
     # --- plumbing -----------------------------------------------------------------
+    # --- proactive compaction (ingens.diff osa_hpage_compactd) -------------------
+    def compactd(self, now_s: float) -> float:
+        """One pass of osa_hpage_check_and_do_compact: compact_pgdat_periodic
+        (pgdat, 9) runs compact_zone with ``osa_cc_counts`` = ``cc_counts``,
+        which bypasses compaction_suitable and compaction_deferred and goes
+        on until that many isolation batches of up to ``cluster_max`` pages
+        succeeded or the scanners met.  Modelled as: empty blocks (fewest
+        moves first, machine.compaction) while the next one fits in the
+        remaining ``cc_counts * cluster_max`` pages.  (The fragmentation
+        index it computes is only printed: trace_printk.)  Sleeps
+        ``compact_sleep_millisecs``."""
+        c = self.p["compactd"]
+        budget = c["cc_counts"] * c["cluster_max"]
+        while True:
+            moves = self.m.compaction_moves()
+            if moves < 0 or moves > budget or self.m.compact("osa_hpage_compactd") < 0:
+                break
+            budget -= moves
+            self.n["compactd_blocks"] += 1
+        return c["compact_sleep_millisecs"] / 1000
+
     def threads(self):
         # the access scanner first: at equal wake times it runs before khugepaged
-        return [t for t in (self.scand_thread, self.khugepaged_thread) if t is not None]
+        return [t for t in (self.scand_thread, self.khugepaged_thread, self.compactd_thread)
+                if t is not None]
 
     def counters(self):
         return {"khugepaged_collapsed": self.n["worklist_promoted"] + self.n["scan_promoted"],
@@ -349,4 +390,5 @@ class Ingens(Policy):
                 "ingens_worklist_dropped": self.n["worklist_dropped"],
                 "ingens_scan_promoted": self.n["scan_promoted"],
                 "ingens_fmfi_switches": self.n["fmfi_switches"],
+                "ingens_compactd_blocks": self.n["compactd_blocks"],
                 "population_triggers_rearmed": 0}   # column kept; the machine re-arms

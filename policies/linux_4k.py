@@ -9,3 +9,4 @@ from policies.base import Policy, register
 @register("linux-4k")
 class Linux4K(Policy):
     fault_mode = FAULT_BASE
+    # THP disabled: no huge allocation, so nothing to compact for (defrag_fault False)

@@ -12,6 +12,13 @@ Paper §2 / hawkeye-facts.md §4.1 (mm/huge_memory.c at Linux 4.3):
   ``max_ptes_none`` (511), at least one PTE is young (referenced) and at least
   one is writable (a private page).  After a failed huge allocation it sleeps
   ``alloc_sleep_millisecs`` (60000).
+- Compaction: ``defrag`` (sysfs transparent_hugepage/defrag, 4.3 default
+  ``always``): a huge fault that finds no free block compacts directly
+  (alloc_hugepage_gfpmask keeps __GFP_WAIT, so __alloc_pages_slowpath calls
+  __alloc_pages_direct_compact), retries, then falls back to 4 KiB; ``madvise``
+  does so only in MADV_HUGEPAGE areas (no trace has one: as ``never``).
+  ``khugepaged.defrag`` (khugepaged/defrag, default 1): khugepaged's huge
+  allocation compacts too, charged to khugepaged.
 
 The scan, the collapse test and the scan's CPU charge are ``policies.khugepaged``.
 """
@@ -33,6 +40,7 @@ class LinuxTHP(Policy):
     def __init__(self, machine, params):
         super().__init__(machine, params)
         self.fault_mode = FAULT_HUGE if self.p["fault_huge"] else FAULT_BASE
+        self.defrag_fault = self.p["defrag"] == "always"
         self.scan = AddressOrderScan(machine)
         self.collapsed = 0
         self.alloc_failures = 0
@@ -52,7 +60,8 @@ class LinuxTHP(Policy):
         examined, collapsed, failed = self.scan.do_scan(
             k["pages_to_scan"], self.collapse_ok,
             lambda slot: self.m.promote_region(slot, "khugepaged", now_s=now_s,
-                                               reason="khugepaged: address-order scan"))
+                                               reason="khugepaged: address-order scan",
+                                               compact=k["defrag"]))
         self.collapsed += collapsed
         charge_scan(self.m, "khugepaged", examined, k["scan_cost_ns_per_pte"])
         if failed:

@@ -35,14 +35,15 @@ from hpsim.cli import cli
 from hpsim.io import InputError, atomic_paths
 from hpsim.units import HUGE_SHIFT, PAGE_SHIFT, PAGE_SIZE
 from machine import engine
-from machine.constants import (C_ACCESSES, C_BLOAT_PAGES, C_CLOCK, C_FAULT_CYCLES,
+from machine.constants import (C_ACCESSES, C_BLOAT_PAGES, C_CLOCK, C_COMPACT_MIGRATED,
+                               C_COMPACT_STALL, C_FAULT_CYCLES,
                                C_FAULTS_2M, C_FAULTS_4K, C_FAULTS_COW, C_FAULTS_PREZEROED,
                                C_FAULTS_ZEROPAGE, C_FREE_CYCLES, C_HUGE, C_L1_HITS, C_L2_HITS,
                                C_PROMOTIONS, C_RSS_PAGES, C_SEGV_ADDR, C_SPLITS, C_THP_FALLBACK,
                                C_TRIG_SLOT, C_USER_CYCLES, C_WALK_CYCLES, C_WALKS, C_WRITES,
                                C_ZERO_CYCLES, C_ZERO_RELEASED, G_RESERVATIONS, G_RESV_BROKEN,
-                               G_RESV_PROMOTED,
-                               ST_END, ST_EVENT, ST_NOMEM, ST_SEGV, ST_TIME, ST_TRIGGER)
+                               G_RESV_PROMOTED, ST_COMPACT, ST_END, ST_EVENT, ST_NOMEM, ST_SEGV,
+                               ST_TIME, ST_TRIGGER)
 from machine.machine import Machine, Process
 from machine.params import MachineParams
 from policies import create
@@ -174,6 +175,8 @@ class Simulation:
                 # a thread woken by the policy ends the step early
                 wake = min([t.next_wake_s for t in self.threads], default=float("inf"))
                 self.t_next = min(self.t_next, max(wake, now_s))
+            elif st == ST_COMPACT:     # the policy's defrag asked for it; replay retries
+                m.direct_compact(pr)
             elif st == ST_NOMEM:
                 if not self.policy.on_memory_shortage(pr, now_s):
                     m.kill(pr, "oom")
@@ -316,6 +319,8 @@ class Simulation:
                 "faults_cow": int(C[C_FAULTS_COW]),
                 "faults_prezeroed": int(C[C_FAULTS_PREZEROED]),
                 "thp_fallbacks": int(C[C_THP_FALLBACK]),
+                "compact_stall": int(C[C_COMPACT_STALL]),
+                "compact_migrated": int(C[C_COMPACT_MIGRATED]),
                 "fault_time_s": C[C_FAULT_CYCLES] / self.hz,
                 "zeroing_time_s": C[C_ZERO_CYCLES] / self.hz,
                 "mean_fault_latency_us": (C[C_FAULT_CYCLES] / self.hz * 1e6 / faults
@@ -339,6 +344,8 @@ class Simulation:
                 "reservations": int(m.G[G_RESERVATIONS]),
                 "reservations_promoted": int(m.G[G_RESV_PROMOTED]),
                 "reservations_broken": int(m.G[G_RESV_BROKEN]),
+                "machine_compact_success": m.compact_stats["compact_success"],
+                "machine_compact_fail": m.compact_stats["compact_fail"],
                 **{k: v for k, v in self.policy.counters().items()},
             })
         return pd.DataFrame(rows)

@@ -32,7 +32,7 @@ def test_hawkeye_g_merges_the_hawkeye_pmu_block_by_a_yaml_anchor():
     assert "<<: &hawkeye" in text and "<<: *hawkeye" in text
     for cfg in (yaml.safe_load(text), yte.process_yaml(io.StringIO(text), require_use_yte=True)):
         pmu, g = cfg["policies"]["hawkeye-pmu"], cfg["policies"]["hawkeye-g"]
-        assert list(pmu) == ["fault_huge", "prezero", "bloat_recovery", "access_map",
+        assert list(pmu) == ["fault_huge", "defrag", "prezero", "bloat_recovery", "access_map",
                              "promotion", "pmu"]
         assert g == {k: v for k, v in pmu.items() if k != "pmu"}
 
@@ -66,7 +66,8 @@ def test_duration_keys_come_from_the_schema():
     assert options.duration_keys("linux-4k") == {}
     assert options.duration_keys("freebsd") == {}
     assert options.duration_keys("linux-thp") == khugepaged
-    assert options.duration_keys("ingens") == {**khugepaged,
+    assert options.duration_keys("ingens") == {"compactd.compact_sleep_millisecs": "work",
+                                               **khugepaged,
                                                "scand.scan_sleep_millisecs": "sample"}
     assert options.duration_keys("hawkeye-g") == hawkeye
     assert options.duration_keys("hawkeye-pmu") == {**hawkeye, "pmu.interval_s": "sample",
@@ -129,8 +130,8 @@ def mutated(path, value):
     ("policies.hawkeye-pmu.pmu.smoothing", 2,
      'policies.hawkeye-pmu.pmu.smoothing: 2 is not allowed (must be one of "paper", "code")'),
     ("policies.hawkeye-g.pmu", {"interval_s": 10},
-     "policies.hawkeye-g.pmu: unknown option; allowed: fault_huge, prezero, bloat_recovery, "
-     "access_map, promotion"),
+     "policies.hawkeye-g.pmu: unknown option; allowed: fault_huge, defrag, prezero, "
+     "bloat_recovery, access_map, promotion"),
     # a workload's params (checked by the definition of its kind)
     ("workloads.redis.params.n_key", 5,
      "workloads.redis.params.n_key: unknown parameter"),

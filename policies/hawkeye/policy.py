@@ -98,6 +98,8 @@ class HawkEye(Policy):
     def __init__(self, machine, params):
         super().__init__(machine, params)
         self.fault_mode = FAULT_HUGE if self.p["fault_huge"] else FAULT_BASE
+        # Linux 4.3 THP defrag (HawkEye's kernel keeps it): direct compaction at fault
+        self.defrag_fault = self.p["defrag"] == "always"
         self.maps: dict[int, AccessMap] = {}
         self.mm_list: list[int] = []          # pids, promotion round-robin order
         self.kbin = KBinManager(machine, self.maps, lambda: list(self.mm_list),

@@ -80,7 +80,7 @@ class Promotion:
                 failed += 1
                 continue
             res = m.promote_region(slot, self.name, prefer_zeroed=True, now_s=now_s,
-                                   reason=reason)
+                                   reason=reason, compact=k["defrag"])
             if res.ok:
                 progress += PAGES_PER_HUGE
                 self.log.append((now_s, m.procs[pid].name, m.region_vaddr(slot)))
