@@ -72,7 +72,8 @@ P_HIST_BINS = 22
 P_CPU_HZ = 23
 P_FAST_PATH = 24     # 1: replay takes runs of accesses to mapped pages in fast_run
 P_POP_COUNTS_ZERO = 25  # 1: PTEs of the shared zero page count towards P_POP_TRIGGER
-N_PARAMS = 26
+P_DRAM_LATENCY = 36  # cycles an LLC miss waits for DRAM (machine.costs.dram_latency_ns)
+N_PARAMS = 40
 
 # --- global counters (int64 array G) ---
 G_FREE_FRAMES = 0
@@ -91,7 +92,7 @@ C_L1_HITS = 3
 C_L2_HITS = 4
 C_WALKS = 5           # TLB misses that walked the page table
 C_WALK_CYCLES = 6     # Table 2's C1 + C2
-C_USER_CYCLES = 7     # Table 2's C3: compute + L2-hit + walk cycles
+C_USER_CYCLES = 7     # Table 2's C3: compute + data (DRAM) + L2-hit + walk cycles
 C_FAULT_CYCLES = 8
 C_FAULTS_4K = 9       # faults that mapped a private 4 KiB frame
 C_FAULTS_2M = 10      # faults that mapped a 2 MiB page
@@ -119,7 +120,9 @@ C_REPEAT_DONE = 31    # repetitions of the current record already replayed (spli
 C_HIST_LAT = 32       # memo: last fault latency (cycles) and its histogram bin
 C_HIST_BIN = 33
 C_FAST_RECORDS = 34  # records replay handed to fast_run (a diagnostic; in no table)
-N_COUNTERS = 40
+C_DATA_CYCLES = 42   # part of user cycles spent waiting for DRAM (LLC misses x latency)
+C_DATA_CPA = 43      # data cycles per access from the last CYCLES record
+N_COUNTERS = 48
 
 # fault-latency histogram: log-spaced bins, HIST_RATIO wide, from HIST_MIN_NS
 HIST_MIN_NS = 100.0
