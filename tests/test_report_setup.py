@@ -40,8 +40,8 @@ def test_every_leaf_of_every_profile_has_a_source(cfg):
 
 def test_rows_of_the_default_profile():
     counts = {s: len(setup_rows(DEFAULT, SCHEMA, s)) for s in SECTIONS}
-    # machine: 3 scalars + 3 TLBs x 2 + 11 costs; policies: linux-4k's empty block is one row
-    assert counts == {"machine": 20, "pressure": 2, "policies": 84, "workloads": 18}
+    # machine: 3 scalars + 3 TLBs x 2 + 12 costs; policies: linux-4k's empty block is one row
+    assert counts == {"machine": 21, "pressure": 2, "policies": 84, "workloads": 21}
     df = setup_rows(DEFAULT, SCHEMA, "policies").set_index("key")
     row = df.loc["linux-thp.khugepaged.scan_sleep_millisecs"]
     assert (row.value, row.unit) == (10000, "ms")
