@@ -27,7 +27,7 @@ from report.tables import (BASELINE, OOM_COLUMNS, OOM_SUMMARY_COLUMNS, _div, oom
 
 PUBLISHED = Path(__file__).resolve().parents[1] / "config" / "published.yaml"
 USES = ("sweep", "fig_promotion", "fig_bloat")
-SUMMARY_COLUMNS = ["workload", "accesses", "user_cycles", "walk_cycles", "data_cycles"]
+SUMMARY_COLUMNS = ["workload", "accesses", "user_cycles", "walk_cycles"]   # + data_cycles
 MMU_OVERHEAD_COLUMNS = ["workload", "policy", "experiment", "variant", "accesses",
                         "user_cycles", "walk_cycles", "data_cycles", "mmu_overhead",
                         "mmu_overhead_without_data", "data_share", "published_mmu_overhead",
@@ -71,6 +71,8 @@ def mmu_overhead_table(runs: list[Run], published: dict[str, dict]) -> pd.DataFr
     for wl, run in sorted(chosen.items()):
         s = run.require(SUMMARY_COLUMNS + OOM_SUMMARY_COLUMNS)
         s = s[s["workload"].astype(str) == wl]
+        if "data_cycles" not in s.columns:   # runs from before the data cost had none
+            s = s.assign(data_cycles=0)
         user, walk, data = (float(s[c].sum()) for c in ("user_cycles", "walk_cycles",
                                                          "data_cycles"))
         pub = published.get(wl, {})
