@@ -78,3 +78,15 @@ def test_trace_carries_misses_in_millionths(tmp_path):
     with TraceWriter(tmp_path / "u.trace", {"workload": "test"}) as w:
         with pytest.raises(ValueError, match="llc_misses_per_access"):
             w.cycles(7, 1.5)
+
+
+def test_lackey_import_carries_the_miss_rate(tmp_path):
+    from workloads.lackey import Lackey
+    src = tmp_path / "in.txt"
+    src.write_text(" S 7ff000398,8\n L 7ff000398,8\n")
+    out = tmp_path / "out.trace"
+    Lackey({"path": str(src), "cycles_per_access": 3, "llc_misses_per_access": 0.125}).write(out)
+    recs = np.concatenate(list(TraceReader(out).chunks()))
+    cyc = recs[(recs["word"] & np.uint64(KIND_MASK)) == CYCLES]
+    assert len(cyc) == 1 and int(cyc["arg"][0]) == 3
+    assert int(cyc["word"][0]) >> 12 == MISS_SCALE // 8
