@@ -1,6 +1,7 @@
 """report/mmu_overhead.py on hand-made run directories: which linux-4k run is read per
 workload, the exact overhead columns, and the published value set beside."""
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -77,3 +78,30 @@ def test_repository_file_and_cli(tmp_path):
     assert main(["--out", str(out), str(f)]) == 0
     df = pd.read_csv(out)
     assert df["published_mmu_overhead"].iloc[0] == pub["graph500"]["value"]
+
+
+def test_report_section_shows_the_table(tmp_path):
+    from report.claims import check, load_claims
+    from report.render import main as render_main
+    repo = Path(__file__).resolve().parents[1]
+    files = [_run(tmp_path / "runs", "s0", "linux-4k", "graph500", 4000, 1000, 2000, "sweep",
+                  "graph500_f0_t0")]
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    mmu_overhead_table(read_runs(files), PUBLISHED).to_csv(tables / "mmu_overhead.csv",
+                                                           index=False)
+    (tmp_path / "figures").mkdir()
+    check(load_claims(repo / "config" / "claims.yaml"), tables).to_csv(tmp_path / "claims.csv",
+                                                                       index=False)
+    out = tmp_path / "out"
+    assert render_main(["--config", str(repo / "config" / "config.yaml"), "--tables", str(tables),
+                        "--figures", str(tmp_path / "figures"),
+                        "--claims", str(tmp_path / "claims.csv"),
+                        "--claims-spec", str(repo / "config" / "claims.yaml"),
+                        "--schema", str(repo / "config" / "schema.yaml"),
+                        "--out-html", str(out / "r.html"), "--out-pdf", str(out / "r.pdf")]) == 0
+    html = (out / "r.html").read_text()
+    section = html[html.index('id="sec-mmu_overhead"'):]
+    # graph500: 25.0% with the data cost, 50.0% without, published 50%, 0.5x
+    for cell in ("25.0%", "50.0%", "50%", "0.5×", "paper X, Fig. 2"):
+        assert cell in section, cell

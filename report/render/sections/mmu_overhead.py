@@ -11,7 +11,7 @@ from report.render.fmt import bad, fmt_int, fmt_pct, fmt_x
 
 @section("mmu_overhead")
 def section_mmu_overhead(ctx: Context, df: pd.DataFrame) -> Section:
-    s = Section("sec-mmu-overhead", "MMU overhead with 4 KiB pages beside published measurements")
+    s = Section("sec-mmu_overhead", "MMU overhead with 4 KiB pages beside published measurements")
     header = ["Workload", "Run", "Accesses", "MMU overhead", "without data cost", "Data share",
               "Published", "Simulated / published", "Published source"]
     rows = []
