@@ -25,7 +25,7 @@ rule experiment_table:
 rule mmu_overhead_table:
     input:
         runs=[f for f in (runs_of("mmu_overhead") if "mmu_overhead" in EXPERIMENTS else [])
-              if f.endswith("/linux-4k/summary.csv")],   # the only policy it reads
+              if os.path.basename(os.path.dirname(f)) == "linux-4k"],   # the only policy read
         published=repo_path("config/published.yaml"),
     output:
         "results/tables/mmu_overhead.csv",
