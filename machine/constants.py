@@ -83,6 +83,7 @@ P_FAST_PATH = 24     # 1: replay takes runs of accesses to mapped pages in fast_
 P_POP_COUNTS_ZERO = 25  # 1: PTEs of the shared zero page count towards P_POP_TRIGGER
 P_DEFRAG = 26       # 1: a huge fault that finds no free block asks for direct compaction
 P_MIGRATE_4K = 27   # cycles to migrate one 4 KiB page (compaction)
+P_DRAM_LATENCY = 36  # cycles an LLC miss waits for DRAM (machine.costs.dram_latency_ns)
 N_PARAMS = 40
 
 # --- global counters (int64 array G) ---
@@ -102,7 +103,7 @@ C_L1_HITS = 3
 C_L2_HITS = 4
 C_WALKS = 5           # TLB misses that walked the page table
 C_WALK_CYCLES = 6     # Table 2's C1 + C2
-C_USER_CYCLES = 7     # Table 2's C3: compute + L2-hit + walk cycles
+C_USER_CYCLES = 7     # Table 2's C3: compute + data (DRAM) + L2-hit + walk cycles
 C_FAULT_CYCLES = 8
 C_FAULTS_4K = 9       # faults that mapped a private 4 KiB frame
 C_FAULTS_2M = 10      # faults that mapped a 2 MiB page
@@ -135,6 +136,8 @@ C_COMPACT_MIGRATED = 36  # pages those compactions migrated (vmstat compact_migr
 C_COMPACT_PENDING = 37   # 0, or 1 + cycles of the direct compaction done for the fault
                          # being retried (the retry adds them to its latency, no second try)
 C_ZERO_RELEASED = 47  # zero-filled pages released by release_zero_pages (HawkEye remove.c)
+C_DATA_CYCLES = 42   # part of user cycles spent waiting for DRAM (LLC misses x latency)
+C_DATA_CPA = 43      # data cycles per access from the last CYCLES record
 N_COUNTERS = 48
 
 # fault-latency histogram: log-spaced bins, HIST_RATIO wide, from HIST_MIN_NS

@@ -7,9 +7,12 @@ a policy trigger, memory exhausted).
 It never makes a policy decision: the policy's choices arrive as parameters
 (``P_FAULT_MODE``, ``P_PREFER_ZEROED``, ``P_POP_TRIGGER``, ...).
 
-Cost model per access (cycles): compute (set by the workload) + an L2 TLB
-hit penalty or a page walk on a miss + the fault latency when the page is
-not mapped.  Fault latency = base cost of the page size + zeroing cost of
+Cost model per access (cycles): compute (set by the workload) + data
+(the workload's LLC misses per access x the DRAM latency, both from the
+trace's CYCLES record and ``P_DRAM_LATENCY``; folded into the per-access
+constant ``cpa``, so the loops pay nothing for it) + an L2 TLB hit penalty or
+a page walk on a miss + the fault latency when the page is not mapped.  A
+walk's own cache misses are part of the walk cycles, not of the data cost.  Fault latency = base cost of the page size + zeroing cost of
 the page size, with no zeroing when the frame was pre-zeroed.
 
 Speed (``python -m sim.bench``): the common case, a run of accesses to
@@ -38,8 +41,8 @@ from hpsim.units import (HPAGE_PMD_ORDER, HUGE_PAGE_MASK, HUGE_SHIFT, HUGE_SIZE,
                          PAGE_SIZE)
 from machine import physmem, tlb as tlbmod
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES, C_CLOCK,
-                               C_COMPACT_PENDING,
-                               C_CYCLES_PER_ACCESS, C_FAST_RECORDS, C_FAULTS_2M, C_FAULTS_4K,
+                               C_COMPACT_PENDING, C_CYCLES_PER_ACCESS, C_DATA_CPA, C_DATA_CYCLES,
+                               C_FAST_RECORDS, C_FAULTS_2M, C_FAULTS_4K,
                                C_FAULTS_COW, C_FAULTS_PREZEROED, C_FAULTS_ZEROPAGE,
                                C_FAULT_CYCLES, C_FREE_CYCLES, C_HIST_BIN, C_HIST_LAT, C_L1_HITS,
                                C_L2_HITS, C_LAST_VMA, C_MADVISED_PAGES, C_NVMA, C_REPEAT_DONE,
@@ -47,7 +50,7 @@ from machine.constants import (BLK_HUGE, BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES
                                C_TRIG_SLOT,
                                C_USER_CYCLES, C_WALKS, C_WALK_CYCLES, C_WRITES, C_ZERO_CYCLES,
                                FAULT_HUGE, FAULT_RESERVE, G_RESERVATIONS, HIST_BINS, HIST_MIN_NS,
-                               HIST_RATIO, P_CPU_HZ, P_DEFRAG, P_FAST_PATH,
+                               HIST_RATIO, P_CPU_HZ, P_DEFRAG, P_DRAM_LATENCY, P_FAST_PATH,
                                P_FAULT_BASE_2M,
                                P_FAULT_BASE_4K, P_FAULT_MODE, P_FREE_2M, P_FREE_4K, P_L2_HIT,
                                P_POP_COUNTS_ZERO, P_POP_TRIGGER, P_PREFER_ZEROED, P_WALK_2M, P_WALK_4K,
@@ -56,7 +59,7 @@ from machine.constants import (BLK_HUGE, BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES
                                PG_ZEROPAGE, ST_COMPACT, ST_END, ST_EVENT, ST_NOMEM, ST_SEGV,
                                ST_TIME, ST_TRIGGER)
 from machine.pagetable import map_huge, zap_range
-from workloads.trace import ACCESS, CYCLES, KIND_MASK, MADV_DONTNEED, WRITE_BIT
+from workloads.trace import ACCESS, CYCLES, KIND_MASK, MADV_DONTNEED, MISS_SCALE, WRITE_BIT
 
 # A process's address-space arrays, as the kernel sees them.
 ProcArrays = namedtuple("ProcArrays", [
@@ -391,7 +394,9 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
     C = pa.C
     hist = pa.hist
     n = len(words)
-    cpa = C[C_CYCLES_PER_ACCESS]
+    cpa = C[C_CYCLES_PER_ACCESS]       # compute + data cycles per access
+    dcpa = C[C_DATA_CPA]               # its data part (C_DATA_CYCLES, flushed per change)
+    acc_mark = np.int64(0)             # accesses already charged to C_DATA_CYCLES
     nvma = C[C_NVMA]
     trigger = P[P_POP_TRIGGER]
     zero_pop = P[P_POP_COUNTS_ZERO] != 0   # zero-page PTEs count as populated
@@ -459,8 +464,15 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
         kind = w & KIND_MASK
         if kind != ACCESS:
             if kind == CYCLES:
-                cpa = np.int64(args[i])
+                # data cost: LLC misses per access (millionths, in the word's
+                # address field) x DRAM latency, rounded to whole cycles
+                C[C_DATA_CYCLES] += (accesses - acc_mark) * dcpa
+                acc_mark = accesses
+                dcpa = ((np.int64(w >> PAGE_SHIFT) * P[P_DRAM_LATENCY] + MISS_SCALE // 2)
+                        // MISS_SCALE)
+                cpa = np.int64(args[i]) + dcpa
                 C[C_CYCLES_PER_ACCESS] = cpa
+                C[C_DATA_CPA] = dcpa
                 i += 1
                 continue
             if kind == MADV_DONTNEED:
@@ -562,6 +574,7 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
     C[C_WALKS] += walks
     C[C_WALK_CYCLES] += walk_cycles
     C[C_USER_CYCLES] += user_cycles
+    C[C_DATA_CYCLES] += (accesses - acc_mark) * dcpa
     C[C_BLOAT_PAGES] += bloat_delta
     C[C_FAULT_CYCLES] += fault_cycles
     C[C_LAST_VMA] = last

@@ -549,6 +549,10 @@ def overhead(runs: list[Run]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=OVERHEAD_COLUMNS)
 
 
+# tables built in modules of their own register here too
+import report.mmu_overhead  # noqa: E402,F401
+
+
 # --- command line -----------------------------------------------------------
 
 def build(name: str, summaries) -> pd.DataFrame:

@@ -36,7 +36,7 @@ from hpsim.io import InputError, atomic_paths
 from hpsim.units import HUGE_SHIFT, PAGE_SHIFT, PAGE_SIZE
 from machine import engine
 from machine.constants import (C_ACCESSES, C_BLOAT_PAGES, C_CLOCK, C_COMPACT_MIGRATED,
-                               C_COMPACT_STALL, C_FAULT_CYCLES,
+                               C_COMPACT_STALL, C_DATA_CYCLES, C_FAULT_CYCLES,
                                C_FAULTS_2M, C_FAULTS_4K, C_FAULTS_COW, C_FAULTS_PREZEROED,
                                C_FAULTS_ZEROPAGE, C_FREE_CYCLES, C_HUGE, C_L1_HITS, C_L2_HITS,
                                C_PROMOTIONS, C_RSS_PAGES, C_SEGV_ADDR, C_SPLITS, C_THP_FALLBACK,
@@ -330,6 +330,7 @@ class Simulation:
                 "free_time_s": C[C_FREE_CYCLES] / self.hz,
                 "runtime_s": (end - pr.start_cycles) / self.hz,
                 "user_cycles": int(C[C_USER_CYCLES]), "walk_cycles": int(C[C_WALK_CYCLES]),
+                "data_cycles": int(C[C_DATA_CYCLES]),
                 "mmu_overhead": (C[C_WALK_CYCLES] / C[C_USER_CYCLES]
                                  if C[C_USER_CYCLES] else 0.0),
                 "tlb_l1_hits": int(C[C_L1_HITS]), "tlb_l2_hits": int(C[C_L2_HITS]),

@@ -7,7 +7,7 @@ rule experiment_table:
     output:
         "results/tables/{experiment}.csv",
     wildcard_constraints:
-        experiment="|".join(EXPERIMENTS),
+        experiment="|".join(e for e in EXPERIMENTS if e != "mmu_overhead"),
     log:
         "logs/tables/{experiment}.log",
     benchmark:
@@ -20,6 +20,28 @@ rule experiment_table:
         runtime=10,
     shell:
         "python -m report.tables {wildcards.experiment} --out {output} {input} 2> {log}"
+
+
+rule mmu_overhead_table:
+    input:
+        runs=[f for f in (runs_of("mmu_overhead") if "mmu_overhead" in EXPERIMENTS else [])
+              if os.path.basename(os.path.dirname(f)) == "linux-4k"],   # the only policy read
+        published=repo_path("config/published.yaml"),
+    output:
+        "results/tables/mmu_overhead.csv",
+    log:
+        "logs/tables/mmu_overhead.log",
+    benchmark:
+        "benchmarks/tables/mmu_overhead.tsv"
+    conda:
+        "../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    shell:
+        "python -m report.mmu_overhead --published {input.published:q} --out {output} "
+        "{input.runs} 2> {log}"
 
 
 for _exp in EXPERIMENTS:

@@ -23,6 +23,7 @@ class BufferTouch(Workload):
         "stride_pages": 512,       # strided: visit page i, i+stride, ... then the next offset
         "write": True,             # the paper writes one byte per page
         "cycles_per_access": 10,   # a store plus loop overhead (estimate)
+        "llc_misses_per_access": 0.0,   # data cost off unless configured (config.yaml)
         "free_at_end": True,       # the paper frees the buffer
         "chunk_pages": 1 << 20,
     }
@@ -53,7 +54,7 @@ class BufferTouch(Workload):
         p = self.params
         size = int(round(p["size_gib"] * GIB)) // PAGE_SIZE * PAGE_SIZE
         base = int(p["base_addr"])
-        out.cycles(int(p["cycles_per_access"]))
+        out.cycles(int(p["cycles_per_access"]), float(p["llc_misses_per_access"]))
         out.mmap(base, size)
         out.phase("touch")
         for pages in self.page_order(size // PAGE_SIZE):

@@ -307,6 +307,7 @@ class Graph500(Workload):
         "n_roots": 64,
         "sample": 16,
         "cycles_per_access": 10,
+        "llc_misses_per_access": 0.0,   # data cost off unless configured (config.yaml)
         "base_addr": 0x7F0000000000,
         "construct": True,
         "exact_interleave": False,
@@ -362,7 +363,7 @@ class Graph500(Workload):
         def munmap(name):
             out.munmap(va[name], _page_len(sizes[name]))
 
-        out.cycles(int(p["cycles_per_access"]))
+        out.cycles(int(p["cycles_per_access"]), float(p["llc_misses_per_access"]))
         if p["construct"]:
             self._construct(out, g, m, mmap, munmap)
         else:

@@ -27,6 +27,7 @@ class Hotspot(Workload):
         "accesses": 20_000_000,
         "write_fraction": 0.3,
         "cycles_per_access": 20,      # a load or store plus loop overhead (estimate)
+        "llc_misses_per_access": 0.0,   # data cost off unless configured (config.yaml)
         "base_addr": 0x7F0000000000,
         "chunk": 1 << 20,
     }
@@ -44,7 +45,7 @@ class Hotspot(Workload):
         cold0 = 0 if p["hot_position"] == "high" else n_hot
         n_cold = n - n_hot
         rng = np.random.default_rng(self.seed)
-        out.cycles(int(p["cycles_per_access"]))
+        out.cycles(int(p["cycles_per_access"]), float(p["llc_misses_per_access"]))
         out.mmap(int(base), n * PAGE_SIZE)
         out.phase("init")
         step = int(p["chunk"])

@@ -173,8 +173,10 @@ def parse_blocks(path, include_instr: bool = False, stats: dict | None = None):
 
 
 def import_lackey(path, out, include_instr: bool = False, cycles_per_access: int = 3,
-                  phase: str = "run") -> dict:
-    """Convert ``path`` into trace writer ``out``; returns statistics."""
+                  phase: str = "run", llc_misses_per_access: float = 0.0) -> dict:
+    """Convert ``path`` into trace writer ``out``; returns statistics.
+    ``llc_misses_per_access`` (0..1, e.g. a perf-measured LLC-load-misses /
+    memory accesses of the same program) sets the trace's data cost."""
     # pass 1: touched 2 MiB regions (and full syntax check)
     regions: set[int] = set()
     for kinds, addrs, sizes in parse_blocks(path, include_instr):
@@ -185,7 +187,7 @@ def import_lackey(path, out, include_instr: bool = False, cycles_per_access: int
         regions.update(np.unique(np.repeat(first, n) + k.astype(np.uint64)).tolist())
     stats = {"lines": 0, "skipped_lines": 0, "instr": 0, "loads": 0, "stores": 0,
              "modifies": 0, "split_accesses": 0}
-    out.cycles(int(cycles_per_access))
+    out.cycles(int(cycles_per_access), float(llc_misses_per_access))
     vmas = 0
     mapped = 0
     rs = sorted(regions)
@@ -234,7 +236,8 @@ def _register(cls):
 @_register
 class Lackey(Workload):
     __doc__ = __doc__  # the module docstring documents the format and parameters
-    defaults = {"path": None, "include_instr": False, "cycles_per_access": 3, "phase": "run"}
+    defaults = {"path": None, "include_instr": False, "cycles_per_access": 3,
+                "llc_misses_per_access": 0.0, "phase": "run"}
 
     def validate(self):
         path = self.params["path"]
@@ -246,7 +249,8 @@ class Lackey(Workload):
     def generate(self, out):
         p = self.params
         self.trailer_extra["lackey"] = import_lackey(
-            p["path"], out, bool(p["include_instr"]), int(p["cycles_per_access"]), p["phase"])
+            p["path"], out, bool(p["include_instr"]), int(p["cycles_per_access"]), p["phase"],
+            float(p["llc_misses_per_access"]))
 
 
 @cli
@@ -259,13 +263,16 @@ def main(argv=None) -> int:
     ap.add_argument("--include-instr", action="store_true",
                     help="also trace instruction fetches (I lines) as reads")
     ap.add_argument("--cycles-per-access", type=int, default=3)
+    ap.add_argument("--llc-misses-per-access", type=float, default=0.0,
+                    help="LLC misses per access, 0..1 (each pays machine.costs.dram_latency_ns)")
     a = ap.parse_args(argv)
     if Path(a.output).resolve() == Path(a.input).resolve():
         raise ValueError(f"output {a.output} is the input file: it would overwrite the "
                          "Lackey log (give another output path)")
     from workloads import lackey as canonical   # the registered module, also under -m
     wl = canonical.Lackey({"path": a.input, "include_instr": a.include_instr,
-                           "cycles_per_access": a.cycles_per_access})
+                           "cycles_per_access": a.cycles_per_access,
+                           "llc_misses_per_access": a.llc_misses_per_access})
     totals = wl.write(a.output)   # a LackeyFormatError is a ValueError: hpsim.cli reports it
     print(f"{a.output}: {totals}", file=sys.stderr)
     return 0

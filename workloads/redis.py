@@ -482,6 +482,7 @@ class Redis(Workload):
         "lg_quantum": 4,
         "huge_map": "chunk",
         "cycles_per_access": 100,
+        "llc_misses_per_access": 0.0,   # data cost off unless configured (config.yaml)
         "mmap_top": 0x7F0000000000,
         "checkpoints": 100,
     }
@@ -506,7 +507,7 @@ class Redis(Workload):
         heap = Jemalloc(em, chunk_bytes=int(p["chunk_mib"]) << 20,
                         lg_dirty_mult=int(p["lg_dirty_mult"]), huge_map=p["huge_map"],
                         mmap_top=int(p["mmap_top"]), lg_quantum=int(p["lg_quantum"]))
-        out.cycles(int(p["cycles_per_access"]))
+        out.cycles(int(p["cycles_per_access"]), float(p["llc_misses_per_access"]))
         em.phase("p1_insert")
         live: list[list[int]] = [[em.n_accesses, 0]]
         r = RedisModel(em, heap, kb, salt=int(rng.integers(0, 1 << 62)))

@@ -9,13 +9,16 @@ bounded whatever the workload's size.  Layout (all integers little-endian):
 
 A record is 12 bytes, ``RECORD_DTYPE``:
 
-    word (u64)  bits 12..63: page-aligned virtual address
+    word (u64)  bits 12..63: page-aligned virtual address (CYCLES: LLC misses
+                             per access in millionths, ``MISS_SCALE``)
                 bits 0..3:   kind (ACCESS, MMAP, MUNMAP, MADV_DONTNEED, PHASE, CYCLES)
                 bit 4:       write flag (ACCESS only)
     arg  (u32)  ACCESS: repeat count (consecutive accesses to the same page)
                 MMAP / MUNMAP / MADV_DONTNEED: length in 4 KiB pages
                 PHASE: index into the trailer's ``phases`` list
-                CYCLES: compute cycles per access from here on
+                CYCLES: compute cycles per access from here on (the
+                word's address field: LLC misses per access, in
+                millionths; 0 in traces written before it existed)
 
 Chunk payloads by version (the reader takes both; the writer writes the
 newest):
@@ -61,6 +64,9 @@ CHUNK_MAGIC = b"CHNK"
 END_MAGIC = b"TEND"
 VERSION = 2
 SUPPORTED_VERSIONS = (1, 2)
+
+# CYCLES records carry LLC misses per access in units of 1/MISS_SCALE.
+MISS_SCALE = 1_000_000
 
 # Record kinds (bits 0..3 of word).
 ACCESS = 0
@@ -188,9 +194,16 @@ class TraceWriter:
         self.phase_starts.append(self.n_accesses)
         self._event(PHASE, 0, len(self.phases) - 1)
 
-    def cycles(self, per_access: int) -> None:
-        """Compute cycles charged per access from here on (0..2^32-1)."""
-        self._event(CYCLES, 0, int(per_access))
+    def cycles(self, per_access: int, llc_misses_per_access: float = 0.0) -> None:
+        """Compute cycles charged per access from here on (0..2^32-1), and the
+        workload's last-level-cache misses per access (0..1, stored in
+        millionths); the machine charges each miss its DRAM latency
+        (``machine.costs.dram_latency_ns``).  Raises ValueError out of range."""
+        if not 0.0 <= llc_misses_per_access <= 1.0:
+            raise ValueError(f"cycles: llc_misses_per_access {llc_misses_per_access} "
+                             "out of range 0..1")
+        self._event(CYCLES, int(round(llc_misses_per_access * MISS_SCALE)) << PAGE_SHIFT,
+                    int(per_access))
         self._cycles = int(per_access)
 
     def access(self, addrs, write, counts=None) -> None:

@@ -1,0 +1,92 @@
+"""The data-access cost: each access pays its LLC misses x the DRAM latency
+(machine/engine.py, CYCLES records), counted in user cycles (Table 2's C3)
+and in data_cycles, never in walk cycles."""
+import numpy as np
+import pytest
+
+from machine.constants import P_FAST_PATH
+
+from sim.testing import A, run, small_spec
+from workloads.trace import CYCLES, KIND_MASK, MISS_SCALE, TraceReader, TraceWriter
+
+# default profile: 2.3 GHz, 80 ns DRAM -> 184 cycles a miss; 80-cycle 4 KiB walks
+DRAM = 184
+WALK = 80
+
+
+def _summary(body, policy="linux-4k", fast=True):
+    spec = small_spec(policy)
+    assert round(spec["machine"]["costs"]["dram_latency_ns"] * spec["machine"]["cpu_ghz"]) == DRAM
+    assert spec["machine"]["costs"]["walk_cycles_4k"] == WALK
+    sim = run(spec, [body], run_sim=False)
+    sim.m.P[P_FAST_PATH] = int(fast)
+    sim.run()
+    return sim.summary().iloc[0]
+
+
+def one_page(w):
+    """1,000 writes to one page at miss rate 0.5: the first faults and walks,
+    the other 999 hit the L1 TLB."""
+    w.cycles(10, 0.5)
+    w.mmap(A, 4096)
+    w.access([A], True, counts=[1000])
+
+
+def test_exact_cycles_one_page():
+    s = _summary(one_page)
+    # user = 1000 x (10 compute + 0.5 x 184 data) + one 80-cycle walk
+    assert s["user_cycles"] == 1000 * (10 + 92) + WALK == 102_080
+    assert s["data_cycles"] == 1000 * 92
+    assert s["walk_cycles"] == WALK
+    assert s["mmu_overhead"] == pytest.approx(80 / 102_080)
+
+
+def two_rates(w):
+    w.cycles(10, 0.5)
+    w.mmap(A, 2 * 4096)
+    w.access([A], True, counts=[1000])
+    w.cycles(20, 0.0)                       # data cost off again: only compute
+    w.access([A + 4096], True, counts=[500])
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_rate_changes_mid_trace(fast):
+    s = _summary(two_rates, fast=fast)
+    # two pages: two faults, two walks; the second page's 500 pay 20 cycles
+    assert s["data_cycles"] == 92_000
+    assert s["user_cycles"] == 1000 * 102 + 500 * 20 + 2 * WALK
+    assert s["walk_cycles"] == 2 * WALK
+
+
+def test_zero_rate_is_todays_cost():
+    def body(w):
+        w.cycles(10)
+        w.mmap(A, 4096)
+        w.access([A], True, counts=[1000])
+    s = _summary(body)
+    assert s["data_cycles"] == 0
+    assert s["user_cycles"] == 1000 * 10 + WALK
+
+
+def test_trace_carries_misses_in_millionths(tmp_path):
+    p = tmp_path / "t.trace"
+    with TraceWriter(p, {"workload": "test"}) as w:
+        w.cycles(7, 0.25)
+    words = np.concatenate([c["word"] for c in TraceReader(p).chunks()])
+    cyc = words[(words & np.uint64(KIND_MASK)) == CYCLES]
+    assert (int(cyc[0]) >> 12) == MISS_SCALE // 4
+    with TraceWriter(tmp_path / "u.trace", {"workload": "test"}) as w:
+        with pytest.raises(ValueError, match="llc_misses_per_access"):
+            w.cycles(7, 1.5)
+
+
+def test_lackey_import_carries_the_miss_rate(tmp_path):
+    from workloads.lackey import Lackey
+    src = tmp_path / "in.txt"
+    src.write_text(" S 7ff000398,8\n L 7ff000398,8\n")
+    out = tmp_path / "out.trace"
+    Lackey({"path": str(src), "cycles_per_access": 3, "llc_misses_per_access": 0.125}).write(out)
+    recs = np.concatenate(list(TraceReader(out).chunks()))
+    cyc = recs[(recs["word"] & np.uint64(KIND_MASK)) == CYCLES]
+    assert len(cyc) == 1 and int(cyc["arg"][0]) == 3
+    assert int(cyc["word"][0]) >> 12 == MISS_SCALE // 8
