@@ -58,8 +58,8 @@ def expand_runs(cfg, collisions: list | None = None):
         if "sweep" in exp:
             sw = exp["sweep"]
             for wl in sw["workloads"]:
-                for f in sw.get("fragmentation", [cfg["pressure"]["fragmentation"]]):
-                    for t in sw.get("tenant_fraction", [cfg["pressure"]["tenant_fraction"]]):
+                for f in sw.get("fragmentation", [base["pressure"]["fragmentation"]]):
+                    for t in sw.get("tenant_fraction", [base["pressure"]["tenant_fraction"]]):
                         rid = f"{name}/{wl}_f{pct(f)}_t{pct(t)}"
                         if rid in runs:
                             prev = runs[rid]["pressure"]
@@ -74,7 +74,10 @@ def expand_runs(cfg, collisions: list | None = None):
                             continue
                         runs[rid] = {**base,
                                      "processes": [{"workload": wl, "name": wl, "start_s": 0.0}],
-                                     "pressure": {"fragmentation": f, "tenant_fraction": t},
+                                     # the grid point over the experiment's pressure
+                                     # (movable fragmentation and pages per block stay)
+                                     "pressure": {**base["pressure"], "fragmentation": f,
+                                                  "tenant_fraction": t},
                                      "labels": {**base["labels"], "workload": wl,
                                                 "variant": rid.split("/")[1],
                                                 "fragmentation": f, "tenant_fraction": t}}
