@@ -14,6 +14,11 @@ BLK_BASE = 1       # split into 4 KiB frames (some may be free)
 BLK_HUGE = 2       # mapped whole as one 2 MiB page
 BLK_RESERVED = 3   # a FreeBSD-style reservation for one virtual region
 
+# --- region mapping kinds (Regions.huge) ---
+HUGE_NONE = 0      # 4 KiB PTEs (or nothing)
+HUGE_PMD = 1       # one 2 MiB PTE onto a private block
+HUGE_ZERO = 2      # one 2 MiB PTE onto the shared huge zero page (read-only, no frame)
+
 # --- block lists ---
 L_FREE_ZEROED = 0  # free blocks whose frames are known zero (pre-zeroed)
 L_FREE_DIRTY = 1   # free blocks with stale content
@@ -72,7 +77,8 @@ P_HIST_BINS = 22
 P_CPU_HZ = 23
 P_FAST_PATH = 24     # 1: replay takes runs of accesses to mapped pages in fast_run
 P_POP_COUNTS_ZERO = 25  # 1: PTEs of the shared zero page count towards P_POP_TRIGGER
-N_PARAMS = 26
+P_HUGE_ZERO_PAGE = 32  # 1: a read fault in an empty huge-eligible region maps the huge zero page
+N_PARAMS = 36
 
 # --- global counters (int64 array G) ---
 G_FREE_FRAMES = 0
@@ -119,6 +125,7 @@ C_REPEAT_DONE = 31    # repetitions of the current record already replayed (spli
 C_HIST_LAT = 32       # memo: last fault latency (cycles) and its histogram bin
 C_HIST_BIN = 33
 C_FAST_RECORDS = 34  # records replay handed to fast_run (a diagnostic; in no table)
+C_FAULTS_HUGE_ZERO = 38  # read faults that mapped the shared huge zero page
 N_COUNTERS = 40
 
 # fault-latency histogram: log-spaced bins, HIST_RATIO wide, from HIST_MIN_NS

@@ -37,23 +37,24 @@ from machine.jit import kernel, prefetch
 from hpsim.units import (HPAGE_PMD_ORDER, HUGE_PAGE_MASK, HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT,
                          PAGE_SIZE)
 from machine import physmem, tlb as tlbmod
-from machine.constants import (BLK_HUGE, BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES, C_CLOCK,
+from machine.constants import (BLK_HUGE, BLK_RESERVED, HUGE_ZERO, C_ACCESSES, C_BLOAT_PAGES, C_CLOCK,
                                C_CYCLES_PER_ACCESS, C_FAST_RECORDS, C_FAULTS_2M, C_FAULTS_4K,
-                               C_FAULTS_COW, C_FAULTS_PREZEROED, C_FAULTS_ZEROPAGE,
+                               C_FAULTS_COW, C_FAULTS_HUGE_ZERO, C_FAULTS_PREZEROED,
+                               C_FAULTS_ZEROPAGE,
                                C_FAULT_CYCLES, C_FREE_CYCLES, C_HIST_BIN, C_HIST_LAT, C_L1_HITS,
                                C_L2_HITS, C_LAST_VMA, C_MADVISED_PAGES, C_NVMA, C_REPEAT_DONE,
                                C_RSS_PAGES, C_SEGV_ADDR, C_THP_FALLBACK, C_TLB_INVALIDATIONS,
                                C_TRIG_SLOT,
                                C_USER_CYCLES, C_WALKS, C_WALK_CYCLES, C_WRITES, C_ZERO_CYCLES,
                                FAULT_HUGE, FAULT_RESERVE, G_RESERVATIONS, HIST_BINS, HIST_MIN_NS,
-                               HIST_RATIO, P_CPU_HZ, P_FAST_PATH, P_FAULT_BASE_2M,
+                               HIST_RATIO, P_CPU_HZ, P_FAST_PATH, P_FAULT_BASE_2M, P_HUGE_ZERO_PAGE,
                                P_FAULT_BASE_4K, P_FAULT_MODE, P_FREE_2M, P_FREE_4K, P_L2_HIT,
                                P_POP_COUNTS_ZERO, P_POP_TRIGGER, P_PREFER_ZEROED, P_WALK_2M, P_WALK_4K,
                                P_ZEROPAGE_FAULT, P_ZEROPAGE_ON_READ, P_ZERO_2M, P_ZERO_4K,
                                PAGES_PER_HUGE, PG_ACCESSED, PG_MAPPED, PG_TOUCHED, PG_WRITTEN,
                                PG_ZEROPAGE, ST_END, ST_EVENT, ST_NOMEM, ST_SEGV, ST_TIME,
                                ST_TRIGGER)
-from machine.pagetable import map_huge, zap_range
+from machine.pagetable import map_huge, map_huge_zero, wp_huge_zero, zap_range
 from workloads.trace import ACCESS, CYCLES, KIND_MASK, MADV_DONTNEED, WRITE_BIT
 
 # A process's address-space arrays, as the kernel sees them.
@@ -125,12 +126,32 @@ def latency_bin(P, lat):
 
 
 @kernel(inline="always")
+def huge_fault_done(P, C, z):
+    """Count a 2 MiB page mapped at fault (THP_FAULT_ALLOC) and return its
+    latency: base cost, plus clearing unless the block was pre-zeroed."""
+    C[C_FAULTS_2M] += 1
+    zc = 0
+    if z:
+        C[C_FAULTS_PREZEROED] += 1
+    else:
+        zc = P[P_ZERO_2M]
+    C[C_ZERO_CYCLES] += zc
+    return P[P_FAULT_BASE_2M] + zc
+
+
+@kernel(inline="always")
 def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
     """Handle a fault on page i of region slot.  Returns the latency in cycles,
-    or -1 when no frame could be found (nothing changed)."""
+    or -1 when no frame could be found (nothing changed, except that a huge
+    zero mapping written to may have been split first, as in Linux)."""
     p = slot * PAGES_PER_HUGE + i
     st = rg.pg_state[p]
     mode = P[P_FAULT_MODE]
+    if rg.huge[slot] == HUGE_ZERO:
+        # a write: a cleared 2 MiB page, else 512 zero-page PTEs and the COW below
+        blk, z = wp_huge_zero(ph, G, rg, P, C, tlb, slot, mode == FAULT_HUGE)
+        if blk >= 0:
+            return huge_fault_done(P, C, z)
     if st & PG_MAPPED:
         # write to the shared zero page: copy-on-write into a fresh frame
         f, z = physmem.alloc_frame(ph, G)
@@ -148,18 +169,17 @@ def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
         zc = 0 if z else P[P_ZERO_4K]
         C[C_ZERO_CYCLES] += zc
         return P[P_FAULT_BASE_4K] + zc
+    if not write and whole and rg.mapped[slot] == 0 and P[P_HUGE_ZERO_PAGE]:
+        # do_huge_pmd_anonymous_page, read fault, use_zero_page: one PMD onto
+        # the shared huge zero page; no frame, no zeroing
+        map_huge_zero(rg, C, tlb, slot)
+        C[C_FAULTS_HUGE_ZERO] += 1
+        return P[P_ZEROPAGE_FAULT]
     if mode == FAULT_HUGE and whole and rg.mapped[slot] == 0:
         blk, z = physmem.alloc_block(ph, G, P[P_PREFER_ZEROED] != 0, slot, BLK_HUGE)
         if blk >= 0:
             map_huge(ph, G, rg, C, tlb, slot, blk)
-            C[C_FAULTS_2M] += 1
-            zc = 0
-            if z:
-                C[C_FAULTS_PREZEROED] += 1
-            else:
-                zc = P[P_ZERO_2M]
-            C[C_ZERO_CYCLES] += zc
-            return P[P_FAULT_BASE_2M] + zc
+            return huge_fault_done(P, C, z)
         C[C_THP_FALLBACK] += 1
     if not write and P[P_ZEROPAGE_ON_READ]:
         rg.pg_state[p] = PG_MAPPED | PG_ZEROPAGE | PG_TOUCHED
@@ -311,8 +331,10 @@ def tlb_access(l1s, l1h, l2, huge, vpn, cnt, cpa, walk_4k, walk_2m, l2_hit):
 @kernel(inline="always")
 def faults(st, huge, wbit):
     """An access to a page of state st faults: not mapped, or a write to the
-    shared zero page (copy-on-write).  A huge mapping never faults."""
-    return not huge and ((st & PG_MAPPED) == 0 or (wbit & (st >> _ZEROPAGE_SHIFT)) != 0)
+    shared zero page (copy-on-write; the huge zero page's pages carry
+    PG_ZEROPAGE too).  Every page of a huge mapping is mapped, so huge (kept
+    for the callers) needs no test."""
+    return (st & PG_MAPPED) == 0 or (wbit & (st >> _ZEROPAGE_SHIFT)) != 0
 
 
 @kernel(inline="always")

@@ -11,6 +11,8 @@ compiled fault path through four class attributes, read when it is attached:
 - ``population_counts_zero_page``: PTEs of the shared zero page count towards
   that population (Ingens's population map), not only private pages (FreeBSD).
 - ``zero_page_on_read``: override the machine's read-fault behaviour.
+- ``huge_zero_page``: a read fault in an empty huge-eligible region maps the
+  shared huge zero page (Linux THP ``use_zero_page``); set per instance.
 
 Everything else happens in background threads (``threads()``), woken on
 their own periods in simulated time, and in the hooks below, which act on
@@ -118,6 +120,7 @@ class Policy:
     population_trigger: ClassVar[int] = 0
     population_counts_zero_page: ClassVar[bool] = False
     zero_page_on_read: ClassVar[bool | None] = None
+    huge_zero_page: bool = False
 
     def __init__(self, machine, params: dict):
         """``params``: the complete option dict, checked against the schema

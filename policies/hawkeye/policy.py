@@ -98,6 +98,9 @@ class HawkEye(Policy):
     def __init__(self, machine, params):
         super().__init__(machine, params)
         self.fault_mode = FAULT_HUGE if self.p["fault_huge"] else FAULT_BASE
+        # the code keeps do_huge_pmd_anonymous_page's huge-zero read path
+        # even where it disables the fault-time allocation (241e67df)
+        self.huge_zero_page = self.p["use_zero_page"]
         self.maps: dict[int, AccessMap] = {}
         self.mm_list: list[int] = []          # pids, promotion round-robin order
         self.kbin = KBinManager(machine, self.maps, lambda: list(self.mm_list),
