@@ -133,7 +133,9 @@ class Mechanisms:
 
     def zero_subpages(self, slots) -> np.ndarray:
         """Per region: resident private 4 KiB sub-pages whose content is zero
-        (HawkEye remove.c's byte scan finds them), int64 array aligned with slots."""
+        (HawkEye remove.c's byte scan finds them; 512 for a huge zero
+        mapping, whose page remove.c's follow_page returns too), int64 array
+        aligned with slots."""
         return pt.zero_page_counts(self.rg, np.asarray(slots, np.int64))
 
     # --- accessed bits ---------------------------------------------------------

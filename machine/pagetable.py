@@ -308,9 +308,12 @@ def release_zero_pages(ph, G, rg, C, tlb, slot, max_pages):
     """HawkEye's bloat recovery on one region: split a huge mapping and unmap
     its zero-filled pages (a later read maps the zero page, a later write
     faults in a fresh page).  Returns (released, zero_pages_scanned,
-    nonzero_pages_scanned).  A huge zero mapping holds no frame: untouched."""
+    nonzero_pages_scanned).  A huge zero mapping: remove.c's follow_page
+    returns the huge zero page (PageTransHuge), all 512 sub-pages read zero
+    and zap_page_range removes the PMD; no frame is freed."""
     if rg.huge[slot] == HUGE_ZERO:
-        return 0, 0, 0
+        zap_range(ph, G, rg, C, tlb, slot, 0, PAGES_PER_HUGE)
+        return 0, PAGES_PER_HUGE, 0
     if rg.huge[slot]:
         split_region(ph, rg, C, tlb, slot)
     base = slot * PAGES_PER_HUGE
@@ -345,9 +348,11 @@ def accessed_counts(rg: Regions, slots: np.ndarray) -> np.ndarray:
 
 def zero_page_counts(rg: Regions, slots: np.ndarray) -> np.ndarray:
     """Resident private pages with zero content (never written), per region
-    (vectorised)."""
+    (vectorised); a huge zero mapping counts its 512 sub-pages (a byte scan
+    of the huge zero page finds them zero)."""
     st = rg.pg_state.reshape(-1, PAGES_PER_HUGE)[slots]
-    return ((st & PG_MAPPED != 0) & (st & PG_ZEROPAGE == 0) & (st & PG_WRITTEN == 0)).sum(axis=1)
+    n = ((st & PG_MAPPED != 0) & (st & PG_ZEROPAGE == 0) & (st & PG_WRITTEN == 0)).sum(axis=1)
+    return np.where(rg.huge[slots] == HUGE_ZERO, PAGES_PER_HUGE, n)
 
 
 __all__ = ["Regions", "new_regions", "grow_regions", "map_huge", "map_huge_zero",

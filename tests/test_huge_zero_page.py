@@ -148,3 +148,19 @@ def test_huge_zero_state_is_a_2m_mapping_without_frames():
     assert rg.huge[sl] == HUGE_ZERO and rg.block[sl] == -1
     assert (rg.pg_frame[sl * PAGES_PER_HUGE:(sl + 1) * PAGES_PER_HUGE] == -1).all()
     assert sim.m.free_frames == sim.m.total_frames      # no frame taken
+
+
+def test_hawkeye_recovery_scan_finds_512_zero_subpages_and_zaps_the_pmd():
+    """remove.c: follow_page returns the huge zero page (PageTransHuge), its
+    512 sub-pages read zero, zap_page_range removes the PMD; nothing freed."""
+    sim = run(small_spec("linux-thp"), [lambda w: (w.mmap(A, 4 << 20),
+                                                   w.access([A], False),
+                                                   w.access([A + (2 << 20)], True))])
+    m, hz, huge = sim.m, slot_of(sim), slot_of(sim, A + (2 << 20))
+    assert m.zero_subpages([hz, huge]).tolist() == [512, 511]
+    free = m.free_frames
+    assert m.release_zero_pages(hz) == (0, 512, 0)
+    assert m.free_frames == free and not m.region_huge(hz)
+    assert m.populated(hz, count_zero_page=True) == 0
+    assert not any(e["event"] == "split" for e in m.events)
+    m.check_invariants()
