@@ -14,6 +14,11 @@ BLK_BASE = 1       # split into 4 KiB frames (some may be free)
 BLK_HUGE = 2       # mapped whole as one 2 MiB page
 BLK_RESERVED = 3   # a FreeBSD-style reservation for one virtual region
 
+# --- region mapping kinds (Regions.huge) ---
+HUGE_NONE = 0      # 4 KiB PTEs (or nothing)
+HUGE_PMD = 1       # one 2 MiB PTE onto a private block
+HUGE_ZERO = 2      # one 2 MiB PTE onto the shared huge zero page (read-only, no frame)
+
 # --- block lists ---
 L_FREE_ZEROED = 0  # free blocks whose frames are known zero (pre-zeroed)
 L_FREE_DIRTY = 1   # free blocks with stale content
@@ -84,6 +89,7 @@ P_POP_COUNTS_ZERO = 25  # 1: PTEs of the shared zero page count towards P_POP_TR
 P_DEFRAG = 26       # 1: a huge fault that finds no free block asks for direct compaction
 P_MIGRATE_4K = 27   # cycles to migrate one 4 KiB page (compaction)
 P_DRAM_LATENCY = 36  # cycles an LLC miss waits for DRAM (machine.costs.dram_latency_ns)
+P_HUGE_ZERO_PAGE = 32  # 1: a read fault in an empty huge-eligible region maps the huge zero page
 N_PARAMS = 40
 
 # --- global counters (int64 array G) ---
@@ -138,6 +144,7 @@ C_COMPACT_PENDING = 37   # 0, or 1 + cycles of the direct compaction done for th
 C_ZERO_RELEASED = 47  # zero-filled pages released by release_zero_pages (HawkEye remove.c)
 C_DATA_CYCLES = 42   # part of user cycles spent waiting for DRAM (LLC misses x latency)
 C_DATA_CPA = 43      # data cycles per access from the last CYCLES record
+C_FAULTS_HUGE_ZERO = 38  # read faults that mapped the shared huge zero page
 N_COUNTERS = 48
 
 # fault-latency histogram: log-spaced bins, HIST_RATIO wide, from HIST_MIN_NS

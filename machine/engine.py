@@ -22,7 +22,7 @@ fault path, LLVM spilled most of them to the stack: 35 -> 21 ns per random
 access to a mapped page).  ``replay`` keeps the rest, one record at a time:
 faults, events, runs of repeats that cross a time limit.  ``P_FAST_PATH =
 0`` switches the fast path off; the results are the same
-(``tests/test_fast_path.py``).  The fault path is inlined into ``replay`` (a
+(``tests/test_fast_path.py``).  The fault path (``machine.fault``) is inlined into ``replay`` (a
 call passes ~250 scalars, one per field of every array of the machine, and
 cost more than the fault itself); TLB sets are updated without
 data-dependent branches (``tlb.touch``); the page state of the access 16
@@ -39,26 +39,20 @@ from machine.jit import kernel, prefetch
 
 from hpsim.units import (HPAGE_PMD_ORDER, HUGE_PAGE_MASK, HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT,
                          PAGE_SIZE)
-from machine import physmem, tlb as tlbmod
-from machine.constants import (BLK_HUGE, BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES, C_CLOCK,
-                               C_COMPACT_PENDING, C_CYCLES_PER_ACCESS, C_DATA_CPA, C_DATA_CYCLES,
-                               C_FAST_RECORDS, C_FAULTS_2M, C_FAULTS_4K,
-                               C_FAULTS_COW, C_FAULTS_PREZEROED, C_FAULTS_ZEROPAGE,
+from machine import tlb as tlbmod
+from machine.constants import (BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES, C_CLOCK,
+                               C_CYCLES_PER_ACCESS, C_DATA_CPA, C_DATA_CYCLES, C_FAST_RECORDS,
                                C_FAULT_CYCLES, C_FREE_CYCLES, C_HIST_BIN, C_HIST_LAT, C_L1_HITS,
                                C_L2_HITS, C_LAST_VMA, C_MADVISED_PAGES, C_NVMA, C_REPEAT_DONE,
-                               C_RSS_PAGES, C_SEGV_ADDR, C_THP_FALLBACK, C_TLB_INVALIDATIONS,
-                               C_TRIG_SLOT,
-                               C_USER_CYCLES, C_WALKS, C_WALK_CYCLES, C_WRITES, C_ZERO_CYCLES,
-                               FAULT_HUGE, FAULT_RESERVE, G_RESERVATIONS, HIST_BINS, HIST_MIN_NS,
-                               HIST_RATIO, P_CPU_HZ, P_DEFRAG, P_DRAM_LATENCY, P_FAST_PATH,
-                               P_FAULT_BASE_2M,
-                               P_FAULT_BASE_4K, P_FAULT_MODE, P_FREE_2M, P_FREE_4K, P_L2_HIT,
-                               P_POP_COUNTS_ZERO, P_POP_TRIGGER, P_PREFER_ZEROED, P_WALK_2M, P_WALK_4K,
-                               P_ZEROPAGE_FAULT, P_ZEROPAGE_ON_READ, P_ZERO_2M, P_ZERO_4K,
+                               C_SEGV_ADDR, C_TRIG_SLOT, C_USER_CYCLES, C_WALKS, C_WALK_CYCLES,
+                               C_WRITES, HIST_BINS, HIST_MIN_NS, HIST_RATIO, P_CPU_HZ,
+                               P_DRAM_LATENCY, P_FAST_PATH, P_FREE_2M, P_FREE_4K, P_L2_HIT,
+                               P_POP_COUNTS_ZERO, P_POP_TRIGGER, P_WALK_2M, P_WALK_4K,
                                PAGES_PER_HUGE, PG_ACCESSED, PG_MAPPED, PG_TOUCHED, PG_WRITTEN,
                                PG_ZEROPAGE, ST_COMPACT, ST_END, ST_EVENT, ST_NOMEM, ST_SEGV,
                                ST_TIME, ST_TRIGGER)
-from machine.pagetable import map_huge, zap_range
+from machine.fault import fault
+from machine.pagetable import zap_range
 from workloads.trace import ACCESS, CYCLES, KIND_MASK, MADV_DONTNEED, MISS_SCALE, WRITE_BIT
 
 # A process's address-space arrays, as the kernel sees them.
@@ -127,90 +121,6 @@ def latency_bin(P, lat):
         if b >= HIST_BINS:
             b = HIST_BINS - 1
     return b
-
-
-@kernel(inline="always")
-def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
-    """Handle a fault on page i of region slot.  Returns the latency in cycles,
-    or -1 when no frame could be found (nothing changed)."""
-    p = slot * PAGES_PER_HUGE + i
-    st = rg.pg_state[p]
-    mode = P[P_FAULT_MODE]
-    if st & PG_MAPPED:
-        # write to the shared zero page: copy-on-write into a fresh frame
-        f, z = physmem.alloc_frame(ph, G)
-        if f < 0:
-            return -1
-        rg.zpages[slot] -= 1
-        rg.pg_state[p] = PG_MAPPED | PG_TOUCHED
-        rg.pg_frame[p] = f
-        ph.frame_page[f] = p   # reverse map
-        # the PTE changes frame: wp_page_copy replaces it with
-        # ptep_clear_flush_notify, so the read-only translation cached by the
-        # read is gone and the retried write walks again (Linux 4.3 mm/memory.c)
-        C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_page(tlb, (rg.vaddr[slot] >> PAGE_SHIFT) + i)
-        C[C_RSS_PAGES] += 1
-        C[C_FAULTS_COW] += 1
-        zc = 0 if z else P[P_ZERO_4K]
-        C[C_ZERO_CYCLES] += zc
-        return P[P_FAULT_BASE_4K] + zc
-    # a direct compaction done for this fault (ST_COMPACT): its cost is part
-    # of this fault's latency, and the retry does not ask again
-    compacted = C[C_COMPACT_PENDING]
-    C[C_COMPACT_PENDING] = 0
-    dc = max(compacted - 1, 0)
-    if mode == FAULT_HUGE and whole and rg.mapped[slot] == 0:
-        blk, z = physmem.alloc_block(ph, G, P[P_PREFER_ZEROED] != 0, slot, BLK_HUGE)
-        if blk < 0 and P[P_DEFRAG] != 0 and compacted == 0:
-            return -2    # ST_COMPACT: __alloc_pages_direct_compact, then retry
-        if blk >= 0:
-            map_huge(ph, G, rg, C, tlb, slot, blk)
-            C[C_FAULTS_2M] += 1
-            zc = 0
-            if z:
-                C[C_FAULTS_PREZEROED] += 1
-            else:
-                zc = P[P_ZERO_2M]
-            C[C_ZERO_CYCLES] += zc
-            return P[P_FAULT_BASE_2M] + zc + dc
-        C[C_THP_FALLBACK] += 1
-    if not write and P[P_ZEROPAGE_ON_READ]:
-        rg.pg_state[p] = PG_MAPPED | PG_ZEROPAGE | PG_TOUCHED
-        rg.zpages[slot] += 1
-        rg.mapped[slot] += 1
-        C[C_FAULTS_ZEROPAGE] += 1
-        return P[P_ZEROPAGE_FAULT] + dc
-    f = -1
-    z = False
-    if mode == FAULT_RESERVE:
-        b = rg.block[slot]
-        if b < 0 and whole and rg.mapped[slot] == 0:
-            # reserve only an empty extent (vm_reserv_alloc_page: no page of
-            # the object may already lie in it)
-            b, _z = physmem.alloc_block(ph, G, False, slot, BLK_RESERVED)
-            if b >= 0:
-                rg.block[slot] = b
-                G[G_RESERVATIONS] += 1
-        if b >= 0:
-            f = b * PAGES_PER_HUGE + i
-            z = physmem.alloc_frame_at(ph, G, f)
-    if f < 0:
-        f, z = physmem.alloc_frame(ph, G)
-        if f < 0:
-            C[C_COMPACT_PENDING] = compacted   # nothing changed: the retry pays it
-            return -1
-    rg.pg_state[p] = PG_MAPPED | PG_TOUCHED
-    rg.pg_frame[p] = f
-    ph.frame_page[f] = p   # reverse map
-    rg.mapped[slot] += 1
-    C[C_RSS_PAGES] += 1
-    C[C_FAULTS_4K] += 1
-    zc = P[P_ZERO_4K]
-    if z:
-        zc = 0
-        C[C_FAULTS_PREZEROED] += 1
-    C[C_ZERO_CYCLES] += zc
-    return P[P_FAULT_BASE_4K] + zc + dc
 
 
 @kernel(inline="always")
@@ -326,8 +236,10 @@ def tlb_access(l1s, l1h, l2, huge, vpn, cnt, cpa, walk_4k, walk_2m, l2_hit):
 @kernel(inline="always")
 def faults(st, huge, wbit):
     """An access to a page of state st faults: not mapped, or a write to the
-    shared zero page (copy-on-write).  A huge mapping never faults."""
-    return not huge and ((st & PG_MAPPED) == 0 or (wbit & (st >> _ZEROPAGE_SHIFT)) != 0)
+    shared zero page (copy-on-write; the huge zero page's pages carry
+    PG_ZEROPAGE too).  Every page of a huge mapping is mapped, so huge (kept
+    for the callers) needs no test."""
+    return (st & PG_MAPPED) == 0 or (wbit & (st >> _ZEROPAGE_SHIFT)) != 0
 
 
 @kernel(inline="always")

@@ -19,8 +19,9 @@ from hpsim.units import (HPAGE_PMD_ORDER, HUGE_PAGE_MASK, HUGE_SHIFT, HUGE_SIZE,
 from machine import compaction, engine, pagetable as pt, physmem
 from machine.constants import (BLK_HUGE, C_BLOAT_PAGES, C_CLOCK, C_HIST_LAT, C_HUGE, C_LAST_VMA,
                                C_MADVISED_PAGES, C_NVMA, C_RSS_PAGES, C_USER_CYCLES,
-                               C_WALK_CYCLES, HIST_BINS, N_COUNTERS, N_PARAMS, P_CPU_HZ,
-                               P_DEFRAG, P_FAULT_MODE, P_POP_COUNTS_ZERO, P_POP_TRIGGER, P_PREFER_ZEROED, P_ZEROPAGE_ON_READ,
+                               C_WALK_CYCLES, HIST_BINS, HUGE_PMD, N_COUNTERS, N_PARAMS, P_CPU_HZ,
+                               P_DEFRAG, P_FAULT_MODE, P_HUGE_ZERO_PAGE, P_POP_COUNTS_ZERO,
+                               P_POP_TRIGGER, P_PREFER_ZEROED, P_ZEROPAGE_ON_READ,
                                PG_MAPPED, PG_ZEROPAGE)
 from machine.mechanisms import Mechanisms
 from machine.params import MachineParams
@@ -235,7 +236,7 @@ class Machine(Mechanisms):
         those).  Returns the cycles it cost."""
         r0, r1 = start >> HUGE_SHIFT, (start + length - 1) >> HUGE_SHIFT
         huge = [s for s in (pr.region_slot.get(r) for r in range(r0, r1 + 1))
-                if s is not None and self.rg.huge[s]]
+                if s is not None and self.rg.huge[s] == HUGE_PMD]
         cost = engine.unmap_range(self.ph, self.G, self.rg, self.P, pr.arrays, pr.tlb,
                                   start, length >> PAGE_SHIFT)
         for s in huge:
@@ -255,11 +256,18 @@ class Machine(Mechanisms):
         self.P[P_DEFRAG] = int(policy.defrag_fault)
         if policy.zero_page_on_read is not None:
             self.P[P_ZEROPAGE_ON_READ] = int(policy.zero_page_on_read)
+        self.set_huge_zero_page(policy.huge_zero_page)
 
     def policy_hook(self, name: str, *args):
         if self.policy is not None:
             return getattr(self.policy, name)(*args)
         return None
+
+    def set_huge_zero_page(self, on: bool) -> None:
+        """A read fault in an empty huge-eligible region maps the shared huge
+        zero page (THP ``use_zero_page``; policies that switch the fault path
+        at run time switch this too)."""
+        self.P[P_HUGE_ZERO_PAGE] = int(on)
 
     def set_fault_mode(self, mode: int) -> None:
         """Policies that adapt (Ingens FMFI) switch the fault path at run time."""
@@ -292,7 +300,7 @@ class Machine(Mechanisms):
         pages = np.flatnonzero(private)
         assert (self.ph.frame_page[frames] == pages).all(), "reverse map disagrees with a PTE"
         assert (self.ph.frame_page >= 0).sum() == len(frames), "reverse map names an unmapped page"
-        for s in np.flatnonzero(rg.huge[:n]):
+        for s in np.flatnonzero(rg.huge[:n] == HUGE_PMD):
             b = rg.block[s]
             assert self.ph.blk_state[b] == BLK_HUGE and self.ph.blk_owner[b] == s
             assert rg.vaddr[s] % HUGE_SIZE == 0
@@ -306,7 +314,7 @@ class Machine(Mechanisms):
                 assert (rg.pid[slots] == pr.pid).all()
                 rss = int(private.reshape(-1, PAGES_PER_HUGE)[slots].sum())
                 assert pr.C[C_RSS_PAGES] == rss, f"RSS {pr.C[C_RSS_PAGES]} != {rss}"
-                assert pr.C[C_HUGE] == int(rg.huge[slots].sum())
+                assert pr.C[C_HUGE] == int((rg.huge[slots] == HUGE_PMD).sum())
             assert pr.C[C_BLOAT_PAGES] >= 0
 
 

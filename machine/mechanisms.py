@@ -56,7 +56,7 @@ from machine import compaction, pagetable as pt, physmem, tlb as tlbmod
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_CLOCK, C_COLLAPSE_CYCLES,
                                C_COMPACT_MIGRATED, C_COMPACT_PENDING, C_COMPACT_STALL,
                                C_TLB_INVALIDATIONS,
-                               G_FREE_FRAMES, G_RESV_BROKEN, G_TOTAL_FRAMES, L_FREE_DIRTY,
+                               G_FREE_FRAMES, HUGE_PMD, G_RESV_BROKEN, G_TOTAL_FRAMES, L_FREE_DIRTY,
                                PG_ACCESSED, PG_MAPPED, PG_ZEROPAGE)
 from machine.results import ScanResult
 
@@ -86,7 +86,8 @@ class Mechanisms:
         return bool(self.rg.valid[slot])
 
     def region_huge(self, slot: int) -> bool:
-        """The region is mapped by one 2 MiB PTE (pmd_trans_huge)."""
+        """The region is mapped by one 2 MiB PTE (pmd_trans_huge), the huge
+        zero page's included (khugepaged, HawkEye's and Ingens's scans skip it)."""
         return bool(self.rg.huge[slot])
 
     def region_owner(self, slot: int) -> int:
@@ -140,7 +141,9 @@ class Mechanisms:
 
     def zero_subpages(self, slots) -> np.ndarray:
         """Per region: resident private 4 KiB sub-pages whose content is zero
-        (HawkEye remove.c's byte scan finds them), int64 array aligned with slots."""
+        (HawkEye remove.c's byte scan finds them; 512 for a huge zero
+        mapping, whose page remove.c's follow_page returns too), int64 array
+        aligned with slots."""
         return pt.zero_page_counts(self.rg, np.asarray(slots, np.int64))
 
     # --- accessed bits ---------------------------------------------------------
@@ -215,14 +218,16 @@ class Mechanisms:
         (split_huge_page).  Nothing happens to a gone or 4 KiB-mapped region."""
         if self.rg.valid[slot] and self.rg.huge[slot]:
             pr = self.procs[self.rg.pid[slot]]
+            was_page = self.rg.huge[slot] == HUGE_PMD
             pt.split_region(self.ph, self.rg, pr.C, pr.tlb, slot)
-            self._record("split", slot, now_s, reason)
+            if was_page:     # a huge zero mapping is no huge page: no split event
+                self._record("split", slot, now_s, reason)
 
     def release_zero_pages(self, slot: int, max_pages: int = PAGES_PER_HUGE,
                            now_s: float | None = None, reason: str = ""):
         """Split a huge region and unmap up to ``max_pages`` of its zero-filled
         pages (HawkEye remove.c).  Returns (released, zero_scanned, nonzero_scanned)."""
-        was_huge = bool(self.rg.huge[slot])
+        was_huge = self.rg.huge[slot] == HUGE_PMD
         pr = self.procs[self.rg.pid[slot]]
         out = pt.release_zero_pages(self.ph, self.G, self.rg, pr.C, pr.tlb, slot, max_pages)
         if was_huge:

@@ -20,17 +20,18 @@ import numpy as np
 from hpsim.units import HUGE_SHIFT, PAGE_SHIFT
 from machine import physmem, tlb as tlbmod
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_BLOAT_PAGES, C_HUGE, C_PROMOTIONS,
-                               C_RSS_PAGES, C_SPLITS, C_TLB_INVALIDATIONS, C_ZERO_RELEASED,
-                               G_FREE_FRAMES,
-                               G_RESV_PROMOTED, G_STAMP, NO_FRAME, P_COPY_4K, P_PROMOTE_INPLACE,
-                               P_ZERO_4K, PAGES_PER_HUGE, PG_ACCESSED, PG_MAPPED, PG_TOUCHED,
-                               PG_WRITTEN, PG_ZEROPAGE)
+                               C_RSS_PAGES, C_SPLITS, C_THP_FALLBACK, C_TLB_INVALIDATIONS,
+                               C_ZERO_RELEASED, G_FREE_FRAMES, P_PREFER_ZEROED,
+                               G_RESV_PROMOTED, G_STAMP, HUGE_NONE, HUGE_PMD, HUGE_ZERO, NO_FRAME,
+                               P_COPY_4K, P_PROMOTE_INPLACE, P_ZERO_4K, PAGES_PER_HUGE,
+                               PG_ACCESSED, PG_MAPPED, PG_TOUCHED, PG_WRITTEN, PG_ZEROPAGE)
 from machine.jit import kernel
 
 Regions = namedtuple("Regions", [
     "pid",       # int32: owning process index
     "vaddr",     # int64: virtual base address of the region (2 MiB aligned)
-    "huge",      # uint8: mapped by one 2 MiB PTE
+    "huge",      # uint8: HUGE_NONE, HUGE_PMD (one 2 MiB PTE onto a block) or
+                 #        HUGE_ZERO (one 2 MiB PTE onto the shared huge zero page)
     "block",     # int64: physical block when huge or reserved, else -1
     "mapped",    # int32: present PTEs (private frames and zero-page mappings)
     "zpages",    # int32: PTEs that map the shared zero page
@@ -84,7 +85,7 @@ def map_huge(ph, G, rg, C, tlb, slot, blk):
         rg.pg_state[base + i] = st
         rg.pg_frame[base + i] = blk * PAGES_PER_HUGE + i
         ph.frame_page[blk * PAGES_PER_HUGE + i] = base + i   # reverse map
-    rg.huge[slot] = 1
+    rg.huge[slot] = HUGE_PMD
     rg.block[slot] = blk
     rg.mapped[slot] = PAGES_PER_HUGE
     rg.zpages[slot] = 0
@@ -124,11 +125,65 @@ def zap_page(ph, G, rg, C, tlb, slot, i, shoot=True):
 
 
 @kernel
+def map_huge_zero(rg, C, tlb, slot):
+    """Map an empty region with one read-only PMD onto the shared huge zero
+    page (Linux 4.3 mm/huge_memory.c do_huge_pmd_anonymous_page, read fault
+    with transparent_hugepage_use_zero_page(): set_huge_zero_page).  No
+    frame, no RSS, no bloat; every page reads as the zero page, so the
+    region is kept as 512 zero-page PTE states (PG_TOUCHED: no frame the
+    program did not use) under one 2 MiB translation."""
+    base = slot * PAGES_PER_HUGE
+    for i in range(PAGES_PER_HUGE):
+        rg.pg_state[base + i] = PG_MAPPED | PG_ZEROPAGE | PG_TOUCHED
+        rg.pg_frame[base + i] = NO_FRAME
+    rg.huge[slot] = HUGE_ZERO
+    rg.mapped[slot] = PAGES_PER_HUGE
+    rg.zpages[slot] = PAGES_PER_HUGE
+    # the PMD was none, so nothing is cached; kept for symmetry with map_huge
+    C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_region(tlb, rg.vaddr[slot] >> HUGE_SHIFT)
+
+
+@kernel
+def split_huge_zero(rg, C, tlb, slot):
+    """__split_huge_zero_page_pmd (Linux 4.3): the huge zero PMD becomes 512
+    PTEs onto the 4 KiB zero page.  pmdp_huge_clear_flush_notify drops the
+    2 MiB translation.  Not a THP split (no THP_SPLIT event, C_SPLITS and
+    C_HUGE unchanged: no huge page existed)."""
+    rg.huge[slot] = HUGE_NONE
+    C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_region(tlb, rg.vaddr[slot] >> HUGE_SHIFT)
+
+
+@kernel
+def wp_huge_zero(ph, G, rg, P, C, tlb, slot, alloc):
+    """A write to a huge zero mapping (Linux 4.3 mm/huge_memory.c
+    do_huge_pmd_wp_page, is_huge_zero_pmd): with ``alloc`` (fault-time THP
+    allocation on), take a free block and map it huge (map_huge drops the
+    old 2 MiB translation: pmdp_huge_clear_flush_notify); the caller charges
+    clear_huge_page.  Otherwise, or with no free block: THP_FAULT_FALLBACK,
+    split_huge_page_pmd into 512 zero-page PTEs, and the retried fault copies
+    the written page (do_wp_page; the caller's copy-on-write path).  Since
+    3.15 this replaces do_huge_pmd_wp_zero_page_fallback, with the same
+    result: one frame and 511 zero-page PTEs.  Returns (block or -1, zeroed)."""
+    if alloc:
+        blk, z = physmem.alloc_block(ph, G, P[P_PREFER_ZEROED] != 0, slot, BLK_HUGE)
+        if blk >= 0:
+            map_huge(ph, G, rg, C, tlb, slot, blk)
+            return blk, z
+    C[C_THP_FALLBACK] += 1
+    split_huge_zero(rg, C, tlb, slot)
+    return np.int64(-1), False
+
+
+@kernel
 def split_region(ph, rg, C, tlb, slot):
-    """Replace a huge mapping by 512 4 KiB PTEs onto the same frames."""
+    """Replace a huge mapping by 512 4 KiB PTEs onto the same frames (a huge
+    zero mapping: 512 zero-page PTEs, ``split_huge_zero``)."""
+    if rg.huge[slot] == HUGE_ZERO:
+        split_huge_zero(rg, C, tlb, slot)
+        return
     blk = rg.block[slot]
     physmem.huge_to_base(ph, blk)
-    rg.huge[slot] = 0
+    rg.huge[slot] = HUGE_NONE
     rg.block[slot] = -1
     C[C_HUGE] -= 1
     C[C_SPLITS] += 1
@@ -140,7 +195,19 @@ def zap_range(ph, G, rg, C, tlb, slot, i0, i1, shoot=True):
     """Unmap pages [i0, i1) of a region (munmap, madvise DONTNEED).  A huge
     mapping is freed whole when the range covers it, else split first (as
     Linux 4.3's zap_pmd_range does).  Returns frames freed.  shoot=False: the
-    caller shoots down the range's 4 KiB translations itself."""
+    caller shoots down the range's 4 KiB translations itself.  A huge zero
+    mapping covered whole only loses its PMD (zap_huge_pmd: no frame to free,
+    put_huge_zero_page); covered in part, it is split into zero-page PTEs."""
+    if rg.huge[slot] == HUGE_ZERO and i0 == 0 and i1 == PAGES_PER_HUGE:
+        base = slot * PAGES_PER_HUGE
+        for i in range(PAGES_PER_HUGE):
+            rg.pg_state[base + i] = 0
+        rg.huge[slot] = HUGE_NONE
+        rg.mapped[slot] = 0
+        rg.zpages[slot] = 0
+        rg.trig[slot] = 0
+        C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_region(tlb, rg.vaddr[slot] >> HUGE_SHIFT)
+        return 0
     if rg.huge[slot]:
         if i0 == 0 and i1 == PAGES_PER_HUGE:
             base = slot * PAGES_PER_HUGE
@@ -151,7 +218,7 @@ def zap_range(ph, G, rg, C, tlb, slot, i0, i1, shoot=True):
                 rg.pg_state[base + i] = 0
                 rg.pg_frame[base + i] = NO_FRAME
             physmem.free_block(ph, G, rg.block[slot])
-            rg.huge[slot] = 0
+            rg.huge[slot] = HUGE_NONE
             rg.block[slot] = -1
             rg.mapped[slot] = 0
             rg.trig[slot] = 0
@@ -229,7 +296,7 @@ def promote_in_place(ph, G, rg, P, C, tlb, slot):
     aligned block, so only the mapping changes (FreeBSD pmap_promote_pde)."""
     blk = rg.block[slot]
     physmem.reserved_to_huge(ph, blk)
-    rg.huge[slot] = 1
+    rg.huge[slot] = HUGE_PMD
     C[C_HUGE] += 1
     C[C_PROMOTIONS] += 1
     G[G_RESV_PROMOTED] += 1
@@ -242,7 +309,12 @@ def release_zero_pages(ph, G, rg, C, tlb, slot, max_pages):
     """HawkEye's bloat recovery on one region: split a huge mapping and unmap
     its zero-filled pages (a later read maps the zero page, a later write
     faults in a fresh page).  Returns (released, zero_pages_scanned,
-    nonzero_pages_scanned)."""
+    nonzero_pages_scanned).  A huge zero mapping: remove.c's follow_page
+    returns the huge zero page (PageTransHuge), all 512 sub-pages read zero
+    and zap_page_range removes the PMD; no frame is freed."""
+    if rg.huge[slot] == HUGE_ZERO:
+        zap_range(ph, G, rg, C, tlb, slot, 0, PAGES_PER_HUGE)
+        return 0, PAGES_PER_HUGE, 0
     if rg.huge[slot]:
         split_region(ph, rg, C, tlb, slot)
     base = slot * PAGES_PER_HUGE
@@ -278,12 +350,15 @@ def accessed_counts(rg: Regions, slots: np.ndarray) -> np.ndarray:
 
 def zero_page_counts(rg: Regions, slots: np.ndarray) -> np.ndarray:
     """Resident private pages with zero content (never written), per region
-    (vectorised)."""
+    (vectorised); a huge zero mapping counts its 512 sub-pages (a byte scan
+    of the huge zero page finds them zero)."""
     st = rg.pg_state.reshape(-1, PAGES_PER_HUGE)[slots]
-    return ((st & PG_MAPPED != 0) & (st & PG_ZEROPAGE == 0) & (st & PG_WRITTEN == 0)).sum(axis=1)
+    n = ((st & PG_MAPPED != 0) & (st & PG_ZEROPAGE == 0) & (st & PG_WRITTEN == 0)).sum(axis=1)
+    return np.where(rg.huge[slots] == HUGE_ZERO, PAGES_PER_HUGE, n)
 
 
-__all__ = ["Regions", "new_regions", "grow_regions", "map_huge", "zap_page", "zap_range",
+__all__ = ["Regions", "new_regions", "grow_regions", "map_huge", "map_huge_zero",
+           "split_huge_zero", "wp_huge_zero", "zap_page", "zap_range",
            "split_region", "collapse_region", "promote_in_place", "release_zero_pages",
            "clear_accessed", "accessed_counts", "zero_page_counts",
            "BLK_HUGE", "BLK_RESERVED"]

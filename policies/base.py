@@ -14,6 +14,8 @@ compiled fault path through four class attributes, read when it is attached:
 - ``defrag_fault``: a huge fault that finds no free block compacts memory
   directly, then retries (Linux THP ``defrag``); the instance may set it
   from its options.
+- ``huge_zero_page``: a read fault in an empty huge-eligible region maps the
+  shared huge zero page (Linux THP ``use_zero_page``); set per instance.
 
 Everything else happens in background threads (``threads()``), woken on
 their own periods in simulated time, and in the hooks below, which act on
@@ -123,6 +125,7 @@ class Policy:
     population_counts_zero_page: ClassVar[bool] = False
     zero_page_on_read: ClassVar[bool | None] = None
     defrag_fault: bool = False
+    huge_zero_page: bool = False
 
     def __init__(self, machine, params: dict):
         """``params``: the complete option dict, checked against the schema

@@ -175,6 +175,9 @@ class Ingens(Policy):
         if self.p["adaptive_fmfi"]:
             self.aggressive = machine.fmfi() < float(self.p["fmfi_threshold"])
             self.fault_mode = FAULT_HUGE if self.aggressive else FAULT_BASE   # read by attach
+        # deferred mode never calls create_huge_pmd (__handle_mm_fault), so
+        # the huge zero page exists only while faults are aggressive
+        self.huge_zero_page = self.p["use_zero_page"] and self.fault_mode == FAULT_HUGE
         s = self.p["scand"]
         self.khugepaged_thread = KernelThread("khugepaged", self.khugepaged,
                                               k["scan_sleep_millisecs"] / 1000)
@@ -354,6 +357,7 @@ class Ingens(Policy):
             self.aggressive = aggressive
             self.n["fmfi_switches"] += 1
         self.m.set_fault_mode(FAULT_HUGE if aggressive else FAULT_BASE)
+        self.m.set_huge_zero_page(self.p["use_zero_page"] and aggressive)
 
     # --- plumbing -----------------------------------------------------------------
     # --- proactive compaction (ingens.diff osa_hpage_compactd) -------------------

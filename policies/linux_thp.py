@@ -4,7 +4,10 @@ Paper §2 / hawkeye-facts.md §4.1 (mm/huge_memory.c at Linux 4.3):
 
 - Fault: when the 2 MiB-aligned range lies inside the VMA and the PMD is
   empty, allocate a 2 MiB block and zero it synchronously (clear_huge_page);
-  if no block is free, fall back to 4 KiB.
+  if no block is free, fall back to 4 KiB.  A read fault there maps the
+  shared huge zero page instead (``use_zero_page``, default 1 since 3.8); a
+  later write allocates and clears a 2 MiB page, or splits the zero PMD and
+  copies one 4 KiB page when no block is free (do_huge_pmd_wp_page).
 - khugepaged: wakes every ``scan_sleep_millisecs`` (10000), examines
   ``pages_to_scan`` PTEs' worth (4096 = 8 regions) per pass, mm_slots
   round-robin and each mm from low to high virtual address, resuming where it
@@ -41,6 +44,10 @@ class LinuxTHP(Policy):
         super().__init__(machine, params)
         self.fault_mode = FAULT_HUGE if self.p["fault_huge"] else FAULT_BASE
         self.defrag_fault = self.p["defrag"] == "always"
+        # transparent_hugepage/use_zero_page: kept with fault_huge false as
+        # well (as HawkEye's code keeps the read path when it disables the
+        # fault-time allocation)
+        self.huge_zero_page = self.p["use_zero_page"]
         self.scan = AddressOrderScan(machine)
         self.collapsed = 0
         self.alloc_failures = 0

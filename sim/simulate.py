@@ -37,7 +37,8 @@ from hpsim.units import HUGE_SHIFT, PAGE_SHIFT, PAGE_SIZE
 from machine import engine
 from machine.constants import (C_ACCESSES, C_BLOAT_PAGES, C_CLOCK, C_COMPACT_MIGRATED,
                                C_COMPACT_STALL, C_DATA_CYCLES, C_FAULT_CYCLES,
-                               C_FAULTS_2M, C_FAULTS_4K, C_FAULTS_COW, C_FAULTS_PREZEROED,
+                               C_FAULTS_2M, C_FAULTS_4K, C_FAULTS_COW, C_FAULTS_HUGE_ZERO,
+                               C_FAULTS_PREZEROED,
                                C_FAULTS_ZEROPAGE, C_FREE_CYCLES, C_HUGE, C_L1_HITS, C_L2_HITS,
                                C_PROMOTIONS, C_RSS_PAGES, C_SEGV_ADDR, C_SPLITS, C_THP_FALLBACK,
                                C_TRIG_SLOT, C_USER_CYCLES, C_WALK_CYCLES, C_WALKS, C_WRITES,
@@ -303,7 +304,8 @@ class Simulation:
         rows = []
         for pr, cur in zip(m.procs, self.cursors):
             C = pr.C
-            faults = int(C[C_FAULTS_4K] + C[C_FAULTS_2M] + C[C_FAULTS_ZEROPAGE] + C[C_FAULTS_COW])
+            faults = int(C[C_FAULTS_4K] + C[C_FAULTS_2M] + C[C_FAULTS_ZEROPAGE] + C[C_FAULTS_COW]
+                         + C[C_FAULTS_HUGE_ZERO])
             h = pr.arrays.hist
             end = pr.exit_cycles if pr.exit_cycles is not None else int(C[C_CLOCK])
             ts = pd.DataFrame([r for r in self.rows if r["process"] == pr.name])
@@ -317,6 +319,7 @@ class Simulation:
                 "faults": faults, "faults_4k": int(C[C_FAULTS_4K]),
                 "faults_2m": int(C[C_FAULTS_2M]), "faults_zeropage": int(C[C_FAULTS_ZEROPAGE]),
                 "faults_cow": int(C[C_FAULTS_COW]),
+                "faults_huge_zero": int(C[C_FAULTS_HUGE_ZERO]),
                 "faults_prezeroed": int(C[C_FAULTS_PREZEROED]),
                 "thp_fallbacks": int(C[C_THP_FALLBACK]),
                 "compact_stall": int(C[C_COMPACT_STALL]),

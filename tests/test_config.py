@@ -32,8 +32,8 @@ def test_hawkeye_g_merges_the_hawkeye_pmu_block_by_a_yaml_anchor():
     assert "<<: &hawkeye" in text and "<<: *hawkeye" in text
     for cfg in (yaml.safe_load(text), yte.process_yaml(io.StringIO(text), require_use_yte=True)):
         pmu, g = cfg["policies"]["hawkeye-pmu"], cfg["policies"]["hawkeye-g"]
-        assert list(pmu) == ["fault_huge", "defrag", "prezero", "bloat_recovery", "access_map",
-                             "promotion", "pmu"]
+        assert list(pmu) == ["fault_huge", "defrag", "use_zero_page", "prezero", "bloat_recovery",
+                             "access_map", "promotion", "pmu"]
         assert g == {k: v for k, v in pmu.items() if k != "pmu"}
 
 
@@ -130,7 +130,7 @@ def mutated(path, value):
     ("policies.hawkeye-pmu.pmu.smoothing", 2,
      'policies.hawkeye-pmu.pmu.smoothing: 2 is not allowed (must be one of "paper", "code")'),
     ("policies.hawkeye-g.pmu", {"interval_s": 10},
-     "policies.hawkeye-g.pmu: unknown option; allowed: fault_huge, defrag, prezero, "
+     "policies.hawkeye-g.pmu: unknown option; allowed: fault_huge, defrag, use_zero_page, prezero, "
      "bloat_recovery, access_map, promotion"),
     # a workload's params (checked by the definition of its kind)
     ("workloads.redis.params.n_key", 5,

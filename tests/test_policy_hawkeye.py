@@ -324,8 +324,9 @@ def test_hot_high_region_is_promoted_before_cold_low_ones(buckets):
     """At 0.2 s the hot region's weight is 204 (paper bucket 4 / code bin 8),
     the cold ones' 52 (bucket 1 / bin 6).  The first pass (t = 1 s):
     hawkeye-g takes the hot one, then the cold ones in order, 8 in all;
-    hawkeye-pmu the same but stops once fewer than 8 regions are pending
-    (11 -> 7 after four promotions); linux-thp collapses regions 0..7."""
+    hawkeye-pmu the same: its process (11 pending) is the pass's target and
+    the pass does its 8 promotions for it; at the next pass 3 are pending
+    (< 8), so no target; linux-thp collapses regions 0..7."""
     extra = {"fault_huge": False, "access_map": {"buckets": buckets}}
     g = run(small_spec("hawkeye-g", policy_params=params("hawkeye-g", extra)),
             [hot_high_cold_low])
@@ -334,7 +335,7 @@ def test_hot_high_region_is_promoted_before_cold_low_ones(buckets):
     pmu = run(small_spec("hawkeye-pmu", policy_params=params("hawkeye-pmu", extra)),
               [hot_high_cold_low])
     assert pmu.m.procs[0].mmu_overhead_pct == 3
-    assert log_regions(pmu.policy) == [("p0", r) for r in [10, 0, 1, 2]]
+    assert log_regions(pmu.policy) == [("p0", r) for r in [10, 0, 1, 2, 3, 4, 5, 6]]
     for sim in (g, pmu):
         sim.m.check_invariants()
         assert sim.summary().iloc[0].promotions == len(sim.policy.promotion_log)
@@ -363,19 +364,20 @@ def sweeper(n_regions, pages_per_region, seconds, cycles_per_record, then=3.0):
 
 def test_pmu_serves_the_highest_mmu_overhead_process_first():
     """Two processes with 12 regions of 200 accessed pages each; p1's loop
-    misses the TLB every 1200 cycles (6%), p0's every 3000 (2%).  Every
-    promotion goes to p1 while it has at least 8 pending regions (5 of them),
-    then to p0: pass 1 (t = 1 s) p1 x5, p0 x3; pass 2, p0 x2.  hawkeye-g,
-    blind to the overhead, alternates."""
+    misses the TLB every 1200 cycles (6%), p0's every 3000 (2%).  The target
+    is chosen once per pass (ohp_get_target_mm) and gets the whole pass
+    (khugepaged_promote_mm: 4096 / 512 = 8 promotions): pass 1 (t = 1 s) p1
+    x8; pass 2, p1 has 4 pending (< 8), so p0 x8; pass 3, neither has 8.
+    hawkeye-g, blind to the overhead, alternates."""
     bodies = [sweeper(12, 200, 0.25, 3000), sweeper(12, 200, 0.25, 1200)]
     extra = {"fault_huge": False}
     pmu = run(small_spec("hawkeye-pmu", policy_params=params("hawkeye-pmu", extra)), bodies)
     p0, p1 = pmu.m.procs
     assert (p0.mmu_overhead_pct, p1.mmu_overhead_pct) == (2, 6)
     log = [(t, p) for t, p, _ in pmu.policy.promotion_log]
-    assert log == [(1.0, "p1")] * 5 + [(1.0, "p0")] * 3 + [(2.0, "p0")] * 2
-    assert log_regions(pmu.policy) == [("p1", r) for r in range(5)] + \
-        [("p0", r) for r in range(5)]
+    assert log == [(1.0, "p1")] * 8 + [(2.0, "p0")] * 8
+    assert log_regions(pmu.policy) == [("p1", r) for r in range(8)] + \
+        [("p0", r) for r in range(8)]
     pmu.m.check_invariants()
 
     g = run(small_spec("hawkeye-g", policy_params=params("hawkeye-g", extra)), bodies)
@@ -390,8 +392,8 @@ def test_pmu_stops_below_2_percent_overhead_unless_switched_off():
     assert pmu.m.procs[0].mmu_overhead_pct == 1 and pmu.policy.promotion_log == []
     off = run(small_spec("hawkeye-pmu", policy_params=params(
         "hawkeye-pmu", extra, {"pmu": {"stop_below_pct": 0}})), [body])
-    # 12 pending: promotions while at least 8 are pending, i.e. 5
-    assert len(off.policy.promotion_log) == 5
+    # 12 pending: one pass of 8 promotions; then 4 are pending (< 8)
+    assert len(off.policy.promotion_log) == 8
 
 
 def test_hawkeye_g_round_robins_between_equally_hot_processes():
@@ -467,13 +469,13 @@ def test_munmap_drops_candidates():
 
 def test_pmu_round_robins_between_processes_of_equal_overhead():
     """Equal overheads (3%): the chosen process moves to the list tail, so the
-    promotions alternate; each stops at 7 pending (12 - 5)."""
+    passes alternate, 8 promotions each; then each has 4 pending (< 8)."""
     bodies = [sweeper(12, 200, 0.25, 2000) for _ in range(2)]
     pmu = run(small_spec("hawkeye-pmu", policy_params=params("hawkeye-pmu",
                                                              {"fault_huge": False})), bodies)
     assert [p.mmu_overhead_pct for p in pmu.m.procs] == [3, 3]
     assert [(t, p) for t, p, _ in pmu.policy.promotion_log] == \
-        [(1.0, "p0"), (1.0, "p1")] * 4 + [(2.0, "p0"), (2.0, "p1")]
+        [(1.0, "p0")] * 8 + [(2.0, "p1")] * 8
     pmu.m.check_invariants()
 
 
@@ -486,7 +488,7 @@ def test_pmu_code_smoothing_keeps_the_kernels_integer_ema():
         "hawkeye-pmu", {"fault_huge": False},
         {"pmu": {"smoothing": "code", "stop_below_pct": 0}})), bodies)
     assert pmu.policy.profiler.weight == {0: 0, 1: 1}
-    assert [p for _, p, _ in pmu.policy.promotion_log] == ["p1"] * 5
+    assert [p for _, p, _ in pmu.policy.promotion_log] == ["p1"] * 8
 
 
 def test_start_zeroed_fraction_models_a_machine_idle_before_the_run():

@@ -42,7 +42,7 @@ def test_rows_of_the_default_profile():
     counts = {s: len(setup_rows(DEFAULT, SCHEMA, s)) for s in SECTIONS}
     # machine: 3 scalars + 3 TLBs x 2 + 13 costs; pressure: unmovable and movable
     # fragmentation, pages per movable block, tenants; policies: linux-4k's empty block is one row
-    assert counts == {"machine": 22, "pressure": 4, "policies": 94, "workloads": 21}
+    assert counts == {"machine": 22, "pressure": 4, "policies": 100, "workloads": 21}
     df = setup_rows(DEFAULT, SCHEMA, "policies").set_index("key")
     row = df.loc["linux-thp.khugepaged.scan_sleep_millisecs"]
     assert (row.value, row.unit) == (10000, "ms")
@@ -52,7 +52,7 @@ def test_rows_of_the_default_profile():
     # hawkeye-g has the same options and sources as hawkeye-pmu, without the PMU's
     g = df[df.index.str.startswith("hawkeye-g.")]
     pmu = df[df.index.str.startswith("hawkeye-pmu.") & ~df.index.str.startswith("hawkeye-pmu.pmu.")]
-    assert list(g.source) == list(pmu.source) and len(g) == 29
+    assert list(g.source) == list(pmu.source) and len(g) == 31
     m = setup_rows(DEFAULT, SCHEMA, "machine").set_index("key")
     assert m.loc["tlb.l1_2m.entries", "unit"] == "entries"
     assert m.loc["tlb.l1_2m.entries", "source"].startswith("Haswell L1 DTLB for 2 MiB pages: 32")

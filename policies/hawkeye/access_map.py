@@ -22,12 +22,21 @@ fault path, appended to the tail of bin 0) and leave when promoted, when
 found invalid (unmapped, already huge, no longer inside one VMA), or when
 their process exits.
 
-Order inside a bucket: a sample visits the regions in list order (highest
-bucket first, head to tail); the regions that change bucket are inserted at
-the head of their new bucket, keeping the visiting order among themselves;
-regions whose bucket is unchanged keep their place.  So the head is the
-region that most recently rose (or fell) into the bucket [K-SUM: "head
-first (most recently inserted or accessed)"].
+Order inside a bucket (``bin_order``, a paper-vs-code switch):
+
+- ``paper`` [K-SUM: "head first (most recently inserted or accessed)"]: a
+  sample visits the regions in list order (highest bucket first, head to
+  tail); the regions that change bucket are inserted at the head of their
+  new bucket, keeping the visiting order among themselves; regions whose
+  bucket is unchanged keep their place.
+- ``code`` (``ohp_adjust_mm_bins``): every scanned region is ``list_move``d
+  to the head of its (new or same) bucket, one after the other, so
+  afterwards each bucket holds its regions in reverse scan order: the head
+  is the region scanned last.
+
+A region the promotion thread takes and puts back (``ohp_putback_kaddr``)
+goes to the tail of bin 0 and keeps its weight, so the next sample re-bins
+it from that weight.
 """
 from __future__ import annotations
 
@@ -75,6 +84,7 @@ class AccessMap:
         self.where: dict[int, int] = {}      # slot -> bucket
         self.by_region: dict[int, int] = {}  # region index (vaddr >> HUGE_SHIFT) -> slot
         self.region_of: dict[int, int] = {}  # slot -> region index
+        self.taken: dict[int, int] = {}      # slot -> weight of a region popped, not yet put back
 
     def __len__(self) -> int:
         return len(self.where)
@@ -102,10 +112,24 @@ class AccessMap:
         del self.by_region[self.region_of.pop(slot)]
 
     def pop_head(self, b: int) -> int:
-        """Take the head of bucket b (get_ohp_mm_addr / get_ohp_global_kaddr)."""
+        """Take the head of bucket b (get_ohp_mm_addr / get_ohp_global_kaddr);
+        its weight is held (the kaddr) until ``putback`` or ``drop_taken``."""
         slot = next(iter(self.buckets[b]))
+        w = self.weight[slot]
         self.remove(slot)
+        self.taken[slot] = w
         return slot
+
+    def putback(self, slot: int, region: int) -> None:
+        """ohp_putback_kaddr: a taken region goes back to the tail of bin 0
+        with the weight it had (the code's kaddr keeps ``weight``)."""
+        w = self.taken.pop(slot, 0)
+        self.add(slot, region)
+        self.weight[slot] = w
+
+    def drop_taken(self, slot: int) -> None:
+        """A taken region was promoted (kfree(kaddr))."""
+        self.taken.pop(slot, None)
 
     def highest(self, lowest: int = 0) -> int:
         """Highest non-empty bucket >= lowest, or -1."""
@@ -122,11 +146,14 @@ class AccessMap:
         """All slots, highest bucket first, each bucket head to tail."""
         return [s for b in range(N_BUCKETS - 1, -1, -1) for s in self.buckets[b]]
 
-    def update(self, slots: list[int], counts: np.ndarray, shape: str, alpha_milli: int) -> int:
+    def update(self, slots: list[int], counts: np.ndarray, shape: str, alpha_milli: int,
+               order: str = "paper") -> int:
         """ohp_adjust_mm_bins: fold one sample (accessed pages per slot, in
-        visiting order) into the EMA (update_kaddr_weight) and re-bin.
+        visiting order) into the EMA (update_kaddr_weight) and re-bin, the
+        order inside a bucket as ``order`` says (module docstring).
         Returns how many regions changed bucket."""
         moved: dict[int, list[int]] = {}
+        changed = 0
         for s, c in zip(slots, counts.tolist()):
             if s not in self.where:
                 continue
@@ -134,7 +161,13 @@ class AccessMap:
             self.weight[s] = w
             nb = bucket_of(w, shape)
             ob = self.where[s]
-            if nb != ob:
+            changed += nb != ob
+            if order == "code":          # list_move: to the head, one after the other
+                del self.buckets[ob][s]
+                self.where[s] = nb
+                self.buckets[nb][s] = None
+                self.buckets[nb].move_to_end(s, last=False)
+            elif nb != ob:
                 del self.buckets[ob][s]
                 self.where[s] = nb
                 moved.setdefault(nb, []).append(s)
@@ -143,7 +176,7 @@ class AccessMap:
             for s in reversed(lst):
                 d[s] = None
                 d.move_to_end(s, last=False)
-        return sum(len(v) for v in moved.values())
+        return changed
 
 
 class KBinManager:
@@ -165,6 +198,7 @@ class KBinManager:
         self.window_s = float(cfg["window_s"])
         self.code_sleep_s = float(cfg["code_sleep_s"])
         self.shape = cfg["buckets"]
+        self.bin_order = cfg["bin_order"]
         self.alpha_milli = int(round(cfg["ema_alpha"] * 1000))
         self.ns_per_pte = float(cfg["scan_cost_ns_per_pte"])
         self.counting = False             # paper mode: the bits were cleared, count next
@@ -211,7 +245,8 @@ class KBinManager:
         for am, slots in self._candidates(pids):
             if slots:
                 counts = self.m.accessed_counts(slots)
-                self.regions_moved += am.update(slots, counts, self.shape, self.alpha_milli)
+                self.regions_moved += am.update(slots, counts, self.shape, self.alpha_milli,
+                                                self.bin_order)
             n += len(slots)
             self.samples += 1
         self._charge(n)

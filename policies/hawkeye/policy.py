@@ -34,19 +34,23 @@ Pieces (one module each):
 5. ``promotion.Promotion`` (thread ``khugepaged``): at most ``pages_to_scan`` / 512 =
    8 promotions per pass, then ``scan_sleep_millisecs``.
 
-   - hawkeye-pmu: the target process is the one with the highest MMU
-     overhead (``profiler.MMUProfiler``, thread ``mmu_profiler``)
+   - hawkeye-pmu: once per pass, the target process is the one with the
+     highest MMU overhead (``profiler.MMUProfiler``, thread ``mmu_profiler``)
      among those with at least ``min_pending`` pending regions and an
      overhead of at least ``stop_below_pct``; strict ">" in list order, and
      the chosen process moves to the list tail (round-robin on ties, code
-     commit 990db7cc).  Within it: the head of its highest non-empty bucket.
+     commit 990db7cc).  The whole pass promotes for it (``ohp_get_target_mm``
+     then ``khugepaged_promote_mm``): each time the head of its highest
+     non-empty bucket, bucket 0 included, until 8 promotions, 100 failures
+     or no candidate left.
    - hawkeye-g: for each bucket from 9 down to 1 (bucket 0 excluded, as in
      ``get_ohp_global_kaddr``), the first process in list order with a region
      there gives its head and moves to the list tail.
 
    A promotion is khugepaged's collapse: it needs at most ``max_ptes_none``
    empty PTEs, one young and one writable PTE.  A region that fails that
-   goes back to the tail of bucket 0 (weight 0) and counts 1 failure; an
+   goes back to the tail of bucket 0, keeping its weight
+   (``ohp_putback_kaddr``), and counts 1 failure; an
    allocation failure (``SCAN_ALLOC_HUGE_PAGE_FAIL``) does the same, counts 100 and so ends the
    pass; a gone region is dropped and counts 1; a pass ends at 100 failures
    (code: ``failed >= 100``).  ``alloc_sleep_millisecs`` is 0 in the code, so
@@ -100,6 +104,9 @@ class HawkEye(Policy):
         self.fault_mode = FAULT_HUGE if self.p["fault_huge"] else FAULT_BASE
         # Linux 4.3 THP defrag (HawkEye's kernel keeps it): direct compaction at fault
         self.defrag_fault = self.p["defrag"] == "always"
+        # the code keeps do_huge_pmd_anonymous_page's huge-zero read path
+        # even where it disables the fault-time allocation (241e67df)
+        self.huge_zero_page = self.p["use_zero_page"]
         self.maps: dict[int, AccessMap] = {}
         self.mm_list: list[int] = []          # pids, promotion round-robin order
         self.kbin = KBinManager(machine, self.maps, lambda: list(self.mm_list),
@@ -107,7 +114,7 @@ class HawkEye(Policy):
         self.shape = self.p["access_map"]["buckets"]
         self.prezero = PreZeroer(machine, self.p["prezero"])
         self.bloat = BloatRecovery(machine, self.p["bloat_recovery"], self.overhead_of)
-        self.promotion = Promotion(machine, self.maps, self.p["promotion"], self.select)
+        self.promotion = Promotion(machine, self.maps, self.p["promotion"], self.begin_pass)
         self.registered = 0
 
     @property
@@ -188,8 +195,9 @@ class HawkEye(Policy):
         return self.m.procs[pid].mmu_overhead_pct
 
     # --- promotion -------------------------------------------------------------
-    def select(self) -> tuple[int, int, str] | None:
-        """Pop the next candidate: (pid, slot, reason), or None."""
+    def begin_pass(self):
+        """A promotion pass's picker (see ``Promotion``): a callable popping
+        the next candidate as (pid, slot, reason), or None for no pass."""
         raise NotImplementedError
 
     def _to_tail(self, pid: int) -> None:
@@ -238,11 +246,28 @@ class HawkEyePMU(HawkEye):
         self.profiler = MMUProfiler(machine, self.p["pmu"])
         self.pmin = pending_min_bucket(self.shape)
 
-    def select(self):
-        """ohp_get_target_mm, then get_ohp_mm_addr: among processes with at
-        least ``min_pending`` pending regions and a weight of at least
+    def begin_pass(self):
+        """ohp_get_target_mm once per pass: among processes with at least
+        ``min_pending`` pending regions and a weight of at least
         ``stop_below_pct``, the highest weight (strict ">" in list order); it
-        moves to the list tail and gives the head of its highest non-empty bucket."""
+        moves to the list tail.  The pass then takes its candidates from that
+        process only (get_ohp_mm_addr: the head of its highest non-empty
+        bucket, bucket 0 included), up to the pass's budget."""
+        best = self.target_mm()
+        if best is None:
+            return None
+        am = self.maps[best]
+        w = self.profiler.weight.get(best, 0)
+
+        def pick():
+            b = am.highest(0)
+            if b < 0 or not self.m.procs[best].running:
+                return None        # OHP_NO_WORK: the pass ends
+            return best, am.pop_head(b), f"hawkeye-pmu: bucket {b}, mmu overhead {w}%"
+        return pick
+
+    def target_mm(self) -> int | None:
+        """ohp_get_target_mm (mm/ohp.c): the pid chosen, moved to the list tail."""
         u = self.p["pmu"]
         best, best_w = None, 0
         for pid in self.mm_list:
@@ -256,12 +281,9 @@ class HawkEyePMU(HawkEye):
                 continue
             if w > best_w:                 # strict: the first in list order wins a tie
                 best, best_w = pid, w
-        if best is None:
-            return None
-        self._to_tail(best)
-        am = self.maps[best]
-        b = am.highest(0)
-        return best, am.pop_head(b), f"hawkeye-pmu: bucket {b}, mmu overhead {best_w}%"
+        if best is not None:
+            self._to_tail(best)
+        return best
 
     def threads(self):
         return [KernelThread(MMUProfiler.name, self.profiler.work, 0.0), *super().threads()]
@@ -273,6 +295,10 @@ class HawkEyePMU(HawkEye):
 @register("hawkeye-g")
 class HawkEyeG(HawkEye):
     """No PMU: the hottest bucket across all processes, round-robin."""
+
+    def begin_pass(self):
+        """No target: every candidate of the pass is ``select``'s."""
+        return self.select
 
     def select(self):
         """get_ohp_global_kaddr: from bucket 9 down to 1 (bucket 0 excluded, as

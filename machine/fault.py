@@ -1,0 +1,129 @@
+"""The page-fault handler: what one fault on a 4 KiB page of a region does.
+
+Linux 4.3 ``mm/memory.c`` ``handle_mm_fault`` -> ``do_anonymous_page`` /
+``do_wp_page`` (copy-on-write of the zero page), ``mm/huge_memory.c``
+``do_huge_pmd_anonymous_page`` (a 2 MiB page, or the huge zero page on a read)
+and ``do_huge_pmd_wp_page``; FreeBSD ``vm_reserv_alloc_page`` for reservations.
+Inlined into the compiled loop (``machine.engine.replay``); the policy's
+choices arrive as parameters (``P_FAULT_MODE``, ``P_DEFRAG``,
+``P_HUGE_ZERO_PAGE``, ...).  Latency = the base cost of the page size + its
+zeroing unless the frame was pre-zeroed (+ a direct compaction's cost).
+"""
+from __future__ import annotations
+
+from hpsim.units import PAGE_SHIFT
+from machine import physmem, tlb as tlbmod
+from machine.constants import (BLK_HUGE, BLK_RESERVED, C_COMPACT_PENDING, C_FAULTS_2M,
+                               C_FAULTS_4K, C_FAULTS_COW, C_FAULTS_HUGE_ZERO,
+                               C_FAULTS_PREZEROED, C_FAULTS_ZEROPAGE, C_RSS_PAGES,
+                               C_THP_FALLBACK, C_TLB_INVALIDATIONS, C_ZERO_CYCLES, FAULT_HUGE,
+                               FAULT_RESERVE, G_RESERVATIONS, HUGE_ZERO, P_DEFRAG,
+                               P_FAULT_BASE_2M, P_FAULT_BASE_4K, P_FAULT_MODE,
+                               P_HUGE_ZERO_PAGE, P_PREFER_ZEROED, P_ZEROPAGE_FAULT,
+                               P_ZEROPAGE_ON_READ, P_ZERO_2M, P_ZERO_4K, PAGES_PER_HUGE,
+                               PG_MAPPED, PG_TOUCHED, PG_ZEROPAGE)
+from machine.jit import kernel
+from machine.pagetable import map_huge, map_huge_zero, wp_huge_zero
+
+
+@kernel(inline="always")
+def huge_fault_done(P, C, z):
+    """Count a 2 MiB page mapped at fault (THP_FAULT_ALLOC) and return its
+    latency: base cost, plus clearing unless the block was pre-zeroed."""
+    C[C_FAULTS_2M] += 1
+    zc = 0
+    if z:
+        C[C_FAULTS_PREZEROED] += 1
+    else:
+        zc = P[P_ZERO_2M]
+    C[C_ZERO_CYCLES] += zc
+    return P[P_FAULT_BASE_2M] + zc
+
+
+@kernel(inline="always")
+def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
+    """Handle a fault on page i of region slot.  Returns the latency in cycles,
+    or -1 when no frame could be found (nothing changed, except that a huge
+    zero mapping written to may have been split first, as in Linux)."""
+    p = slot * PAGES_PER_HUGE + i
+    st = rg.pg_state[p]
+    mode = P[P_FAULT_MODE]
+    if rg.huge[slot] == HUGE_ZERO:
+        # a write: a cleared 2 MiB page, else 512 zero-page PTEs and the COW below
+        blk, z = wp_huge_zero(ph, G, rg, P, C, tlb, slot, mode == FAULT_HUGE)
+        if blk >= 0:
+            return huge_fault_done(P, C, z)
+    if st & PG_MAPPED:
+        # write to the shared zero page: copy-on-write into a fresh frame
+        f, z = physmem.alloc_frame(ph, G)
+        if f < 0:
+            return -1
+        rg.zpages[slot] -= 1
+        rg.pg_state[p] = PG_MAPPED | PG_TOUCHED
+        rg.pg_frame[p] = f
+        ph.frame_page[f] = p   # reverse map
+        # the PTE changes frame: wp_page_copy replaces it with
+        # ptep_clear_flush_notify, so the read-only translation cached by the
+        # read is gone and the retried write walks again (Linux 4.3 mm/memory.c)
+        C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_page(tlb, (rg.vaddr[slot] >> PAGE_SHIFT) + i)
+        C[C_RSS_PAGES] += 1
+        C[C_FAULTS_COW] += 1
+        zc = 0 if z else P[P_ZERO_4K]
+        C[C_ZERO_CYCLES] += zc
+        return P[P_FAULT_BASE_4K] + zc
+    if not write and whole and rg.mapped[slot] == 0 and P[P_HUGE_ZERO_PAGE]:
+        # do_huge_pmd_anonymous_page, read fault, use_zero_page: one PMD onto
+        # the shared huge zero page; no frame, no zeroing
+        map_huge_zero(rg, C, tlb, slot)
+        C[C_FAULTS_HUGE_ZERO] += 1
+        return P[P_ZEROPAGE_FAULT]
+    # a direct compaction done for this fault (ST_COMPACT): its cost is part
+    # of this fault's latency, and the retry does not ask again
+    compacted = C[C_COMPACT_PENDING]
+    C[C_COMPACT_PENDING] = 0
+    dc = max(compacted - 1, 0)
+    if mode == FAULT_HUGE and whole and rg.mapped[slot] == 0:
+        blk, z = physmem.alloc_block(ph, G, P[P_PREFER_ZEROED] != 0, slot, BLK_HUGE)
+        if blk < 0 and P[P_DEFRAG] != 0 and compacted == 0:
+            return -2    # ST_COMPACT: __alloc_pages_direct_compact, then retry
+        if blk >= 0:
+            map_huge(ph, G, rg, C, tlb, slot, blk)
+            return huge_fault_done(P, C, z) + dc
+        C[C_THP_FALLBACK] += 1
+    if not write and P[P_ZEROPAGE_ON_READ]:
+        rg.pg_state[p] = PG_MAPPED | PG_ZEROPAGE | PG_TOUCHED
+        rg.zpages[slot] += 1
+        rg.mapped[slot] += 1
+        C[C_FAULTS_ZEROPAGE] += 1
+        return P[P_ZEROPAGE_FAULT] + dc
+    f = -1
+    z = False
+    if mode == FAULT_RESERVE:
+        b = rg.block[slot]
+        if b < 0 and whole and rg.mapped[slot] == 0:
+            # reserve only an empty extent (vm_reserv_alloc_page: no page of
+            # the object may already lie in it)
+            b, _z = physmem.alloc_block(ph, G, False, slot, BLK_RESERVED)
+            if b >= 0:
+                rg.block[slot] = b
+                G[G_RESERVATIONS] += 1
+        if b >= 0:
+            f = b * PAGES_PER_HUGE + i
+            z = physmem.alloc_frame_at(ph, G, f)
+    if f < 0:
+        f, z = physmem.alloc_frame(ph, G)
+        if f < 0:
+            C[C_COMPACT_PENDING] = compacted   # nothing changed: the retry pays it
+            return -1
+    rg.pg_state[p] = PG_MAPPED | PG_TOUCHED
+    rg.pg_frame[p] = f
+    ph.frame_page[f] = p   # reverse map
+    rg.mapped[slot] += 1
+    C[C_RSS_PAGES] += 1
+    C[C_FAULTS_4K] += 1
+    zc = P[P_ZERO_4K]
+    if z:
+        zc = 0
+        C[C_FAULTS_PREZEROED] += 1
+    C[C_ZERO_CYCLES] += zc
+    return P[P_FAULT_BASE_4K] + zc + dc
