@@ -12,7 +12,7 @@ import pandas as pd
 from report import warn
 from report.claims import OOM_REASON, Claim
 from report.render.document import Fig, Ref, Section, Table
-from report.render.fmt import fmt_num, fmt_value
+from report.render.fmt import fmt_num, fmt_pct, fmt_value
 from report.style import order_policies, policy_label
 
 
@@ -188,6 +188,19 @@ def time_scale_of(ctx: Context, experiment: str, key: str = "time_scale") -> flo
         return float(exp_cfg(ctx, experiment).get(key, 1.0))
     except (TypeError, ValueError):
         return 1.0
+
+
+def pressure_text(ctx: Context, experiment: str) -> str:
+    """An experiment's fragmentation in words: the share of blocks with one unmovable page
+    and the share holding movable pages (which compaction can move), or "unfragmented"."""
+    pr = {**(ctx.cfg.get("pressure") or {}), **(exp_cfg(ctx, experiment).get("pressure") or {})}
+    parts = []
+    if pr.get("fragmentation"):
+        parts.append(f"{fmt_pct(pr['fragmentation'], 0)} of the blocks holding one unmovable page")
+    if pr.get("movable_fragmentation"):
+        parts.append(f"{fmt_pct(pr['movable_fragmentation'], 0)} holding "
+                     f"{pr.get('movable_pages', '?')} movable pages (which compaction can move)")
+    return " and ".join(parts) if parts else "unfragmented memory"
 
 
 def scaling_text(ctx: Context, experiment: str) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from report.render.common import (Context, cell_text, claims_table, exp_cfg, figures_for, finish,
+from report.render.common import (pressure_text, Context, cell_text, claims_table, exp_cfg, figures_for, finish,
                                   memory_gib_of, one_where, oom_mark, oom_note,
                                   rows_where, section, val)
 from report.render.document import Ref, Section, Table
@@ -39,7 +39,6 @@ def section_fig_fairness(ctx: Context, df: pd.DataFrame) -> Section:
            "available to us).")
     e = exp_cfg(ctx, "fig_fairness")
     procs = ", ".join(str(p.get("name", p.get("workload"))) for p in e.get("processes", []))
-    frag = (e.get("pressure") or {}).get("fragmentation")
     header = ["Process", "Run time (s)", "Speedup", "Huge pages (end)", "Huge pages (peak)",
               "MMU overhead", "First huge page (s)"]
     rows, classes = [], []
@@ -70,8 +69,8 @@ def section_fig_fairness(ctx: Context, df: pd.DataFrame) -> Section:
                  row_classes=classes, wide=True, note=oom_note(df))
     alls = rows_where(df, process="all")
     parts = [f"The processes start together on a {fmt_value(memory_gib_of(ctx, 'fig_fairness'))} "
-             f"GiB machine with {fmt_pct(frag, 0) if frag is not None else '?'} of the free "
-             f"blocks fragmented. ", Ref(main.label), " lists the results."]
+             f"GiB machine with {pressure_text(ctx, 'fig_fairness')}. ", Ref(main.label),
+             " lists the results."]
     if len(alls):
         best = alls.loc[pd.to_numeric(alls["speedup"], errors="coerce").idxmax()] \
             if pd.to_numeric(alls["speedup"], errors="coerce").notna().any() else None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from report.render.common import (Context, claims_table, figures_for, finish, one_where,
+from report.render.common import (pressure_text, Context, claims_table, figures_for, finish, one_where,
                                   scaling_text,
                                   oom_mark, oom_note, paper_range, pct_range, rows_where,
                                   section, val)
@@ -24,9 +24,7 @@ def _promotion_findings(ctx: Context, df: pd.DataFrame) -> list:
                    f"{fmt_faster(val(hk, 'gain_vs_ingens'))} than Ingens")
     if not out:
         return []
-    frags = sorted(set(pd.to_numeric(df.get("fragmentation"), errors="coerce").dropna()))
-    where = (f" on memory with {', '.join(fmt_pct(f, 0) for f in frags)} of the free blocks "
-             f"fragmented" if frags and max(frags) > 0 else "")
+    where = f" on memory with {pressure_text(ctx, 'fig_promotion')}"
     return [f"With huge pages only from background promotion{where}, HawkEye-PMU's "
             f"access-coverage order ran " + "; ".join(out) +
             f" (paper: {pct_range(*paper_range(ctx, 'F5-promotion-order'))} faster on Graph500 "
