@@ -225,3 +225,12 @@ def test_phases_of_a_hand_made_trace():
     assert ph["walk_cycles"].tolist() == [walk, 2 * walk, 0]
     assert ph["user_cycles"].tolist() == [1000 + walk, 1000 + 2 * walk, 700]
     assert ph["end_s"].iloc[-1] * HZ == pytest.approx(sim.summary()["runtime_s"].iloc[0] * HZ)
+
+
+def test_bfs_bytes_in_the_trailer(tmp_path):
+    """The BFS working set 8(N+1) + 16E + 16N (xoff, xadj, bfs_tree, vlist)."""
+    w = G.Graph500({"scale": 9, "sample": 64}, seed=1)
+    w.write(tmp_path / "g.trace")
+    ex = TraceReader(tmp_path / "g.trace").trailer["graph500"]
+    n, e = ex["n_vertices"], ex["n_edges_undirected"]
+    assert ex["bfs_bytes"] == 8 * (n + 1) + 16 * e + 16 * n
