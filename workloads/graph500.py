@@ -296,7 +296,8 @@ def validate_bfs(graph: Graph, src: np.ndarray, dst: np.ndarray, parent: np.ndar
 # --------------------------------------------------------------------------
 # the workload
 # --------------------------------------------------------------------------
-def _align(x: int) -> int:
+def align_huge(x: int) -> int:
+    """x bytes rounded up to a multiple of 2 MiB (VMAs laid out 2 MiB aligned)."""
     return (x + HUGE_SIZE - 1) // HUGE_SIZE * HUGE_SIZE
 
 
@@ -365,7 +366,7 @@ class Graph500(Workload):
         addr = int(p["base_addr"])
         for name in order:
             va[name] = addr
-            addr = _align(addr + _page_len(sizes[name]))
+            addr = align_huge(addr + _page_len(sizes[name]))
         self.sizes = sizes
 
         def mmap(name):

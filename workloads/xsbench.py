@@ -56,8 +56,9 @@ from __future__ import annotations
 import numpy as np
 
 from workloads.base import Workload, register
+from workloads.graph500 import align_huge
 from workloads.rows import Slot, emit_rows, sweep
-from workloads.trace import HUGE_SIZE, PAGE_SIZE
+from workloads.trace import PAGE_SIZE
 
 N_GRIDPOINTS = 11303                       # XSBench io.c: default n_gridpoints
 N_ISOTOPES = {"large": 355, "small": 68}   # io.c: -s large / small
@@ -123,10 +124,6 @@ def grid_search(grid: np.ndarray, energy: np.ndarray):
     return lo, (np.stack(probes, axis=1) if probes else np.zeros((k, 0), np.int64))
 
 
-def _align(x: int) -> int:
-    return (x + HUGE_SIZE - 1) // HUGE_SIZE * HUGE_SIZE
-
-
 @register("xsbench")
 class XSBench(Workload):
     __doc__ = __doc__  # the module docstring documents parameters and layout
@@ -173,7 +170,7 @@ class XSBench(Workload):
         va, a = {}, int(self.params["base_addr"])
         for name, b in self.array_bytes().items():
             va[name] = a
-            a += _align(b)
+            a += align_huge(b)
         return va
 
     def host_bytes(self) -> int:
