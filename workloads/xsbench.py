@@ -50,6 +50,10 @@ so a lookup makes ``s + 1 + 15 * num_nucs[mat]`` accesses (s is
 floor or ceil of log2(n - 1)).  Energies, the material and the grids are drawn
 with ``numpy.random.default_rng(seed)`` (uniform energies in [0, 1) as
 XSBench's LCG; not bit-identical to its random stream).
+
+Cost here (2-core VM, 2026-11-29): grid_scale 0.4 with 100k lookups, 5.7 s to
+generate, 24.4M records (14 MB); 1.0 with 50k lookups, 5.3 s and 13.3M
+records, so the 17M lookups of XSBench's event mode take about 20 min.
 """
 from __future__ import annotations
 
@@ -80,8 +84,10 @@ _RPV = (19, 20, 21, 22, 35, 36, 37, 38, 39, 25, 27, 28, 29, 30, 31, 32, 26, 49, 
 _REFL = _WATER + (19, 20, 21, 22, 35, 36, 37, 38, 39, 25, 49, 50, 51, 11, 12, 13, 14)
 _NONFUEL = (_CLAD, _WATER, _WATER, _RPV, _REFL, _REFL, _REFL, _REFL, _REFL,
             _WATER + _CLAD, _WATER + _CLAD)
-# host bytes per traced (lookup, nuclide) row of one chunk: ~6 slots of uint64
-# address, bool write/present, uint64 count in emit_rows plus the row arrays
+# Host bytes per traced (lookup, nuclide) row of one chunk: 5 slots of uint64
+# address and count, bool write and present in emit_rows, plus the row arrays;
+# an upper estimate: `python -m workloads.generate` at grid_scale 0.4 peaked at
+# 189 MiB RSS (the estimate says 329 MiB), /usr/bin/time -f %M, 2026-11-29.
 HOST_BYTES_PER_ROW = 200
 
 
