@@ -58,8 +58,8 @@ allocation order, from ``base_addr`` upward, one after the other)::
 
 Footprint (M = edgefactor * N generated edges, L self loops, E distinct
 undirected edges; E/M rises slowly with scale as duplicates become rarer:
-measured at edgefactor 16, seed 0: 0.81 (scale 14), 0.84 (15), 0.87 (16),
-0.91 (18), 0.94 (20)):
+measured at edgefactor 16: 0.81 (scale 14), 0.84 (15), 0.87 (16), 0.91
+(18), 0.94 (20), 0.956 (22)):
 
     BFS working set   8(N+1) + 16E + 16N                 (xoff, xadj, bfs_tree, vlist)
     construct peak    16M + 16(N+1) + 8(M-L) + 16E       (IJ, xoff, xoff_half, xadj_half, xadj)
@@ -71,8 +71,11 @@ mapped through the BFS as in graph500.c.
 STLB reach (1024 entries): the BFS working set, about N (24 + 256 E/M) bytes,
 exceeds the 4 KiB-page reach (4 MiB) from scale 15 (7.5 MiB; scale 14: 3.6
 MiB) and the 2 MiB-page reach (2 GiB) from scale 23 (about 2.1 GiB with E/M
-~0.96 extrapolated; scale 22: ~1.05 GiB).  Scale 18 (64 MiB) or 20 (264 MiB)
-fits in the huge-page reach.  The generator itself holds the graph
+~0.965 extrapolated; scale 22 measured: 1.05 GiB).  Scale 18 (64 MiB) or 20
+(264 MiB) fits in the huge-page reach.  Cost here (2-core VM, 2026-11-29,
+one root traced): scale 22 took 280 s and 5.8 GB to generate (547M records,
+0.9 GB) and 13 s to simulate under linux-4k; scale 23 needs about twice that
+(~11 GB of host memory).  The generator itself holds the graph
 in numpy, about 90 bytes per generated edge at its peak (scale 20: 1.5 GB,
 80 s); only the access stream is streamed.
 
