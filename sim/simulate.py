@@ -16,7 +16,7 @@ pid order.  Background threads run on other cores: their CPU time is
 accounted separately and does not delay the processes.
 
 Outputs (CSV, documented in README.md "Result tables"): summary.csv,
-timeseries.csv, events.csv, threads.csv, fault_hist.csv.
+timeseries.csv, events.csv, threads.csv, fault_hist.csv, phases.csv.
 """
 from __future__ import annotations
 
@@ -143,6 +143,9 @@ class Simulation:
         self.threads = self.policy.threads()
         self.rows: list[dict] = []
         self.phase_rows: list[dict] = []
+        # per pid: (phase name, counters at its start); closed spans in phase_spans
+        self._phase_open = {pr.pid: (pr.phase, _phase_counters(pr)) for pr in self.m.procs}
+        self.phase_spans: list[dict] = []
         self.progress = progress
         self._last_report = time.perf_counter()
         self._prev = {}
@@ -207,7 +210,9 @@ class Simulation:
             pr.C[C_CLOCK] += self.m.madvise_dontneed(pr, addr, arg * PAGE_SIZE)
         elif kind == PHASE:
             name = cur.phases[arg] if arg < len(cur.phases) else f"phase{arg}"
+            self._close_phase(pr)
             pr.phase = name
+            self._phase_open[pr.pid] = (name, _phase_counters(pr))
             self.phase_rows.append({"time_s": pr.C[C_CLOCK] / self.hz, "process": pr.name,
                                     "event": "phase", "detail": name})
             pause = float(cur.pauses.get(name, 0.0))
@@ -392,16 +397,60 @@ class Simulation:
                                        "region", "reason", "detail"])
         return df.sort_values(["time_s", "process", "event"], kind="stable")
 
+    def _close_phase(self, pr: Process, end_cycles: int | None = None) -> None:
+        """End pr's open phase span at its clock (or ``end_cycles``); a span
+        before the first phase marker is kept only if something happened in it."""
+        name, start = self._phase_open.pop(pr.pid, (None, None))
+        if name is None:
+            return
+        end = _phase_counters(pr)
+        if end_cycles is not None:
+            end["cycles"] = end_cycles
+        d = {k: end[k] - start[k] for k in start}
+        if name == "" and not any(d.values()):
+            return
+        self.phase_spans.append({
+            **self.labels, "policy": self.policy.name, "process": pr.name, "phase": name,
+            "start_s": start["cycles"] / self.hz, "end_s": end["cycles"] / self.hz,
+            "duration_s": d["cycles"] / self.hz, "accesses": d["accesses"],
+            "user_cycles": d["user"], "walk_cycles": d["walk"],
+            "mmu_overhead": d["walk"] / d["user"] if d["user"] else 0.0,
+            "tlb_misses": d["walks"], "faults": d["faults"],
+            "fault_time_s": d["fault_cycles"] / self.hz})
+
+    def phases_table(self) -> pd.DataFrame:
+        """phases.csv: one row per phase span of each process (a span runs from
+        its phase marker to the next marker or the process's end), with the
+        counters' increase over it; the spans of a process sum to its
+        summary.csv totals (accesses, cycles, faults, runtime)."""
+        for pr in self.m.procs:
+            end = pr.exit_cycles if pr.exit_cycles is not None else int(pr.C[C_CLOCK])
+            self._close_phase(pr, end)
+        return pd.DataFrame(self.phase_spans, columns=[
+            *self.labels, "policy", "process", "phase", "start_s", "end_s", "duration_s",
+            "accesses", "user_cycles", "walk_cycles", "mmu_overhead", "tlb_misses", "faults",
+            "fault_time_s"])
+
     def write(self, out_dir) -> None:
-        """Write the five result tables into ``out_dir``, all or none
+        """Write the six result tables into ``out_dir``, all or none
         (``hpsim.io.atomic_paths``)."""
         out = Path(out_dir)
         tables = {"summary.csv": self.summary(), "timeseries.csv": pd.DataFrame(self.rows),
                   "events.csv": self.events_table(), "threads.csv": self.threads_table(),
-                  "fault_hist.csv": self.hist_table()}
+                  "fault_hist.csv": self.hist_table(), "phases.csv": self.phases_table()}
         with atomic_paths(*(out / name for name in tables)) as tmps:
             for df, tmp in zip(tables.values(), tmps):
                 df.to_csv(tmp, index=False, lineterminator="\n")
+
+
+def _phase_counters(pr: Process) -> dict:
+    """The counters phases.csv reports, read from pr now (ints)."""
+    C = pr.C
+    return {"cycles": int(C[C_CLOCK]), "accesses": int(C[C_ACCESSES]),
+            "user": int(C[C_USER_CYCLES]), "walk": int(C[C_WALK_CYCLES]),
+            "walks": int(C[C_WALKS]), "fault_cycles": int(C[C_FAULT_CYCLES]),
+            "faults": int(C[C_FAULTS_4K] + C[C_FAULTS_2M] + C[C_FAULTS_ZEROPAGE]
+                          + C[C_FAULTS_COW])}
 
 
 def _quantile(hist: np.ndarray, edges: np.ndarray, q: float) -> float:

@@ -20,7 +20,8 @@ def test_simulate_twice_gives_identical_tables(tmp_path):
                            capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
         outs.append(out)
-    for name in ("summary.csv", "timeseries.csv", "events.csv", "threads.csv", "fault_hist.csv"):
+    for name in ("summary.csv", "timeseries.csv", "events.csv", "threads.csv", "fault_hist.csv",
+                 "phases.csv"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
 
 

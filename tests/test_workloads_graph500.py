@@ -178,3 +178,59 @@ def test_bfs_parents_of_traced_roots_validate():
     for root, parent in runs:
         G.validate_bfs(g, src, dst, parent, root)
         assert parent[root] == root and (parent >= 0).sum() > 1
+
+
+def test_phases_csv_sums_to_the_summary(tmp_path):
+    """phases.csv splits a graph500 run into its phases; the spans add up to
+    the summary's totals, and the BFS phase is measurable alone."""
+    from sim.simulate import Simulation
+    from sim.testing import small_spec
+    path = tmp_path / "g.trace"
+    G.Graph500({"scale": 10, "sample": 32}, seed=2).write(path)
+    sim = Simulation(small_spec("linux-thp", memory_mib=64), [str(path)], progress=False)
+    sim.run()
+    s = sim.summary().iloc[0]
+    ph = sim.phases_table()
+    assert ph["phase"].tolist() == ["generate", "construct", "bfs"]
+    for col in ("accesses", "user_cycles", "walk_cycles", "tlb_misses", "faults"):
+        assert ph[col].sum() == s[col], col
+    assert ph["duration_s"].sum() == pytest.approx(s["runtime_s"], rel=1e-12)
+    assert ph["fault_time_s"].sum() == pytest.approx(s["fault_time_s"], rel=1e-12)
+    assert (ph["start_s"].iloc[1:].to_numpy() == ph["end_s"].iloc[:-1].to_numpy()).all()
+    r = TraceReader(path)
+    starts = r.trailer["phase_starts"] + [r.trailer["n_accesses"]]
+    assert ph["accesses"].tolist() == np.diff(starts).tolist()
+
+
+def test_phases_of_a_hand_made_trace():
+    """Exact spans: an unnamed lead-in with work is kept, phases in order."""
+    from sim.testing import A, HZ, pages, run, small_spec
+
+    def body(w):
+        w.cycles(100)
+        w.mmap(A, 4 * 4096)
+        w.access(pages(0, 1), True, counts=[10])        # before any phase marker
+        w.phase("a")
+        w.access(pages(1, 2), True, counts=[5, 5])
+        w.phase("b")
+        w.access(pages(1, 1), False, counts=[7])
+
+    sim = run(small_spec("linux-4k"), [body])
+    ph = sim.phases_table()
+    assert ph["phase"].tolist() == ["", "a", "b"]
+    assert ph["accesses"].tolist() == [10, 10, 7]
+    assert ph["faults"].tolist() == [1, 2, 0]
+    # user cycles = compute (100 per access) + page walks (walk_cycles_4k 80 per TLB miss)
+    walk = int(small_spec("linux-4k")["machine"]["costs"]["walk_cycles_4k"])
+    assert ph["walk_cycles"].tolist() == [walk, 2 * walk, 0]
+    assert ph["user_cycles"].tolist() == [1000 + walk, 1000 + 2 * walk, 700]
+    assert ph["end_s"].iloc[-1] * HZ == pytest.approx(sim.summary()["runtime_s"].iloc[0] * HZ)
+
+
+def test_bfs_bytes_in_the_trailer(tmp_path):
+    """The BFS working set 8(N+1) + 16E + 16N (xoff, xadj, bfs_tree, vlist)."""
+    w = G.Graph500({"scale": 9, "sample": 64}, seed=1)
+    w.write(tmp_path / "g.trace")
+    ex = TraceReader(tmp_path / "g.trace").trailer["graph500"]
+    n, e = ex["n_vertices"], ex["n_edges_undirected"]
+    assert ex["bfs_bytes"] == 8 * (n + 1) + 16 * e + 16 * n

@@ -38,6 +38,7 @@ rule simulate:
         events="results/runs/{run}/{policy}/events.csv",
         threads="results/runs/{run}/{policy}/threads.csv",
         hist="results/runs/{run}/{policy}/fault_hist.csv",
+        phases="results/runs/{run}/{policy}/phases.csv",
     params:
         spec=run_spec,
         out_dir=subpath(output.summary, parent=True),

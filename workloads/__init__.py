@@ -8,6 +8,7 @@ from workloads import buffer_touch  # noqa: F401  (registers)
 from workloads import graph500  # noqa: F401  (registers)
 from workloads import redis  # noqa: F401  (registers)
 from workloads import hotspot  # noqa: F401  (registers)
+from workloads import xsbench  # noqa: F401  (registers)
 import warnings as _warnings
 # `python -m workloads.lackey` runs a module this package has already imported
 # (to register it); runpy's warning about that is harmless here.

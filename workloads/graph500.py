@@ -57,15 +57,25 @@ allocation order, from ``base_addr`` upward, one after the other)::
                                      around every BFS, as make_bfs_tree's xmalloc_large)
 
 Footprint (M = edgefactor * N generated edges, L self loops, E distinct
-undirected edges; E is ~0.87 M at scale 16 and falls slowly with scale as
-duplicates grow):
+undirected edges; E/M rises slowly with scale as duplicates become rarer:
+measured at edgefactor 16: 0.81 (scale 14), 0.84 (15), 0.87 (16), 0.91
+(18), 0.94 (20), 0.956 (22)):
 
     BFS working set   8(N+1) + 16E + 16N                 (xoff, xadj, bfs_tree, vlist)
     construct peak    16M + 16(N+1) + 8(M-L) + 16E       (IJ, xoff, xoff_half, xadj_half, xadj)
 
 At the defaults (scale 16, edgefactor 16) that is 15.4 MiB for the BFS and a
 peak of 38.9 MiB (622 N bytes) during kernel 1; the edge list (16M bytes) stays
-mapped through the BFS as in graph500.c.  The generator itself holds the graph
+mapped through the BFS as in graph500.c.
+
+STLB reach (1024 entries): the BFS working set, about N (24 + 256 E/M) bytes,
+exceeds the 4 KiB-page reach (4 MiB) from scale 15 (7.5 MiB; scale 14: 3.6
+MiB) and the 2 MiB-page reach (2 GiB) from scale 23 (about 2.1 GiB with E/M
+~0.965 extrapolated; scale 22 measured: 1.05 GiB).  Scale 18 (64 MiB) or 20
+(264 MiB) fits in the huge-page reach.  Cost here (2-core VM, 2026-11-29,
+one root traced): scale 22 took 280 s and 5.8 GB to generate (547M records,
+0.9 GB) and 13 s to simulate under linux-4k; scale 23 needs about twice that
+(~11 GB of host memory).  The generator itself holds the graph
 in numpy, about 90 bytes per generated edge at its peak (scale 20: 1.5 GB,
 80 s); only the access stream is streamed.
 
@@ -89,7 +99,12 @@ exact_interleave (False), chunk_edges (2^18 adjacency entries per block).
 
 Trailer extras: ``graph500`` = {n_vertices, n_edges_generated, n_edges_undirected
 (E), n_self_loops, roots (all keys), roots_traced, reached (vertices per traced
-BFS), edges_traversed (adjacency entries scanned per traced BFS), vma_bytes}.
+BFS), edges_traversed (adjacency entries scanned per traced BFS), bfs_bytes
+(the BFS working set: xoff, xadj, bfs_tree, vlist), vma_bytes}.
+
+The phases ("generate", "construct" or "init", "bfs") are separate in the
+simulator's ``phases.csv``, so the BFS (graph500's timed kernel 2) can be
+measured without graph construction.
 """
 from __future__ import annotations
 
@@ -284,7 +299,8 @@ def validate_bfs(graph: Graph, src: np.ndarray, dst: np.ndarray, parent: np.ndar
 # --------------------------------------------------------------------------
 # the workload
 # --------------------------------------------------------------------------
-def _align(x: int) -> int:
+def align_huge(x: int) -> int:
+    """x bytes rounded up to a multiple of 2 MiB (VMAs laid out 2 MiB aligned)."""
     return (x + HUGE_SIZE - 1) // HUGE_SIZE * HUGE_SIZE
 
 
@@ -354,7 +370,7 @@ class Graph500(Workload):
         addr = int(p["base_addr"])
         for name in order:
             va[name] = addr
-            addr = _align(addr + _page_len(sizes[name]))
+            addr = align_huge(addr + _page_len(sizes[name]))
         self.sizes = sizes
 
         def mmap(name):
@@ -422,6 +438,7 @@ class Graph500(Workload):
             "n_self_loops": g.n_self_loops, "roots": [int(r) for r in roots],
             "roots_traced": [int(r) for r in self.traced_roots(roots)],
             "reached": reached, "edges_traversed": scanned,
+            "bfs_bytes": sum(sizes[k] for k in ("xoff", "xadj", "bfs_tree", "vlist")),
             "vma_bytes": {k: sizes[k] for k in order}}
 
     # -- kernel 1 trace ------------------------------------------------------
