@@ -322,6 +322,7 @@ class Claim:
     oom_ok: bool = False   # judged even if a run it reads ran out of memory
     calibrated: str = ""   # why our value matches by construction (a calibration input)
     mechanism: "Mechanism | None" = None   # what must have acted for the paper's reason
+    explanation: str = ""   # why our verdict differs from the paper: which mechanism, why
 
 
 @dataclass(frozen=True)
@@ -334,7 +335,7 @@ class Mechanism:
 
 _CLAIM_KEYS = {"id", "source", "statement", "paper_value", "our_value", "tolerance",
                "partly_tolerance", "compare", "paper_range", "oom_ok", "calibrated", "mechanism",
-               "note"}
+               "explanation", "note"}
 
 
 def _number(c: dict, key: str, where: str, default=None) -> float:
@@ -399,7 +400,15 @@ def parse_claim(c, where: str) -> Claim:
         raise InputError(f"{where}: calibrated must be the reason (text), got {calibrated!r}")
     return Claim(cid, c["source"].strip(), " ".join(c["statement"].split()), paper, ov["table"],
                  expr, tol, partly, compare, rng, oom_ok, " ".join(calibrated.split()),
-                 parse_mechanism(c.get("mechanism"), where))
+                 parse_mechanism(c.get("mechanism"), where), _text(c, "explanation", where))
+
+
+def _text(c: dict, key: str, where: str) -> str:
+    """An optional free-text key of a claim, whitespace folded ("" when absent)."""
+    v = c.get(key, "")
+    if not isinstance(v, str):
+        raise InputError(f"{where}: {key} must be text, got {v!r}")
+    return " ".join(v.split())
 
 
 def parse_mechanism(m, where: str) -> Mechanism | None:

@@ -60,4 +60,12 @@ def section_claims(ctx: Context) -> Section:
                           row_classes=classes,
                           note=f"{OOM_MARK} Not measured: a run the claim reads ran out of "
                                f"memory (the reason names it)." if ooms else ""))
+    missed = [(r.id, r.verdict, ctx.paper_claims[r.id].explanation) for r in cl.itertuples()
+              if r.verdict in ("partly", "not reproduced") and r.id in ctx.paper_claims
+              and ctx.paper_claims[r.id].explanation]
+    if missed:
+        s.para("Where our verdict is not the paper's, the mechanism that makes the difference "
+               "(config/claims.yaml, explanation):")
+        for cid, verdict, text in missed:
+            s.para(f"{cid} ({verdict}): {text}")
     return s
