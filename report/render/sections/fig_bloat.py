@@ -61,11 +61,11 @@ def _bloat_findings(ctx: Context, df: pd.DataFrame) -> list:
     parts = []
     if thp is not None:
         gb, ratio = _paper_bloat(ctx, "linux-thp")
-        parts.append(f"In the Redis bloat test, Linux THP's bloat at the end of the delete phase "
-                     f"was {fmt_num(val(thp, 'bloat_ratio'), 2)} of the P1 data set (paper: "
+        parts.append(f"In the Redis bloat test, Linux THP's peak bloat was "
+                     f"{fmt_num(val(thp, 'peak_bloat_ratio'), 2)} of the P1 data set (paper: "
                      f"{gb} of {PAPER_SETUP['redis_data_gb']} GB = {ratio})")
         if ing is not None:
-            parts[-1] += (f" and Ingens's {fmt_num(val(ing, 'bloat_ratio'), 2)} (paper: "
+            parts[-1] += (f" and Ingens's {fmt_num(val(ing, 'peak_bloat_ratio'), 2)} (paper: "
                           f"{_paper_bloat(ctx, 'ingens')[1]})")
         ooms = [policy_label(p) for p in ("linux-thp", "ingens")
                 if policy_row(df, p) is not None and val(policy_row(df, p), "oom") == 1]
@@ -112,17 +112,19 @@ def section_fig_bloat(ctx: Context, df: pd.DataFrame) -> Section:
     for p in ("linux-thp", "ingens"):
         r = policy_row(df, p)
         if r is not None:
-            parts.append(f" {policy_label(p)}'s bloat at the end of P2 is "
-                         f"{fmt_mib(val(r, 'bloat_end_p2_bytes'))}, "
-                         f"{fmt_num(val(r, 'bloat_ratio'), 3)} of the P1 data set (paper: "
-                         f"{_paper_bloat(ctx, p)[1]}); its peak bloat is "
-                         f"{fmt_num(val(r, 'peak_bloat_ratio'), 3)}; out of memory: "
-                         f"{_oom_text(r)}.")
+            parts.append(f" {policy_label(p)}'s peak bloat is "
+                         f"{fmt_num(val(r, 'peak_bloat_ratio'), 3)} of the P1 data set (paper: "
+                         f"{_paper_bloat(ctx, p)[1]}), from {fmt_num(val(r, 'faults_2m'), 0)} "
+                         f"huge pages mapped at fault ({fmt_num(val(r, 'p3_faults_2m'), 0)} in "
+                         f"P3); at the end of P2 it is "
+                         f"{fmt_num(val(r, 'bloat_ratio'), 3)}; out of memory: {_oom_text(r)}.")
     for p in ("hawkeye-pmu", "hawkeye-g"):
         r = policy_row(df, p)
         if r is not None:
-            parts.append(f" {policy_label(p)}: out of memory {_oom_text(r)}, RSS at the end "
-                         f"{fmt_num(val(r, 'rss_over_live_end'), 3)}× the live data set.")
+            parts.append(f" {policy_label(p)}: out of memory {_oom_text(r)}, "
+                         f"{fmt_num(val(r, 'p3_recovery_passes'), 0)} bloat-recovery passes in "
+                         f"P3 releasing {fmt_mib(val(r, 'p3_pages_released') * 4096)}, RSS at "
+                         f"the end {fmt_num(val(r, 'rss_over_live_end'), 3)}× the live data set.")
     b = policy_row(df, "linux-4k")
     if b is not None:
         parts.append(f" With 4 KiB pages the RSS ends at {fmt_num(val(b, 'rss_over_live_end'), 3)}× "
