@@ -309,8 +309,7 @@ class Simulation:
         rows = []
         for pr, cur in zip(m.procs, self.cursors):
             C = pr.C
-            faults = int(C[C_FAULTS_4K] + C[C_FAULTS_2M] + C[C_FAULTS_ZEROPAGE] + C[C_FAULTS_COW]
-                         + C[C_FAULTS_HUGE_ZERO])
+            faults = fault_count(C)
             h = pr.arrays.hist
             end = pr.exit_cycles if pr.exit_cycles is not None else int(C[C_CLOCK])
             ts = pd.DataFrame([r for r in self.rows if r["process"] == pr.name])
@@ -443,14 +442,20 @@ class Simulation:
                 df.to_csv(tmp, index=False, lineterminator="\n")
 
 
+def fault_count(C) -> int:
+    """Every page fault a process took (summary.csv ``faults``, phases.csv
+    ``faults``): 4 KiB, 2 MiB, zero-page, huge-zero-page and copy-on-write."""
+    return int(C[C_FAULTS_4K] + C[C_FAULTS_2M] + C[C_FAULTS_ZEROPAGE] + C[C_FAULTS_COW]
+               + C[C_FAULTS_HUGE_ZERO])
+
+
 def _phase_counters(pr: Process) -> dict:
     """The counters phases.csv reports, read from pr now (ints)."""
     C = pr.C
     return {"cycles": int(C[C_CLOCK]), "accesses": int(C[C_ACCESSES]),
             "user": int(C[C_USER_CYCLES]), "walk": int(C[C_WALK_CYCLES]),
             "walks": int(C[C_WALKS]), "fault_cycles": int(C[C_FAULT_CYCLES]),
-            "faults": int(C[C_FAULTS_4K] + C[C_FAULTS_2M] + C[C_FAULTS_ZEROPAGE]
-                          + C[C_FAULTS_COW])}
+            "faults": fault_count(C)}
 
 
 def _quantile(hist: np.ndarray, edges: np.ndarray, q: float) -> float:

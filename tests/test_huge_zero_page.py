@@ -164,3 +164,17 @@ def test_hawkeye_recovery_scan_finds_512_zero_subpages_and_zaps_the_pmd():
     assert m.populated(hz, count_zero_page=True) == 0
     assert not any(e["event"] == "split" for e in m.events)
     m.check_invariants()
+
+
+def test_huge_zero_faults_are_counted_alike_in_summary_and_phases():
+    """summary.csv ``faults`` and phases.csv ``faults`` are one count (8 huge-zero
+    faults, then a write: one 2 MiB fault), so the phase spans add up to the total."""
+    def body(w):
+        read_every_page(w)
+        w.phase("write")
+        w.access(pages(0, 1), True)
+    sim = run(small_spec("linux-thp"), [body])
+    s = sim.summary().iloc[0]
+    assert (s.faults, s.faults_huge_zero, s.faults_2m) == (9, 8, 1)
+    ph = sim.phases_table()
+    assert list(ph["faults"]) == [8, 1]
