@@ -35,8 +35,8 @@ from __future__ import annotations
 import numpy as np
 
 from machine import physmem
-from machine.constants import (BLK_BASE, BLK_FREE, FP_NONE, G_FREE_FRAMES, G_STAMP, L_FREE_DIRTY,
-                               L_PARTIAL, OWNER_TENANT, P_MIGRATE_4K, PAGES_PER_HUGE, PG_ACCESSED)
+from machine.constants import (BLK_BASE, G_STAMP, L_PARTIAL, OWNER_TENANT, P_MIGRATE_4K,
+                               PAGES_PER_HUGE, PG_ACCESSED)
 from machine.jit import kernel
 
 
@@ -111,17 +111,11 @@ def compact_block(ph, G, rg, P, moved):
             rg.pg_state[owner] = rg.pg_state[owner] & (0xFF ^ PG_ACCESSED)
             moved[n] = owner
             n += 1
-        ph.frame_used[f] = 0
-        ph.frame_page[f] = FP_NONE
         migrated += 1
-    G[G_FREE_FRAMES] += migrated
     G[G_STAMP] += 1
     ph.blk_stamp[src] = G[G_STAMP]
-    ph.blk_used[src] = 0
-    ph.blk_state[src] = BLK_FREE
-    ph.blk_zeroed[src] = 0
-    ph.blk_hint[src] = 0
-    physmem.list_push_tail(ph, L_FREE_DIRTY, src)
+    # the emptied block: its frames (and reverse-map entries) freed, on the dirty list
+    physmem.free_block(ph, G, src)
     return src, migrated, n, migrated * P[P_MIGRATE_4K]
 
 

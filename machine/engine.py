@@ -11,9 +11,9 @@ Cost model per access (cycles): compute (set by the workload) + data
 (the workload's LLC misses per access x the DRAM latency, both from the
 trace's CYCLES record and ``P_DRAM_LATENCY``; folded into the per-access
 constant ``cpa``, so the loops pay nothing for it) + an L2 TLB hit penalty or
-a page walk on a miss + the fault latency when the page is not mapped.  A
-walk's own cache misses are part of the walk cycles, not of the data cost.  Fault latency = base cost of the page size + zeroing cost of
-the page size, with no zeroing when the frame was pre-zeroed.
+a page walk on a miss + the fault latency when the page is not mapped
+(``machine.fault``).  A walk's own cache misses are part of the walk
+cycles, not of the data cost.
 
 Speed (``python -m sim.bench``): the common case, a run of accesses to
 mapped pages, goes to ``fast_run``, a small function of its own whose loop

@@ -146,7 +146,8 @@ def alloc_block(ph, G, prefer_zeroed, owner, state):
 
 @kernel
 def free_block(ph, G, b):
-    """Return a whole HUGE block (all 512 frames) to the dirty free list."""
+    """Return a block to the dirty free list with all its frames: a HUGE
+    block, or a BASE block off every list whose pages compaction moved away."""
     ph.frame_used[b * PAGES_PER_HUGE:(b + 1) * PAGES_PER_HUGE] = 0
     ph.frame_page[b * PAGES_PER_HUGE:(b + 1) * PAGES_PER_HUGE] = FP_NONE
     G[G_FREE_FRAMES] += ph.blk_used[b]
