@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from report import InputError, atomic_write_csv, cli, log, warn
+from report import InputError, atomic_write_csv, cli, log, require_file, warn
 from report.runs import Run, read_runs
 from report.tables import (BASELINE, OOM_COLUMNS, OOM_SUMMARY_COLUMNS, _div, oom_of, table)
 
@@ -38,9 +38,7 @@ MMU_OVERHEAD_COLUMNS = ["workload", "policy", "experiment", "variant", "accesses
 def load_published(path=PUBLISHED) -> dict[str, dict]:
     """``mmu_overhead_4k`` of a published-values file: {workload: {value, source, machine,
     checked}}.  Raises InputError if the file is missing or an entry lacks value or source."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"missing input file: {path}")
+    path = require_file(path, "published values file")
     entries = (yaml.safe_load(path.read_text()) or {}).get("mmu_overhead_4k") or {}
     for wl, e in entries.items():
         if not isinstance(e, dict) or "value" not in e or "source" not in e:

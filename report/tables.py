@@ -243,8 +243,8 @@ def fig_bloat(runs: list[Run]) -> pd.DataFrame:
         bloat_p2 = float(end_p2["bloat_bytes"]) if end_p2 is not None else nan
         # P3's own: 2 MiB faults and recovery since the last sample before P3
         # (a run killed before P3 has none: NaN)
-        p3 = (lambda col, end: end - float(end_p2[col])) if end_p2 is not None else (
-            lambda col, end: nan)
+        def p3(col, end):
+            return end - float(end_p2[col]) if end_p2 is not None else nan
         recovery = ev[(ev["event"].astype(str) == "split")
                       & ev["reason"].astype(str).str.startswith(RECOVERY_REASON)
                       & (ev["time_s"] >= t_p3)]
