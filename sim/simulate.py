@@ -6,8 +6,9 @@
 SPEC_JSON keys: machine, pressure, policy {name, params}, run {sample_interval_s,
 max_time_s}, processes [{name, start_s}] (one per --trace, same order), seed,
 labels (copied into every output row, e.g. experiment and workload names).
-policy.params are merged over the policy's block in config/config.yaml (the
-workflow passes the complete block; by hand, give only what differs).
+machine, pressure and policy.params are merged over the default profile's
+machine and pressure sections and the policy's block in config/config.yaml
+(the workflow passes complete ones; by hand, give only what differs).
 
 Scheduling: processes run on their own cores with their own clocks;
 physical memory is shared.  Time advances in steps that end at the next
@@ -115,7 +116,12 @@ class Simulation:
             raise ValueError(f"spec lists {len(procs)} processes but {len(traces)} traces given")
         self.spec = spec
         self.labels = dict(spec.get("labels", {}))
-        self.params = MachineParams.from_config(spec["machine"], spec.get("pressure"))
+        # like policy.params below: a hand-written spec may give only what differs
+        # from the default profile (and a spec written before a key existed still runs)
+        profile = options.default_config()
+        self.params = MachineParams.from_config(
+            options.merge(profile["machine"], spec["machine"]),
+            options.merge(profile["pressure"], spec.get("pressure")))
         self.hz = self.params.cpu_hz
         run = spec.get("run", {})
         self.sample_s = float(run.get("sample_interval_s", 1.0))

@@ -99,7 +99,8 @@ def test_report_entry_points_report_bad_input_as_one_error_line(tmp_path, capsys
 
 
 def test_a_hand_written_spec_gives_only_the_options_that_differ(tmp_path):
-    """policy.params are merged over the policy's block in config/config.yaml."""
+    """machine, pressure and policy.params are merged over the default profile's
+    sections and the policy's block in config/config.yaml."""
     def body(w):
         w.mmap(A, 4 * MIB)
         w.access([A], True)
@@ -113,3 +114,13 @@ def test_a_hand_written_spec_gives_only_the_options_that_differ(tmp_path):
     spec["policy"] = {"name": "linux-8k", "params": {}}
     with pytest.raises(ValueError, match="unknown policy 'linux-8k'"):
         simulate.Simulation(spec, [str(trace)], progress=False)
+    # machine and pressure likewise: a spec written before migrate_4k_us and
+    # dram_latency_ns existed (case 07's) takes them from the default profile
+    spec["policy"] = {"name": "linux-thp", "params": {}}
+    spec["machine"] = {**spec["machine"], "costs": {
+        k: v for k, v in spec["machine"]["costs"].items()
+        if k not in ("migrate_4k_us", "dram_latency_ns")}}
+    spec["pressure"] = {"fragmentation": 0.0}
+    sim = simulate.Simulation(spec, [str(trace)], progress=False)
+    assert sim.params.costs["migrate_4k_us"] == 2.2                 # config.yaml's value
+    assert sim.params.movable_pages == 256
