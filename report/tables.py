@@ -579,4 +579,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # run the registry of the imported module: tables defined in modules of their own
+    # (report.mmu_overhead) register into report.tables, not into this __main__ copy
+    from report.tables import main as _main
+    raise SystemExit(_main())

@@ -124,3 +124,16 @@ def test_a_hand_written_spec_gives_only_the_options_that_differ(tmp_path):
     sim = simulate.Simulation(spec, [str(trace)], progress=False)
     assert sim.params.costs["migrate_4k_us"] == 2.2                 # config.yaml's value
     assert sim.params.movable_pages == 256
+
+
+def test_report_tables_as_a_program_knows_tables_registered_in_other_modules(tmp_path):
+    """`python -m report.tables mmu_overhead` runs as __main__, a second copy of the
+    module; mmu_overhead registers into report.tables, so the program must use that copy's
+    registry (it answered "unknown experiment 'mmu_overhead'")."""
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "report.tables", "mmu_overhead", "--out",
+                        str(tmp_path / "t.csv"), str(tmp_path / "none" / "summary.csv")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "missing input file" in r.stderr and "unknown experiment" not in r.stderr
