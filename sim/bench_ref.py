@@ -65,6 +65,8 @@ def write_records(trace: Path, out: Path, timed_phase: str | None = None) -> int
     not timed); None: all are timed.  Returns n.  Raises ValueError when the
     trace has no such phase."""
     reader = TraceReader(trace)
+    if timed_phase is not None and timed_phase not in reader.phases:
+        raise ValueError(f"{trace}: no phase {timed_phase!r}")
     idx = reader.phases.index(timed_phase) if timed_phase is not None else None
     addrs, counts, warm, seen = [], [], 0, timed_phase is None
     for words, args in reader.columns():
@@ -78,7 +80,7 @@ def write_records(trace: Path, out: Path, timed_phase: str | None = None) -> int
         addrs.append(words[acc] >> np.uint64(PAGE_SHIFT) << np.uint64(PAGE_SHIFT))
         counts.append(args[acc])
     if not seen:
-        raise ValueError(f"{trace}: no phase {timed_phase!r}")
+        raise ValueError(f"{trace}: no marker of phase {timed_phase!r}")
     a, c = np.concatenate(addrs), np.concatenate(counts)
     with open(out, "wb") as f:
         f.write(np.array([len(a), warm], np.uint64).tobytes())
