@@ -1,7 +1,7 @@
 """Throughput benchmark of the simulator: simulated accesses per second.
 
     python -m sim.bench [--accesses 50000000] [--repeat 3] [--reference]
-                        [--policies linux-4k linux-thp] [--span-gib 8] [--fault-gib 16]
+                        [--policies linux-4k linux-thp] [--span-gib 8] [--fault-gib 48]
 
 Three traces, written to a temporary directory first (not timed):
 
@@ -25,7 +25,10 @@ kernels, each figure is the median over ``--repeat`` runs with the spread
               thread while the current one replays (``TraceCursor``);
   serial M/s  the same with each chunk decoded when it is needed (no overlap);
   loop M/s    the same on records decoded before the clock starts;
-  decode      nanoseconds per record to decode the trace on one thread.
+  decode      nanoseconds per record to decode the trace on one thread;
+  busy        CPU time of the replaying thread / wall-clock time in "loop"
+              (median): well below 100%, the machine was busy with other work
+              and every M/s figure is low.
 
 M/s is million simulated accesses (a record's repeat count included) per
 wall-clock second.  "faults" counts the faults of the timed part; a timed run
@@ -35,8 +38,10 @@ shorter than 1 s is flagged with "!" (use more accesses).
 loop (``sim/bench_ref.c``, compiled at run time with -O2) with the project's
 TLB geometry, all pages 4 KiB (against linux-4k) and all 2 MiB (against
 linux-thp, whose every fault on this unfragmented machine is a 2 MiB one),
-and prints its speed, the simulator's loop and run speed as a ratio of it,
-and whether the L1-hit, L2-hit and walk counts of the timed part agree.
+and prints its speed, the simulator's loop and run speed as a ratio of it
+(wall clock; "cpu l/C": the loop's ratio in CPU time of the replaying thread,
+less disturbed by other work on the machine), and whether the accesses and
+the L1-hit, L2-hit and walk counts of the timed part agree.
 """
 from __future__ import annotations
 
@@ -143,21 +148,24 @@ class PreloadedCursor(TraceCursor):
 
 
 class _TimedSimulation(Simulation):
-    """Notes the wall clock and the process's counters at the "timed" phase."""
-    t_timed = None
+    """Notes the wall clock, this thread's CPU time and the process's counters
+    at the "timed" phase."""
+    t_timed = cpu_timed = None
     c_timed = None
 
     def event(self, pr, cur, word, arg):
         super().event(pr, cur, word, arg)
         if word & KIND_MASK == PHASE and arg < len(cur.phases) and cur.phases[arg] == TIMED:
-            self.t_timed = time.perf_counter()
+            self.t_timed, self.cpu_timed = time.perf_counter(), time.thread_time()
             self.c_timed = pr.C.copy()
 
 
 @dataclass
 class Timed:
-    """The timed part of one run: wall seconds and counter increases."""
+    """The timed part of one run: wall seconds, CPU seconds of the thread
+    that replays (not the decode thread's) and counter increases."""
     seconds: float
+    cpu: float
     accesses: int
     faults: int
     faults_4k: int
@@ -171,14 +179,15 @@ def measure(policy: str, trace: Path, memory_gib: float, cursor=TraceCursor) -> 
     memory_gib); the timed part's figures."""
     spec = small_spec(policy, memory_mib=int(memory_gib * 1024), sample_interval_s=1e6)
     sim = _TimedSimulation(spec, [str(trace)], progress=False, cursor=cursor)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.thread_time()
     sim.run()
-    t1 = time.perf_counter()
+    t1, cpu1 = time.perf_counter(), time.thread_time()
     C = sim.m.procs[0].C
     C0 = sim.c_timed if sim.c_timed is not None else np.zeros_like(C)
-    start = sim.t_timed if sim.t_timed is not None else t0
+    start, cpu_start = (sim.t_timed, sim.cpu_timed) if sim.t_timed is not None else (t0, cpu0)
     f0 = fault_count(C0) if sim.c_timed is not None else 0
-    return Timed(t1 - start, int(C[C_ACCESSES] - C0[C_ACCESSES]), fault_count(C) - f0,
+    return Timed(t1 - start, cpu1 - cpu_start, int(C[C_ACCESSES] - C0[C_ACCESSES]),
+                 fault_count(C) - f0,
                  int(C[C_FAULTS_4K] - C0[C_FAULTS_4K]), int(C[C_L1_HITS] - C0[C_L1_HITS]),
                  int(C[C_L2_HITS] - C0[C_L2_HITS]), int(C[C_WALKS] - C0[C_WALKS]))
 
@@ -196,9 +205,10 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.1f} [{min(values):.1f}-{max(values):.1f}]"
 
 
-def rate(runs: list[Timed]) -> list[float]:
-    """Million accesses per second of each run."""
-    return [r.accesses / r.seconds / 1e6 for r in runs]
+def rate(runs, cpu: bool = False) -> list[float]:
+    """Million accesses per wall-clock (cpu: CPU) second of each run
+    (``Timed`` or ``bench_ref.RefRun``)."""
+    return [r.accesses / (r.cpu if cpu else r.seconds) / 1e6 for r in runs]
 
 
 def bench_trace(name: str, trace: Path, policies: list[str], memory_gib: float,
@@ -217,9 +227,10 @@ def bench_trace(name: str, trace: Path, policies: list[str], memory_gib: float,
                 runs[m].append(measure(pol, trace, memory_gib, cur))
         r0 = runs["run"][0]
         short = "!" if min(r.seconds for rs in runs.values() for r in rs) < MIN_TIMED_S else ""
+        busy = statistics.median(r.cpu / r.seconds for r in runs["loop"])
         print(f"{name:<8}{pol:<12}{r0.accesses:>12,}{r0.faults:>10,}"
               f"{spread(rate(runs['run'])):>19}{spread(rate(runs['serial'])):>19}"
-              f"{spread(rate(runs['loop'])):>19}{dec:>8.1f}{short}", flush=True)
+              f"{spread(rate(runs['loop'])):>19}{dec:>8.1f}{busy:>6.0%}{short}", flush=True)
         out[pol] = runs
     PreloadedCursor.decoded.clear()
     return out
@@ -240,11 +251,11 @@ def reference(tmp: Path, trace: Path, sims: dict[str, dict[str, list[Timed]]],
     geo = MachineParams.from_config(default_config()["machine"]).tlb_geometry
     print(f"\nreference: {bench_ref.SOURCE.name} ({' '.join(bench_ref.CFLAGS)}) on the mixed "
           f"trace, TLB sets x ways {geo}")
-    print(f"{'pages':<8}{'policy':<12}{'C M/s':>19}{'loop/C':>8}{'run/C':>8}  counts "
-          "(L1 hits, L2 hits, walks)")
+    print(f"{'pages':<8}{'policy':<12}{'C M/s':>19}{'loop/C':>8}{'run/C':>8}{'cpu l/C':>8}"
+          "  counts (L1 hits, L2 hits, walks)")
     for pol, huge in REF_POLICIES.items():
         ref = bench_ref.run(exe, rec, huge, geo, repeat)
-        c_rate = statistics.median(r.accesses / r.seconds / 1e6 for r in ref)
+        c_rate, c_cpu = statistics.median(rate(ref)), statistics.median(rate(ref, True))
         runs = sims[pol]
         mine = runs["loop"][0]
         ok = all((r.l1_hits, r.l2_hits, r.walks, r.accesses)
@@ -256,9 +267,11 @@ def reference(tmp: Path, trace: Path, sims: dict[str, dict[str, list[Timed]]],
                   f"DIFFER: simulator {mine.l1_hits:,} {mine.l2_hits:,} {mine.walks:,}, "
                   f"C {ref[0].l1_hits:,} {ref[0].l2_hits:,} {ref[0].walks:,}")
         print(f"{'2 MiB' if huge else '4 KiB':<8}{pol:<12}"
-              f"{spread([r.accesses / r.seconds / 1e6 for r in ref]):>19}"
+              f"{spread(rate(ref)):>19}"
               f"{statistics.median(rate(runs['loop'])) / c_rate:>8.2f}"
-              f"{statistics.median(rate(runs['run'])) / c_rate:>8.2f}  {counts}{all_huge}")
+              f"{statistics.median(rate(runs['run'])) / c_rate:>8.2f}"
+              f"{statistics.median(rate(runs['loop'], True)) / c_cpu:>8.2f}"
+              f"  {counts}{all_huge}")
 
 
 @cli
@@ -269,8 +282,8 @@ def main(argv=None) -> int:
                     help="accesses in the timed part of the hit and mixed traces (default 50M)")
     ap.add_argument("--span-gib", type=float, default=8.0,
                     help="mapping of the hit and mixed traces, GiB (default 8)")
-    ap.add_argument("--fault-gib", type=float, default=16.0,
-                    help="mapping the fault trace touches, GiB (default 16)")
+    ap.add_argument("--fault-gib", type=float, default=48.0,
+                    help="mapping the fault trace touches, GiB (default 48)")
     ap.add_argument("--policies", nargs="+", default=["linux-4k", "linux-thp"])
     ap.add_argument("--repeat", type=int, default=3,
                     help="timed runs of each figure; median and [min-max] (default 3)")
@@ -303,7 +316,7 @@ def main(argv=None) -> int:
         for pol in set(a.policies) | (set(REF_POLICIES) if a.reference else set()):
             measure(pol, warm, 1)
         print(f"{'trace':<8}{'policy':<12}{'accesses':>12}{'faults':>10}{'run M/s':>19}"
-              f"{'serial M/s':>19}{'loop M/s':>19}{'decode':>8}")
+              f"{'serial M/s':>19}{'loop M/s':>19}{'decode':>8}{'busy':>6}")
         memory = max(a.span_gib, a.fault_gib) + 1
         results = {}
         for t in traces:

@@ -26,9 +26,11 @@ CFLAGS = ["-O2"]
 
 @dataclass
 class RefRun:
-    """One timed run of the reference loop: seconds and the counts of the
-    timed records (accesses, L1 hits, L2 hits, walks = L2 misses)."""
+    """One timed run of the reference loop: wall-clock and CPU seconds and
+    the counts of the timed records (accesses, L1 hits, L2 hits, walks =
+    L2 misses)."""
     seconds: float
+    cpu: float
     accesses: int
     l1_hits: int
     l2_hits: int
@@ -103,6 +105,6 @@ def run(exe: Path, records: Path, huge: bool, geometry: tuple[int, ...],
     out = []
     for line in r.stdout.split("\n"):
         if line.strip():
-            s, *n = line.split()
-            out.append(RefRun(float(s), *map(int, n)))
+            s, c, *n = line.split()
+            out.append(RefRun(float(s), float(c), *map(int, n)))
     return out
