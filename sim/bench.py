@@ -1,7 +1,7 @@
 """Throughput benchmark of the simulator: simulated accesses per second.
 
     python -m sim.bench [--accesses 50000000] [--repeat 3] [--reference]
-                        [--policies linux-4k linux-thp] [--span-gib 8] [--fault-gib 48]
+                        [--policies linux-4k linux-thp] [--span-gib 8] [--fault-gib 128]
 
 Three traces, written to a temporary directory first (not timed):
 
@@ -12,8 +12,10 @@ Three traces, written to a temporary directory first (not timed):
           1024 that take turns: sequential (64-byte steps), uniformly random,
           and Zipf 0.99 over the pages (popular pages scattered by a fixed
           permutation), 30% writes: the loop of issue 12;
-  fault   one write to every 4 KiB page of a fresh ``--fault-gib`` mapping:
-          the fault path, every access a first touch.
+  fault   one write to every 4 KiB page of a fresh mapping of the span, then
+          its munmap, in rounds until ``--fault-gib`` GiB are touched: the
+          fault path, every access a first touch (all 4 KiB pages fault;
+          under a policy that maps 2 MiB at fault, one in 512).
 
 The timed part starts at the trace's "timed" phase marker (the whole trace for
 "fault").  Per trace and policy, after a warm-up that loads numba's compiled
@@ -125,15 +127,21 @@ def mixed_trace(path: Path, accesses: int, span_gib: float, seed: int = 1) -> No
             w.access(np.uint64(BASE) + off, rng.random(n) < WRITE_SHARE)
 
 
-def fault_trace(path: Path, gib: float) -> None:
-    """The fault-path trace (module doc): one write to every page."""
-    pages = int(gib * GIB) // PAGE_SIZE
-    with TraceWriter(path, {"workload": "bench_fault", "params": {"size_gib": gib}}) as w:
+def fault_trace(path: Path, gib: float, span_gib: float) -> None:
+    """The fault-path trace (module doc): rounds of mmap, one write to every
+    page, munmap, gib GiB touched in all."""
+    total = int(gib * GIB) // PAGE_SIZE
+    span = max(1, int(span_gib * GIB) // PAGE_SIZE)
+    with TraceWriter(path, {"workload": "bench_fault",
+                            "params": {"size_gib": gib, "span_gib": span_gib}}) as w:
         w.cycles(10)
-        w.mmap(BASE, pages * PAGE_SIZE)
-        for p in range(0, pages, BATCH):
-            idx = np.arange(p, min(p + BATCH, pages), dtype=np.uint64)
-            w.access(np.uint64(BASE) + idx * np.uint64(PAGE_SIZE), True)
+        for r0 in range(0, total, span):
+            pages = min(span, total - r0)
+            w.mmap(BASE, pages * PAGE_SIZE)
+            for p in range(0, pages, BATCH):
+                idx = np.arange(p, min(p + BATCH, pages), dtype=np.uint64)
+                w.access(np.uint64(BASE) + idx * np.uint64(PAGE_SIZE), True)
+            w.munmap(BASE, pages * PAGE_SIZE)
 
 
 class PreloadedCursor(TraceCursor):
@@ -228,7 +236,7 @@ def bench_trace(name: str, trace: Path, policies: list[str], memory_gib: float,
         r0 = runs["run"][0]
         short = "!" if min(r.seconds for rs in runs.values() for r in rs) < MIN_TIMED_S else ""
         busy = statistics.median(r.cpu / r.seconds for r in runs["loop"])
-        print(f"{name:<8}{pol:<12}{r0.accesses:>12,}{r0.faults:>10,}"
+        print(f"{name:<8}{pol:<12}{r0.accesses:>12,}{r0.faults:>12,}"
               f"{spread(rate(runs['run'])):>19}{spread(rate(runs['serial'])):>19}"
               f"{spread(rate(runs['loop'])):>19}{dec:>8.1f}{busy:>6.0%}{short}", flush=True)
         out[pol] = runs
@@ -282,8 +290,8 @@ def main(argv=None) -> int:
                     help="accesses in the timed part of the hit and mixed traces (default 50M)")
     ap.add_argument("--span-gib", type=float, default=8.0,
                     help="mapping of the hit and mixed traces, GiB (default 8)")
-    ap.add_argument("--fault-gib", type=float, default=48.0,
-                    help="mapping the fault trace touches, GiB (default 48)")
+    ap.add_argument("--fault-gib", type=float, default=128.0,
+                    help="GiB the fault trace touches, in rounds of --span-gib (default 128)")
     ap.add_argument("--policies", nargs="+", default=["linux-4k", "linux-thp"])
     ap.add_argument("--repeat", type=int, default=3,
                     help="timed runs of each figure; median and [min-max] (default 3)")
@@ -308,16 +316,16 @@ def main(argv=None) -> int:
                  "fault": tmp / "fault.trace"}
         writers = {"hit": lambda p: hit_trace(p, a.accesses, a.span_gib),
                    "mixed": lambda p: mixed_trace(p, a.accesses, a.span_gib),
-                   "fault": lambda p: fault_trace(p, a.fault_gib)}
+                   "fault": lambda p: fault_trace(p, a.fault_gib, a.span_gib)}
         for t in traces:
             writers[t](paths[t])
         warm = tmp / "warm.trace"       # loads (or compiles) the numba cache
         hit_trace(warm, 1000, 0.01)
         for pol in set(a.policies) | (set(REF_POLICIES) if a.reference else set()):
             measure(pol, warm, 1)
-        print(f"{'trace':<8}{'policy':<12}{'accesses':>12}{'faults':>10}{'run M/s':>19}"
+        print(f"{'trace':<8}{'policy':<12}{'accesses':>12}{'faults':>12}{'run M/s':>19}"
               f"{'serial M/s':>19}{'loop M/s':>19}{'decode':>8}{'busy':>6}")
-        memory = max(a.span_gib, a.fault_gib) + 1
+        memory = a.span_gib + 1
         results = {}
         for t in traces:
             pols = list(a.policies)

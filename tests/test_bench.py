@@ -166,3 +166,12 @@ def test_decode_ahead_changes_no_result(tmp_path):
         tables.append((sim.summary().to_csv(), sim.events_table().to_csv(),
                        sim.phases_table().to_csv(), str(sim.rows)))
     assert tables[0] == tables[1]
+
+
+def test_fault_trace_rounds(tmp_path):
+    p = tmp_path / "f.trace"
+    bench.fault_trace(p, 5 / 1024, 2 / 1024)     # 5 MiB in rounds of 2, 2 and 1 MiB
+    r = bench.measure("linux-4k", p, 0.125)
+    assert (r.accesses, r.faults, r.faults_4k) == (1280, 1280, 1280)
+    kinds = np.concatenate([w for w, _ in TraceReader(p).columns()]) & np.uint64(15)
+    assert [(k, int((kinds == k).sum())) for k in (1, 2)] == [(1, 3), (2, 3)]   # mmap, munmap
