@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import statistics
 import sys
 import tempfile
@@ -194,10 +195,13 @@ def measure(policy: str, trace: Path, memory_gib: float, cursor=TraceCursor) -> 
     C0 = sim.c_timed if sim.c_timed is not None else np.zeros_like(C)
     start, cpu_start = (sim.t_timed, sim.cpu_timed) if sim.t_timed is not None else (t0, cpu0)
     f0 = fault_count(C0) if sim.c_timed is not None else 0
-    return Timed(t1 - start, cpu1 - cpu_start, int(C[C_ACCESSES] - C0[C_ACCESSES]),
+    out = Timed(t1 - start, cpu1 - cpu_start, int(C[C_ACCESSES] - C0[C_ACCESSES]),
                  fault_count(C) - f0,
                  int(C[C_FAULTS_4K] - C0[C_FAULTS_4K]), int(C[C_L1_HITS] - C0[C_L1_HITS]),
                  int(C[C_L2_HITS] - C0[C_L2_HITS]), int(C[C_WALKS] - C0[C_WALKS]))
+    del sim, C
+    gc.collect()     # the machine and its policy refer to each other: free it now
+    return out
 
 
 def decode_seconds(trace: Path) -> float:
