@@ -47,10 +47,9 @@ import json
 import os
 import struct
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
-
-from concurrent.futures import ThreadPoolExecutor
 
 import jsonschema
 import numpy as np
@@ -432,8 +431,8 @@ class TraceReader:
         release the GIL, and so does the replay kernel, ``machine.jit``).
 
         Same chunks in the same order as ``columns`` (one decode at a time,
-        in file order), into a ring of two sets of arrays: a chunk's arrays
-        are valid until the caller asks for the chunk after next, so the
+        in file order), into a ring of two sets of arrays: asking for chunk
+        j + 1 starts the decode of chunk j + 2 into chunk j's arrays, so the
         caller must be done with chunk j when it asks for chunk j + 1.  A
         corrupt chunk raises TraceFormatError when the caller asks for it."""
         return _read_ahead(self.columns(reuse=2))
