@@ -57,8 +57,11 @@ class _Cache(FunctionCache):
 
 
 def kernel(fn=None, **options):
-    """``@kernel`` or ``@kernel(inline="always")``."""
-    options = {"_nrt": False, **options}
+    """``@kernel`` or ``@kernel(inline="always")``.
+
+    Kernels release the GIL (``nogil``): the trace's next chunk decodes on a
+    second thread while the replay kernel runs (``TraceReader.columns_ahead``)."""
+    options = {"_nrt": False, "nogil": True, **options}
     cache = options.pop("cache", True)
 
     def compile_(f):

@@ -63,12 +63,18 @@ class SimulationError(InputError):
 
 
 class TraceCursor:
-    """Streams one process's trace chunk by chunk."""
+    """Streams one process's trace chunk by chunk: ``words``/``args`` are the
+    current chunk's records, valid until the next call of ``next_chunk``
+    (with ``ahead``, the decode of the chunk after that reuses their arrays).
 
-    def __init__(self, path):
+    ahead (default True): decode the next chunk on a second thread while this
+    one replays (``TraceReader.columns_ahead``; same records, same order);
+    False decodes each chunk when it is asked for (``sim.bench`` times both)."""
+
+    def __init__(self, path, ahead: bool = True):
         self.reader = TraceReader(path)
         self.path = path
-        self._chunks = self.reader.columns()
+        self._chunks = self.reader.columns_ahead() if ahead else self.reader.columns()
         self.words = self.args = None
         self.i = 0
         self.record_base = 0

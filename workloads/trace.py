@@ -47,6 +47,7 @@ import json
 import os
 import struct
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
@@ -381,10 +382,18 @@ class TraceReader:
     def phases(self) -> list[str]:
         return list(self.trailer.get("phases", []))
 
-    def columns(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def columns(self, reuse: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield each chunk's validated records as two contiguous columns,
-        words (u64) and args (u32): what the simulator's replay loop reads."""
+        words (u64) and args (u32): what the simulator's replay loop reads.
+
+        reuse: 0 (default) gives every chunk arrays of its own; k > 0 decodes
+        into a ring of k sets of arrays (sized for the largest chunk so far),
+        so the arrays yielded for chunk j are overwritten by chunk j + k: a
+        caller that keeps at most k - 1 chunks besides the newest saves the
+        allocation (and page faults) of 12 bytes a record per chunk.  Raises
+        TraceFormatError for a truncated or corrupt chunk or an unknown kind."""
         dctx = zstandard.ZstdDecompressor()
+        ring: list[tuple[np.ndarray, np.ndarray]] = []
         with open(self.path, "rb") as f:
             f.seek(self._data_start)
             for i in range(self.n_chunks):
@@ -403,8 +412,7 @@ class TraceReader:
                                                     and zlib.crc32(raw) != check):
                     raise TraceFormatError(f"{where}: payload does not match its length or "
                                            "checksum")
-                words = np.empty(n, np.uint64)
-                args = np.empty(n, np.uint32)
+                words, args = _buffers(ring, reuse, i, n)
                 if self.version == 1:
                     recs = np.frombuffer(raw, RECORD_DTYPE)
                     words[:], args[:] = recs["word"], recs["arg"]
@@ -416,6 +424,18 @@ class TraceReader:
                                            f"{int(words[bad]) & KIND_MASK} (known: "
                                            f"{KIND_NAMES})")
                 yield words, args
+
+    def columns_ahead(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``columns`` with chunk j + 1 decoded on a second thread while the
+        caller works on chunk j (zstd's decompress and ``_join_planes``
+        release the GIL, and so does the replay kernel, ``machine.jit``).
+
+        Same chunks in the same order as ``columns`` (one decode at a time,
+        in file order), into a ring of two sets of arrays: asking for chunk
+        j + 1 starts the decode of chunk j + 2 into chunk j's arrays, so the
+        caller must be done with chunk j when it asks for chunk j + 1.  A
+        corrupt chunk raises TraceFormatError when the caller asks for it."""
+        return _read_ahead(self.columns(reuse=2))
 
     def chunks(self) -> Iterator[np.ndarray]:
         """Yield validated record arrays (``RECORD_DTYPE``), one per chunk."""
@@ -449,6 +469,37 @@ def _join_planes(planes, words, args):
         if (b0[i] & KIND_MASK) > CYCLES:
             return i
     return -1
+
+
+_DECODER: list[ThreadPoolExecutor] = []     # one decode thread, shared by all readers
+
+
+def _read_ahead(items: Iterator):
+    """Yield items' values, computing value j + 1 on the decode thread while
+    the caller holds value j."""
+    if not _DECODER:
+        _DECODER.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="trace-decode"))
+    pool = _DECODER[0]
+    pending = pool.submit(next, items, None)
+    while True:
+        item = pending.result()
+        if item is None:
+            return
+        pending = pool.submit(next, items, None)
+        yield item
+
+
+def _buffers(ring: list, reuse: int, i: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk i's words (u64, n) and args (u32, n): new arrays, or with reuse > 0
+    views of the ring's set i % reuse (grown when n exceeds it)."""
+    if reuse <= 0:
+        return np.empty(n, np.uint64), np.empty(n, np.uint32)
+    k = i % reuse
+    if k == len(ring):
+        ring.append((np.empty(n, np.uint64), np.empty(n, np.uint32)))
+    elif len(ring[k][0]) < n:
+        ring[k] = (np.empty(n, np.uint64), np.empty(n, np.uint32))
+    return ring[k][0][:n], ring[k][1][:n]
 
 
 def _first_unknown_kind(words: np.ndarray) -> int:
