@@ -15,7 +15,7 @@ import workloads
 from hpsim import options
 from hpsim.cli import cli
 from hpsim.io import InputError
-from hpsim.units import GIB, HUGE_SIZE, MIB
+from hpsim.units import GIB, HUGE_SIZE, MIB, PAGE_SIZE
 from machine.params import MachineParams
 from sim import budget
 
@@ -182,8 +182,10 @@ def run_errors(cfg) -> list[str]:
     every run of the selected experiments: a workload this host cannot
     generate (``Workload.host_bytes``), the machine (TLB geometry, at least one
     2 MiB block, its arrays within this host's memory), a tenant share that
-    leaves no block, and usable memory below what the run's workloads hold
-    resident at once (``Workload.min_resident_bytes``).  Returns error lines."""
+    leaves no block, and usable memory (the blocks tenants leave, less the
+    unmovable and movable fragmentation pages, which stay for the whole run)
+    below what the run's workloads hold resident at once
+    (``Workload.min_resident_bytes``).  Returns error lines."""
     errors: list[str] = []
     needed = needed_experiments(cfg)
     runs = {rid: r for rid, r in expand_runs(cfg, errors).items() if r["experiment"] in needed}
@@ -212,17 +214,25 @@ def run_errors(cfg) -> list[str]:
                           f"more than this host's {budget.gib(budget.host_bytes())}")
             continue
         tenant = run["pressure"]["tenant_fraction"]
-        usable = int(mp.n_blocks * (1 - tenant)) * HUGE_SIZE
+        rest = mp.n_blocks - int(round(tenant * mp.n_blocks))   # as physmem.apply_pressure
+        usable = rest * HUGE_SIZE
         if usable < HUGE_SIZE:
             errors.append(f"{where}: pressure.tenant_fraction {tenant} leaves no 2 MiB block of "
                           f"the machine's {mp.memory_bytes / GIB:g} GiB; allowed: a share that "
                           "leaves at least one")
             continue
+        # pages that fragmentation puts in the other blocks stay for the whole run: compaction
+        # migrates movable ones but never frees them (counts as physmem.apply_pressure)
+        n_unmov = int(round(mp.fragmentation * rest))
+        n_mov = int(round(mp.movable_fragmentation * (rest - n_unmov)))
+        held = (n_unmov + n_mov * mp.movable_pages) * PAGE_SIZE
+        usable -= held
         need = sum(resident[p["workload"]] for p in run["processes"])
         if need > usable:
             names = ", ".join(sorted({p["workload"] for p in run["processes"]}))
             errors.append(f"{where}: machine.memory_gib {run['machine']['memory_gib']:g} x "
-                          f"(1 - tenant_fraction {tenant:g}) = {usable / MIB:.0f} MiB is less than the "
+                          f"(1 - tenant_fraction {tenant:g}) less {held / MIB:.0f} MiB of "
+                          f"fragmentation pages = {usable / MIB:.0f} MiB is less than the "
                           f"{need / MIB:.0f} MiB that {names} hold resident; allowed: memory "
                           "that holds it, so that no run is cut short by running out of memory")
     return errors
