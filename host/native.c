@@ -8,11 +8,13 @@
  *     histogram, huge faults); 0: time the run alone, faults counted per span
  *     stdin: blocks of  u32 n | n x u64 word | n x u32 arg  (workloads/trace.py
  *     records), a block with n = 0 ends the trace.
- *   native spin N            N iterations of a one-cycle dependent loop; prints ns
- *   native chase BYTES MODE HOPS SEED   pointer chase over one line per 4 KiB page of
- *                            a BYTES buffer in random page order; prints ns per hop
+ *   native spin N            N iterations of a one-cycle dependent loop; prints CPU ns
+ *   native chase BYTES MODE HOPS SEED STRIDE   pointer chase over one line per STRIDE
+ *                            bytes (a power of two >= 64) of a BYTES buffer, in random
+ *                            order; prints CPU ns per hop
  *   native zero BYTES REPS   clear a pre-faulted buffer page by page (rep stosb,
- *                            as the kernel's clear_page_erms); prints ns per 4 KiB page
+ *                            as the kernel's clear_page_erms); prints CPU ns per 4 KiB
+ *                            page, per repetition
  *
  * Replay: each MMAP record is mmap(MAP_FIXED_NOREPLACE) at its trace address
  * (+ ADDR_OFFSET), anonymous and private, then madvise'd per MODE; MUNMAP and
@@ -22,8 +24,8 @@
  * times.  A page's first access since it was mapped, and its first write, can
  * fault: only those accesses are timed (rdtsc around the access) and
  * followed by getrusage(RUSAGE_SELF) to see whether they faulted (and whether
- * the thread was descheduled meanwhile: then the fault counts its kind's
- * mean latency instead of its own time, which held other programs'); that
+ * the thread was descheduled meanwhile: then the fault counts the thread's CPU
+ * time over the access instead, as the TSC's span held other programs'); that
  * instrumentation's own time is measured and left out of the run time
  * (INSTRUMENT 1).  The run time reported is that of an uninstrumented run
  * (INSTRUMENT 0), in which faults are counted per span.  A
@@ -35,8 +37,10 @@
  * Output lines (space separated):
  *   S t_ns phase accesses faults fault_ns faults_2m rss_kb anon_huge_kb
  *   P phase start_ns end_ns accesses faults fault_ns faults_2m
- *   C ticks ns_per_tick switched   cost of a tsc read pair (subtracted from each
- *                        timed access), the TSC's period, faults not timed (descheduled)
+ *   C ticks ns_per_tick switched n4k ns4k n2m ns2m   cost of a tsc read pair
+ *                        (subtracted from each timed access), the TSC's period, faults
+ *                        not timed (descheduled), timed faults and their time by kind
+ *                        (4 KiB or other; huge)
  *   H bin count          fault latency histogram, bin = floor(ln(ns) / ln(1.01))
  *   T runtime_ns accesses writes faults fault_ns faults_2m free_ns stray_faults
  *     instr_ns peak_rss_kb peak_anon_huge_kb read_faults cow_faults
@@ -115,6 +119,21 @@ static uint64_t tsc_cost(void) {
         d[i] = tsc() - a;
     }
     for (int i = 1; i < N; i++)             /* insertion sort: small, once */
+        for (int j = i; j > 0 && d[j - 1] > d[j]; j--) {
+            uint64_t t = d[j]; d[j] = d[j - 1]; d[j - 1] = t;
+        }
+    return d[N / 2];
+}
+
+/* the median CPU time of a cpu_ns() read, in ns (a system call) */
+static uint64_t cpu_cost(void) {
+    enum { N = 501 };
+    static uint64_t d[N];
+    for (int i = 0; i < N; i++) {
+        uint64_t a = cpu_ns();
+        d[i] = cpu_ns() - a;
+    }
+    for (int i = 1; i < N; i++)
         for (int j = i; j > 0 && d[j - 1] > d[j]; j--) {
             uint64_t t = d[j]; d[j] = d[j - 1]; d[j - 1] = t;
         }
@@ -231,7 +250,13 @@ static int replay(int mode, int instrument, uint64_t sample_ns, int64_t offset) 
     touch(hist, sizeof hist);
     long rss0_kb = -1, huge0_kb = -1, rss_kb, huge_kb;
     rollup(&rss0_kb, &huge0_kb);          /* the replayer's own, subtracted */
-    const uint64_t tcost = tsc_cost();
+    const uint64_t tcost = tsc_cost(), ccost = cpu_cost();
+    touch(procbuf, sizeof procbuf);
+    /* fault in every page mapped so far (program and library text, data,
+     * stack), so that code run for the first time in the loop (the libraries'
+     * fault-path calls) adds no faults of its own; then unlock */
+    if (mlockall(MCL_CURRENT) == 0) munlockall();
+    sink = (uint64_t)log((double)(sink + 2));
     const double ns_per_tick = tsc_ns_per_tick();
     double timed_ns[2] = {0, 0};             /* per kind (4 KiB, huge): time, faults */
     uint64_t timed[2] = {0, 0}, switched = 0;
@@ -292,9 +317,9 @@ static int replay(int mode, int instrument, uint64_t sample_ns, int64_t offset) 
                 uint32_t r = arg;
                 if (instrument && s && (*s & need) != need) {  /* may fault: timed alone */
                     x = spin(cycles, x);
-                    uint64_t t0 = tsc();
+                    uint64_t c0 = cpu_ns(), t0 = tsc();
                     if (wr) *p = x; else x += *p;
-                    uint64_t t1 = tsc();
+                    uint64_t t1 = tsc(), c1 = cpu_ns();
                     struct rusage ru;
                     getrusage(RUSAGE_SELF, &ru);
                     long f = ru.ru_minflt, sw = ru.ru_nvcsw + ru.ru_nivcsw;
@@ -310,17 +335,16 @@ static int replay(int mode, int instrument, uint64_t sample_ns, int64_t offset) 
                             c.faults_2m += huge;
                             res_prev = res;
                         }
-                        if (sw == prev_sw) {
-                            double d = t1 - t0 > tcost ? (double)(t1 - t0 - tcost) * ns_per_tick : 0;
-                            c.fault_ns += (uint64_t)d;
-                            timed_ns[huge] += d;
-                            timed[huge] += nf;
-                            int b = d >= 1 ? (int)(log(d) / lnr) : 0;
-                            hist[b < HIST_BINS ? b : HIST_BINS - 1] += nf;
-                        } else {              /* descheduled meanwhile: its kind's mean */
+                        double d = t1 - t0 > tcost ? (double)(t1 - t0 - tcost) * ns_per_tick : 0;
+                        if (sw != prev_sw) {  /* descheduled meanwhile: its CPU time */
                             switched += nf;
-                            if (timed[huge]) c.fault_ns += (uint64_t)(nf * timed_ns[huge] / timed[huge]);
+                            d = c1 - c0 > ccost ? (double)(c1 - c0 - ccost) : 0;
                         }
+                        c.fault_ns += (uint64_t)d;
+                        timed_ns[huge] += d;
+                        timed[huge] += nf;
+                        int b = d >= 1 ? (int)(log(d) / lnr) : 0;
+                        hist[b < HIST_BINS ? b : HIST_BINS - 1] += nf;
                         prev = f;
                     }
                     *s |= need;
@@ -331,7 +355,7 @@ static int replay(int mode, int instrument, uint64_t sample_ns, int64_t offset) 
                     prev_sw = ru.ru_nvcsw + ru.ru_nivcsw;
                     uint64_t t2 = tsc();
                     /* CPU time of the instrumentation, on the run's clock */
-                    uint64_t in = (uint64_t)((double)(t2 - t1 + tcost) * ns_per_tick);
+                    uint64_t in = (uint64_t)((double)(t2 - t1 + tcost) * ns_per_tick) + 2 * ccost;
                     instr_ns += in;
                     c.t -= in;
                 }
@@ -392,7 +416,8 @@ static int replay(int mode, int instrument, uint64_t sample_ns, int64_t offset) 
            c.faults - ph.faults, c.fault_ns - ph.fault_ns, c.faults_2m - ph.faults_2m);
     for (int b = 0; b < HIST_BINS; b++)
         if (hist[b]) printf("H %d %lu\n", b, hist[b]);
-    printf("C %lu %.6f %lu\n", tcost, ns_per_tick, switched);
+    printf("C %lu %.6f %lu %lu %.0f %lu %.0f\n", tcost, ns_per_tick, switched, timed[0],
+           timed_ns[0], timed[1], timed_ns[1]);
     printf("T %lu %lu %lu %lu %lu %lu %lu %lu %lu %ld %ld %lu %lu\n", c.t, c.accesses, writes,
            c.faults, c.fault_ns, c.faults_2m, free_ns, stray, instr_ns, peak_rss, peak_huge,
            f_read, f_cow);
@@ -405,9 +430,11 @@ static uint64_t xorshift(uint64_t *s) {
     return *s;
 }
 
-/* pointer chase through one 64-byte line per page, pages in a random cycle */
-static int chase(uint64_t bytes, int mode, uint64_t hops, uint64_t seed) {
-    uint64_t n = bytes >> PAGE_SHIFT;
+/* pointer chase through one 64-byte line per STRIDE bytes, in a random cycle */
+static int chase(uint64_t bytes, int mode, uint64_t hops, uint64_t seed, uint64_t stride) {
+    int sh = 0;
+    while ((1ULL << sh) < stride) sh++;
+    uint64_t n = bytes >> sh;
     char *buf = mmap(NULL, bytes + (2 << 20), PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (buf == MAP_FAILED) die("mmap");
@@ -422,17 +449,17 @@ static int chase(uint64_t bytes, int mode, uint64_t hops, uint64_t seed) {
         uint64_t j = xorshift(&s) % (i + 1), t = perm[i];
         perm[i] = perm[j]; perm[j] = t;
     }
-    /* the line within each page varies so the chase spreads over cache sets */
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t from = perm[i], to = perm[(i + 1) % n];
-        char **slot = (char **)(b + (from << PAGE_SHIFT) + ((from * 7) % 64) * 64);
-        *slot = b + (to << PAGE_SHIFT) + ((to * 7) % 64) * 64;
-    }
-    char **p = (char **)(b + (perm[0] << PAGE_SHIFT) + ((perm[0] * 7) % 64) * 64);
+    /* the line within a stride varies so the chase spreads over cache sets */
+    uint64_t lines = stride / 64;
+#define SLOT(k) (b + ((k) << sh) + (((k) * 7) % lines) * 64)
+    for (uint64_t i = 0; i < n; i++)
+        *(char **)SLOT(perm[i]) = SLOT(perm[(i + 1) % n]);
+    char **p = (char **)SLOT(perm[0]);
+    free(perm);
     for (uint64_t i = 0; i < n; i++) p = (char **)*p;   /* warm */
-    uint64_t t0 = now_ns();
+    uint64_t t0 = cpu_ns();
     for (uint64_t i = 0; i < hops; i++) p = (char **)*p;
-    uint64_t t1 = now_ns();
+    uint64_t t1 = cpu_ns();
     sink = (uint64_t)p;
     printf("%.4f\n", (double)(t1 - t0) / (double)hops);
     return 0;
@@ -444,13 +471,13 @@ static int zero(uint64_t bytes, int reps) {
     memset(b, 1, bytes);
     uint64_t best = UINT64_MAX;
     for (int r = 0; r < reps; r++) {
-        uint64_t t0 = now_ns();
+        uint64_t t0 = cpu_ns();
         for (uint64_t off = 0; off < bytes; off += 4096) {
             void *d = b + off;
             uint64_t cnt = 4096;
             __asm__ volatile("rep stosb" : "+D"(d), "+c"(cnt) : "a"(0) : "memory");
         }
-        uint64_t t = now_ns() - t0;
+        uint64_t t = cpu_ns() - t0;
         printf("%.4f\n", (double)t / (double)(bytes >> PAGE_SHIFT));
         if (t < best) best = t;
     }
@@ -463,17 +490,17 @@ int main(int argc, char **argv) {
                       strtoll(argv[5], NULL, 10));
     if (argc >= 3 && !strcmp(argv[1], "spin")) {
         uint64_t n = strtoull(argv[2], NULL, 10);
-        uint64_t t0 = now_ns();
+        uint64_t t0 = cpu_ns();
         sink = spin(n, 0);
-        printf("%lu\n", now_ns() - t0);
+        printf("%lu\n", cpu_ns() - t0);
         return 0;
     }
-    if (argc >= 6 && !strcmp(argv[1], "chase"))
+    if (argc >= 7 && !strcmp(argv[1], "chase"))
         return chase(strtoull(argv[2], NULL, 10), atoi(argv[3]), strtoull(argv[4], NULL, 10),
-                     strtoull(argv[5], NULL, 10));
+                     strtoull(argv[5], NULL, 10), strtoull(argv[6], NULL, 10));
     if (argc >= 4 && !strcmp(argv[1], "zero"))
         return zero(strtoull(argv[2], NULL, 10), atoi(argv[3]));
     fprintf(stderr, "usage: native replay MODE INSTRUMENT SAMPLE_NS OFFSET | spin N | "
-                    "chase BYTES MODE HOPS SEED | zero BYTES REPS\n");
+                    "chase BYTES MODE HOPS SEED STRIDE | zero BYTES REPS\n");
     return 2;
 }
