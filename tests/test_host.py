@@ -199,3 +199,31 @@ def test_calibration_and_validation_traces_are_disjoint():
                     calibrate.CALIBRATION_WORKLOADS["calib_touch"]["params"]["size_gib"], name
             checked += 1
     assert checked > 0
+
+
+def test_validation_table_errors_and_tolerances():
+    """report.validation: error = simulated / measured - 1, tolerance exact for
+    4 KiB faults, 1% for THP faults, max(15%, spread) for times; a native run
+    that could not be made gives 'not measured' rows."""
+    from report.validation import build
+    base = {"experiment": "validation", "workload": "t", "variant": "t_f0_t0"}
+    sims = pd.DataFrame([
+        {**base, "policy": "linux-4k", "faults": 100, "fault_time_s": 1.2, "runtime_s": 2.0},
+        {**base, "policy": "linux-thp", "faults": 2, "faults_2m": 2, "fault_time_s": 0.5,
+         "runtime_s": 1.0}])
+    native = pd.DataFrame([
+        {**base, "policy": "host-4k", "faults": 100, "faults_min": 100, "faults_max": 100,
+         "fault_time_s": 1.0, "fault_time_s_min": 0.95, "fault_time_s_max": 1.05,
+         "runtime_s": 2.0, "runtime_s_min": 1.0, "runtime_s_max": 3.0, "not_measured": ""},
+        {**base, "policy": "host-thp", "not_measured": "THP enabled=never"}])
+    t = build([sims, native]).set_index(["policy", "quantity"])
+    assert t.loc[("linux-4k", "faults"), "error"] == 0 and t.loc[("linux-4k", "faults"), "within"]
+    assert t.loc[("linux-4k", "faults"), "tolerance"] == 0
+    assert t.loc[("linux-4k", "fault_time_s"), "error"] == pytest.approx(0.2)
+    assert t.loc[("linux-4k", "fault_time_s"), "tolerance"] == 0.15   # spread 10% < 15%
+    assert not t.loc[("linux-4k", "fault_time_s"), "within"]
+    assert t.loc[("linux-4k", "runtime_s"), "tolerance"] == pytest.approx(1.0)   # its spread
+    assert t.loc[("linux-4k", "runtime_s"), "within"]
+    thp = t.loc["linux-thp"]
+    assert list(thp.index) == ["faults", "faults_2m", "fault_time_s", "runtime_s"]
+    assert (thp["note"] == "not measured: THP enabled=never").all()
