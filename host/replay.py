@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import struct
 import subprocess
 import sys
@@ -45,7 +44,6 @@ import pandas as pd
 
 from hpsim.cli import cli
 from hpsim.io import InputError, atomic_paths, log
-from hpsim.units import PAGE_SIZE
 from host import kernel, native
 from workloads.trace import TraceReader
 
