@@ -28,6 +28,13 @@ sys.pycache_prefix = os.environ.get("PYTHONPYCACHEPREFIX")
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
+# the validation experiment simulates this host with its measured machine profile
+# (config/host.yaml, from python -m host.calibrate; README "Against the real kernel")
+from host.profile import apply_host_profile
+
+apply_host_profile(config, os.path.join(workflow.basedir, "config", "host.yaml"))
+
+
 # the config is checked whole, one line per error, in common.smk (check_config)
 include: "workflows/common.smk"
 
@@ -40,6 +47,7 @@ include: "workflows/workloads.smk"
 include: "workflows/simulate.smk"
 include: "workflows/tables.smk"
 include: "workflows/report.smk"
+include: "workflows/validation.smk"
 
 
 rule all:

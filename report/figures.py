@@ -541,3 +541,20 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+@figure("validation", "validation_measured_vs_simulated", width="full",
+        caption="Simulated against measured on the host kernel, one point per held-apart trace "
+                "and quantity (linux-4k against host-4k, linux-thp against host-thp); error bars "
+                "span the native repetitions, the dashed line is simulated = measured.")
+def validation_measured_vs_simulated(runs):
+    """Drawn by report.validation from the validation table (workflows/validation.smk);
+    here from the simulated runs and the native runs beside them."""
+    import pandas as pd
+    from report.validation import PAIRS, build, draw
+    summaries = [r.summary for r in runs]
+    for r in runs:
+        native = r.dir.parent / PAIRS.get(str(r.label("policy")), "-") / "summary.csv"
+        if native.is_file():
+            summaries.append(pd.read_csv(native))
+    return draw(build(summaries))

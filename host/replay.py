@@ -1,0 +1,344 @@
+"""Replay a trace on the host kernel and write the simulator's result tables.
+
+    python -m host.replay --trace T.trace --policy host-thp --repeat 5 \
+        --out-dir results/runs/validation/x/host-thp
+
+Two child processes per repetition (``host/native.c``, compiled at first use)
+maps the trace's VMAs at their addresses (anonymous, private), applies
+``MADV_NOHUGEPAGE`` (host-4k: Linux 4 KiB pages) or ``MADV_HUGEPAGE``
+(host-thp: Linux THP, huge pages at fault and khugepaged, with the host's
+own THP ``defrag`` and khugepaged settings), performs the accesses in
+order (8 bytes each, repeats included, the trace's compute cycles spun
+before each), and the munmap / madvise(DONTNEED) records.  The records are
+decoded here and streamed to the child in blocks; the child times only its
+own replay.
+
+Measured (per repetition): run time (CPU time of the replaying thread, in a
+run without per-access instrumentation), faults (getrusage ``ru_minflt``),
+and in a second, instrumented run: huge faults (a fault that grew the resident set by >= 256 pages), fault time
+and the latency of every fault (the faulting access timed alone), time in
+munmap/madvise, RSS and ``AnonHugePages`` (/proc/self/smaps_rollup) at every
+sample and phase end, and the machine-wide /proc/vmstat THP counters.  The
+tables are a simulated run's (``sim/simulate.py``), with NaN where the
+kernel gives no measure (TLB counters, bloat, promotions).  ``summary.csv``
+holds the median of the repetitions with ``<column>_min`` / ``_max`` for the
+measured quantities, ``repeats.csv`` every repetition; the time series,
+phases and histogram are those of the median-runtime repetition.
+
+A run that cannot be made here (not Linux, THP ``never``, too little free
+memory, no C compiler) writes a summary row with ``not_measured`` = the
+reason, and exits 0: the rest of the workflow goes on.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import struct
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hpsim.cli import cli
+from hpsim.io import InputError, atomic_paths, log
+from host import kernel, native
+from workloads.trace import TraceReader
+
+MODES = {"host-4k": 1, "host-thp": 2}
+BLOCK = 1 << 20                 # records per block sent to the child (native.c MAX_BLOCK)
+HIST_RATIO = 1.01               # native.c's histogram: bins 1% wide
+MEASURED = ["runtime_s", "faults", "faults_2m", "fault_time_s", "mean_fault_latency_us",
+            "free_time_s", "peak_rss_bytes", "peak_huge_pages"]
+NAN = float("nan")
+
+
+class NotMeasured(Exception):
+    """This host cannot make the run; the message says why."""
+
+
+def _stream(reader: TraceReader, stdin) -> None:
+    """Write the trace's records to the child: blocks of u32 n, n words, n args."""
+    for words, args in reader.columns():
+        for s in range(0, len(words), BLOCK):
+            w, a = words[s:s + BLOCK], args[s:s + BLOCK]
+            stdin.write(struct.pack("<I", len(w)))
+            stdin.write(np.ascontiguousarray(w, "<u8").tobytes())
+            stdin.write(np.ascontiguousarray(a, "<u4").tobytes())
+    stdin.write(struct.pack("<I", 0))
+    stdin.flush()
+
+
+def parse(text: str) -> dict:
+    """The child's output lines (native.c) as samples, phases, hist and totals."""
+    out = {"S": [], "P": [], "H": [], "C": [], "T": None}
+    for line in text.splitlines():
+        tag, *f = line.split()
+        vals = [float(x) if "." in x else int(x) for x in f]
+        if tag == "T":
+            out["T"] = vals
+        else:
+            out[tag].append(vals)
+    if out["T"] is None:
+        raise RuntimeError("native replay ended without its totals line")
+    return out
+
+
+def replay_once(trace, policy: str, sample_s: float, offset: int = 0,
+                instrument: bool = True) -> dict:
+    """One native replay of ``trace`` (``instrument``: time every access that
+    may fault); returns parse()'s dict plus ``vmstat`` (deltas of the
+    machine-wide counters over the child's life)."""
+    reader = TraceReader(trace)
+    exe = native.binary()
+    before = kernel.vmstat()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen([str(exe), "replay", str(MODES[policy]), str(int(instrument)),
+                                 str(int(sample_s * 1e9)), str(offset)],
+                                stdin=subprocess.PIPE, stdout=out, stderr=err)
+        try:
+            _stream(reader, proc.stdin)
+        except BrokenPipeError:
+            pass
+        finally:
+            try:
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+        rc = proc.wait()
+        after = kernel.vmstat()
+        out.seek(0)
+        err.seek(0)
+        if rc != 0:
+            raise RuntimeError(f"native replay of {trace} failed (status {rc}): "
+                               f"{err.read().decode(errors='replace').strip()}")
+        res = parse(out.read().decode())
+    res["vmstat"] = {k: after[k] - before.get(k, 0) for k in after}
+    return res
+
+
+def _hist_quantile(hist: list, q: float) -> float:
+    """Quantile (µs, bin centre) of native.c's fault-latency histogram."""
+    if not hist:
+        return 0.0
+    h = np.array(sorted(hist))
+    cum = np.cumsum(h[:, 1])
+    k = int(np.searchsorted(cum, q * cum[-1], side="left"))
+    return float(HIST_RATIO ** (h[k, 0] + 0.5) / 1000.0)
+
+
+def summary_row(res: dict, plain: dict, reader: TraceReader, policy: str,
+                labels: dict) -> dict:
+    """One summary.csv row (sim/simulate.py ``summary()`` columns) of a
+    repetition: an instrumented replay ``res`` (fault time, latencies, kinds)
+    and an uninstrumented one ``plain`` (run time, free time, fault count)."""
+    (_, acc, writes, faults_i, fault_ns, f2m, _, stray, instr_ns, peak_rss_kb,
+     peak_huge_kb, f_read, f_cow) = res["T"]
+    rt_ns, faults, free_ns = plain["T"][0], plain["T"][3], plain["T"][6]
+    hdr = reader.header
+    thp = policy == "host-thp"
+    vm = res["vmstat"]
+    return {
+        **labels, "policy": policy, "process": labels.get("process", Path(reader.path).stem),
+        "workload": labels.get("workload", hdr.get("workload", "")),
+        "workload_kind": hdr.get("workload", ""),
+        "sample_factor": hdr.get("params", {}).get("sample", 1),
+        "accesses": acc, "writes": writes,
+        "footprint_bytes": int(reader.trailer.get("peak_mapped_bytes", 0)),
+        "faults": faults,
+        # first writes that allocated: 4 KiB unless the resident set grew by a huge page
+        "faults_4k": faults - f_read - f_cow - f2m if not thp else NAN,
+        "faults_2m": f2m, "faults_zeropage": f_read if not thp else NAN,
+        "faults_cow": f_cow, "faults_huge_zero": 0 if not thp else NAN,
+        "faults_read": f_read,
+        "faults_prezeroed": NAN, "thp_fallbacks": vm.get("thp_fault_fallback", NAN) if thp
+        else NAN,
+        "compact_stall": vm.get("compact_stall", NAN), "compact_migrated": NAN,
+        "fault_time_s": fault_ns / 1e9, "zeroing_time_s": NAN,
+        "mean_fault_latency_us": fault_ns / 1e3 / faults if faults else 0.0,
+        "p50_fault_latency_us": _hist_quantile(res["H"], 0.50),
+        "p99_fault_latency_us": _hist_quantile(res["H"], 0.99),
+        "free_time_s": free_ns / 1e9, "runtime_s": rt_ns / 1e9,
+        "user_cycles": NAN, "walk_cycles": NAN, "data_cycles": NAN, "mmu_overhead": NAN,
+        "tlb_l1_hits": NAN, "tlb_l2_hits": NAN, "tlb_misses": NAN,
+        "peak_rss_bytes": peak_rss_kb * 1024, "peak_bloat_bytes": NAN,
+        "final_huge_pages": NAN, "peak_huge_pages": peak_huge_kb // 2048,
+        "promotions": NAN, "splits": NAN, "oom": 0, "oom_time_s": NAN,
+        "reservations": NAN, "reservations_promoted": NAN, "reservations_broken": NAN,
+        "machine_compact_success": NAN, "machine_compact_fail": NAN,
+        "stray_faults": stray, "instrumentation_s": instr_ns / 1e9,
+        "faults_instrumented": faults_i, "runtime_instrumented_s": res["T"][0] / 1e9,
+        "faults_descheduled": res["C"][0][2] if res["C"] else NAN,
+        **{f"{k}_system": v for k, v in vm.items()},
+    }
+
+
+def timeseries(res: dict, reader: TraceReader, policy: str, labels: dict) -> pd.DataFrame:
+    """timeseries.csv rows of one replay (time = replay time, not wall clock)."""
+    phases = reader.phases
+    live = reader.trailer.get("live_bytes")
+    live = np.asarray(live, np.float64) if live else None
+    rows = []
+    for t, ph, acc, faults, fault_ns, f2m, rss_kb, huge_kb in res["S"]:
+        lb = NAN
+        if live is not None and len(live):
+            k = np.searchsorted(live[:, 0], acc, side="right") - 1
+            lb = float(live[max(k, 0), 1])
+        rows.append({**labels, "policy": policy, "process": labels.get("process", ""),
+                     "time_s": t / 1e9, "phase": phases[ph] if 0 <= ph < len(phases) else "",
+                     "running": 1, "accesses": acc, "faults": faults, "faults_4k": NAN,
+                     "faults_2m": f2m, "faults_zeropage": NAN, "fault_time_s": fault_ns / 1e9,
+                     "rss_bytes": rss_kb * 1024, "bloat_bytes": NAN, "live_bytes": lb,
+                     "huge_pages": huge_kb // 2048, "promotions": NAN, "splits": NAN,
+                     "zero_pages_released": NAN, "tlb_misses": NAN, "mmu_overhead": NAN,
+                     "free_bytes": NAN, "free_huge_blocks": NAN})
+    return pd.DataFrame(rows)
+
+
+def phases_table(res: dict, reader: TraceReader, policy: str, labels: dict) -> pd.DataFrame:
+    names = reader.phases
+    rows = [{**labels, "policy": policy, "process": labels.get("process", ""),
+             "phase": names[ph] if 0 <= ph < len(names) else "", "start_s": s / 1e9,
+             "end_s": e / 1e9, "duration_s": (e - s) / 1e9, "accesses": acc,
+             "user_cycles": NAN, "walk_cycles": NAN, "mmu_overhead": NAN, "tlb_misses": NAN,
+             "faults": faults, "fault_time_s": fault_ns / 1e9, "faults_2m": f2m}
+            for ph, s, e, acc, faults, fault_ns, f2m in res["P"]]
+    return pd.DataFrame(rows)
+
+
+def hist_table(res: dict, policy: str, labels: dict) -> pd.DataFrame:
+    rows = [{**labels, "policy": policy, "process": labels.get("process", ""),
+             "latency_us": HIST_RATIO ** (b + 0.5) / 1000.0, "count": n}
+            for b, n in sorted(res["H"])]
+    return pd.DataFrame(rows, columns=[*labels, "policy", "process", "latency_us", "count"])
+
+
+def median_summary(rows: list[dict]) -> dict:
+    """The repetitions' median row (numbers; the rest from the first), with
+    ``<q>_min`` / ``<q>_max`` of the measured quantities and ``repeats``."""
+    df = pd.DataFrame(rows)
+    out = dict(rows[0])
+    for col in df.columns:
+        v = pd.to_numeric(df[col], errors="coerce")
+        if v.notna().all():
+            out[col] = float(v.median()) if not (v == v.iloc[0]).all() else rows[0][col]
+    for q in MEASURED:
+        out[f"{q}_min"] = float(df[q].min())
+        out[f"{q}_max"] = float(df[q].max())
+    out["repeats"] = len(rows)
+    return out
+
+
+def not_measured_row(reason: str, policy: str, labels: dict, trace) -> dict:
+    """The one summary row of a run this host cannot make."""
+    return {**labels, "policy": policy, "process": labels.get("process", Path(trace).stem),
+            "workload": labels.get("workload", ""), "not_measured": reason, "repeats": 0}
+
+
+def run(trace, policy: str, out_dir, repeat: int = 5, sample_s: float = 0.01,
+        labels: dict | None = None, max_share: float = 0.5, max_bytes: int = 2 << 30,
+        offset: int = 0) -> pd.DataFrame:
+    """Replay ``trace`` natively ``repeat`` times under ``policy`` and write
+    summary.csv, repeats.csv, timeseries.csv, phases.csv, fault_hist.csv,
+    events.csv and threads.csv into ``out_dir`` (all or none).  Refuses
+    (a ``not_measured`` row) a trace mapping more than ``max_bytes`` or
+    ``max_share`` of MemAvailable at peak, checked before every repetition.
+    Returns the summary.  Raises InputError for a bad trace or argument."""
+    if policy not in MODES:
+        raise InputError(f"--policy {policy!r}: allowed: {sorted(MODES)}")
+    if repeat < 1:
+        raise InputError(f"--repeat {repeat}: must be >= 1")
+    labels = dict(labels or {})
+    labels.setdefault("process", Path(trace).stem)
+    reader = TraceReader(trace)
+    peak = int(reader.trailer.get("peak_mapped_bytes", 0))
+    tables: dict[str, pd.DataFrame] = {}
+    reason = kernel.unavailable(policy)
+    if reason is None and peak > max_bytes:
+        reason = (f"maps {peak / 2**30:.2f} GiB at peak, more than the native runs' cap of "
+                  f"{max_bytes / 2**30:.2f} GiB")
+    rows, results = [], []
+    for i in range(repeat if reason is None else 0):
+        reason = kernel.memory_refusal(peak, max_share)
+        if reason is not None:
+            break
+        try:
+            plain = replay_once(trace, policy, sample_s, offset, instrument=False)
+            res = replay_once(trace, policy, sample_s, offset, instrument=True)
+        except native.NativeUnavailable as e:
+            reason = str(e)
+            break
+        results.append(res)
+        rows.append(summary_row(res, plain, reader, policy, labels))
+        log(f"  {policy} repetition {i + 1}/{repeat}: {rows[-1]['runtime_s']:.4f} s, "
+            f"{rows[-1]['faults']} faults, {rows[-1]['fault_time_s']:.4f} s in faults")
+    if reason is not None:
+        log(f"not measured: {reason}")
+        summary = pd.DataFrame([not_measured_row(reason, policy, labels, trace)])
+        empty = pd.DataFrame(columns=[*labels, "policy"])
+        tables = {"summary.csv": summary, "repeats.csv": summary, "timeseries.csv": empty,
+                  "phases.csv": empty, "fault_hist.csv": empty}
+    else:
+        med = median_summary(rows)
+        med.update({f"host_{k}": v for k, v in kernel.thp_settings().items()})
+        med["not_measured"] = ""
+        order = np.argsort([r["runtime_s"] for r in rows], kind="stable")
+        res = results[int(order[(len(order) - 1) // 2])]
+        tables = {"summary.csv": pd.DataFrame([med]),
+                  "repeats.csv": pd.DataFrame([{**r, "repeat": i} for i, r in enumerate(rows)]),
+                  "timeseries.csv": timeseries(res, reader, policy, labels),
+                  "phases.csv": phases_table(res, reader, policy, labels),
+                  "fault_hist.csv": hist_table(res, policy, labels)}
+    ph = tables["phases.csv"]
+    tables["events.csv"] = pd.DataFrame(
+        [{**labels, "policy": policy, "time_s": r["start_s"], "process": r["process"],
+          "event": "phase", "region": "", "reason": "", "detail": r["phase"]}
+         for _, r in ph.iterrows()] if len(ph) else [],
+        columns=[*labels, "policy", "time_s", "process", "event", "region", "reason", "detail"])
+    tables["threads.csv"] = pd.DataFrame(columns=[*labels, "policy", "thread", "passes",
+                                                  "cpu_s", "duration_s", "cpu_pct_of_core"])
+    out = Path(out_dir)
+    with atomic_paths(*(out / n for n in tables)) as tmps:
+        for df, tmp in zip(tables.values(), tmps):
+            df.to_csv(tmp, index=False, lineterminator="\n")
+    return tables["summary.csv"]
+
+
+@cli
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m host.replay", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--trace", required=True)
+    ap.add_argument("--policy", required=True, choices=sorted(MODES))
+    ap.add_argument("--out-dir", required=True)
+    ap.add_argument("--repeat", type=int, default=5, help="repetitions (median reported)")
+    ap.add_argument("--sample-interval-s", type=float, default=0.01,
+                    help="RSS / AnonHugePages sample period, in replay time")
+    ap.add_argument("--labels", default="{}", help="JSON object copied into every row")
+    ap.add_argument("--max-share", type=float, default=0.5,
+                    help="largest share of MemAvailable a run may map")
+    ap.add_argument("--max-gib", type=float, default=2.0, help="largest mapping, GiB")
+    a = ap.parse_args(argv)
+    try:
+        labels = json.loads(a.labels)
+    except json.JSONDecodeError as e:
+        raise InputError(f"--labels is not JSON: {e}") from None
+    if not a.sample_interval_s > 0 or not 0 < a.max_share <= 1 or not a.max_gib > 0:
+        raise InputError("--sample-interval-s and --max-gib must be > 0, --max-share in (0, 1]")
+    s = run(a.trace, a.policy, a.out_dir, a.repeat, a.sample_interval_s, labels, a.max_share,
+            int(a.max_gib * 2**30))
+    r = s.iloc[0]
+    if r.get("not_measured"):
+        print(f"not measured: {r['not_measured']}", file=sys.stderr)
+    else:
+        print(f"{a.policy}: runtime {r['runtime_s']:.4f} s "
+              f"[{r['runtime_s_min']:.4f}, {r['runtime_s_max']:.4f}], faults {r['faults']:.0f}, "
+              f"fault time {r['fault_time_s']:.4f} s, huge faults {r['faults_2m']:.0f}",
+              file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
