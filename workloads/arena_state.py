@@ -26,7 +26,7 @@ State (``State``, a namedtuple of numpy arrays built by ``new_state``):
   min-heap of ``page << 28 | run`` of its non-full runs (lazily cleaned).
 * Handles of allocations are ``x * 4 + kind``: kind 0 small (x run id), 1
   large (x pages), 2 huge (x usable bytes).
-* Output ``O[0]`` words, ``O[1]`` counts: trace records (``word`` as in
+* Output ``ow`` words, ``oc`` counts: trace records (``word`` as in
   ``workloads/trace.py``: page | write bit for accesses, address | kind for
   mmap/munmap/madvise with a length in pages) and ``BOUNDARY`` where the
   pure-Python generator flushed a batch (accesses are merged with the
@@ -42,8 +42,6 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import types
-from numba.typed import List
 
 from workloads.jitcache import compiled
 
@@ -69,19 +67,12 @@ DICT_ENTRY = 24
  NUNMAPS, NHUGE, PURGED, NPURGES, NHOLES, TOPC, DHEAD, DTAIL, NRUNS, NSFREE, NSLOTS, MINADDR,
  ON, BATCH, NACC, MERGE, KB, LIVE, HT_A, HT_H, HT_SIZE, QB_A, QB_H, QB_HDR, QB_CAP, CL_A,
  CL_H, NLIVE, SEQ, GETS, SETS, MISSES, SALT, OPS, EVERY, STEP, NCK, NBIG, NKEYS, VB, BVB,
- P1B, NS) = range(55)
+ P1B, POOLTOP, HMAXCAP, NS) = range(57)
 
-State = namedtuple("State", "S hs he cslot sbase sfree fs fl df dp dn nem bh bhn bcur bpages "
-                   "bnregs binh binn raddr rcls rnfree rmask O ke_a ke_h kk_a kk_h kr_a kr_h "
-                   "kv_a kv_h kvb kseq s2k ck_acc ck_live")
+State = namedtuple("State", "S hs he cslot sbase sfree fs fl df dp dn nem hp hoff hcap hcnt "
+                   "bcur bpages bnregs raddr rcls rnfree rmask ow oc ke_a ke_h kk_a kk_h kr_a kr_h "
+                   "kv_a kv_h kvb kseq s2k ck_acc ck_live order")
 _KEY_FIELDS = ("ke_a", "ke_h", "kk_a", "kk_h", "kr_a", "kr_h", "kv_a", "kv_h", "kvb", "kseq")
-
-
-def _heaps(n: int, cap: int = 8) -> List:
-    lst = List.empty_list(types.int64[:])
-    for _ in range(n):
-        lst.append(np.empty(cap, np.int64))
-    return lst
 
 
 def new_state(chunk_bytes: int, header_pages: int, lg_dirty_mult: int, huge_page: bool,
@@ -103,18 +94,22 @@ def new_state(chunk_bytes: int, header_pages: int, lg_dirty_mult: int, huge_page
     hs[0], he[0] = mmap_bottom, mmap_top
     nslots = 16
     nbins = SMALL_MAX // 8 + 1
+    nheaps = cp + 1 + nbins                      # free-run sizes 0..cp, then the bins
     st = State(S, hs, he, np.full(1024, -1, np.int64), np.zeros(nslots, np.int64),
                np.zeros(nslots, np.int64), np.zeros(nslots * cp, np.int64),
                np.full(nslots * cp, -1, np.int64), np.zeros(nslots * cp, np.uint8),
                np.full(nslots * cp, -1, np.int64), np.full(nslots * cp, -1, np.int64),
-               np.zeros(cp // 64 + 1, np.uint64), _heaps(cp + 1), np.zeros(cp + 1, np.int64),
-               np.full(nbins, -1, np.int64), np.zeros(nbins, np.int64),
-               np.zeros(nbins, np.int64), _heaps(nbins), np.zeros(nbins, np.int64),
+               np.zeros(cp // 64 + 1, np.uint64), np.zeros(nheaps * 8 * 4, np.int64),
+               np.arange(nheaps, dtype=np.int64) * 8, np.full(nheaps, 8, np.int64),
+               np.zeros(nheaps, np.int64),
+               np.full(nbins, -1, np.int64), np.zeros(nbins, np.int64), np.zeros(nbins, np.int64),
                np.zeros(1024, np.int64), np.zeros(1024, np.int64), np.zeros(1024, np.int64),
-               np.zeros((1024, MASK_WORDS), np.uint64), _heaps(2, 1 << 20),
+               np.zeros((1024, MASK_WORDS), np.uint64), np.zeros(1 << 16, np.int64),
+               np.zeros(1 << 16, np.int64),
                *[np.full(max(n_keys, 1), -1, np.int64) for _ in _KEY_FIELDS],
                np.zeros(max(n_seq, 1), np.int64), np.zeros(1024, np.int64),
-               np.zeros(1024, np.int64))
+               np.zeros(1024, np.int64), np.zeros(16, np.int64))
+    S[POOLTOP], S[HMAXCAP] = nheaps * 8, 8
     return st
 
 
@@ -148,11 +143,45 @@ def grow(st: State, n_keys: int = 0, n_seq: int = 0) -> State:
     if S[NCK] + 8 > len(st.ck_acc):
         rep.update(ck_acc=_grown(st.ck_acc, 2 * len(st.ck_acc), 0),
                    ck_live=_grown(st.ck_live, 2 * len(st.ck_live), 0))
+    need = int(S[ON] + out_need(S))
+    if need > len(st.ow):
+        rep.update(ow=_grown(st.ow, need + need // 4, 0), oc=_grown(st.oc, need + need // 4, 0))
+    if S[POOLTOP] + _pool_need(S) > len(st.hp):
+        rep.update(_compact_pool(st))
+    if _order_need(S) > len(st.order):
+        rep.update(order=np.zeros(2 * _order_need(S), np.int64))
     if n_keys > len(st.kseq):
         rep.update({f: _grown(getattr(st, f), n_keys, -1) for f in _KEY_FIELDS})
     if n_seq > len(st.s2k):
         rep.update(s2k=_grown(st.s2k, n_seq, 0))
     return st._replace(**rep) if rep else st
+
+
+def _compact_pool(st: State) -> dict:
+    """The heaps copied to a new pool, each with room to double."""
+    S = st.S
+    caps = np.maximum(8, 2 * st.hcnt)
+    off = np.concatenate(([0], np.cumsum(caps)[:-1]))
+    top = int(caps.sum())
+    hp = np.zeros(2 * top + int(_pool_need(S)), np.int64)
+    for i in np.flatnonzero(st.hcnt).tolist():
+        hp[off[i]:off[i] + st.hcnt[i]] = st.hp[st.hoff[i]:st.hoff[i] + st.hcnt[i]]
+    S[POOLTOP], S[HMAXCAP] = top, int(caps.max())
+    return {"hp": hp, "hoff": off.astype(np.int64), "hcap": caps.astype(np.int64)}
+
+
+@compiled
+def _pool_need(S):
+    # heap pool an operation may take: each relocation doubles one heap; at
+    # most a few heaps grow in one operation, by its pushes (a purge re-adds
+    # at most every dirty run)
+    return 8 * S[HMAXCAP] + 8 * (S[NDIRTY] + 64)
+
+
+@compiled
+def _order_need(S):
+    # the rehash's counting sort: old buckets + 1 and the live keys
+    return S[HT_SIZE] + 1 + S[NLIVE] if S[NLIVE] >= S[HT_SIZE] else 0
 
 
 @compiled
@@ -163,12 +192,25 @@ def _cslot_need(S):
 
 
 @compiled
+def out_need(S):
+    """Output records one operation may add, at most: its requests, values and
+    replies (16 touches of the largest value), chunk headers; a rehash when
+    the dict is full (6 per entry and the new table); a purge (a madvise,
+    its batch end and 2 map writes per dirty run, and the unmaps)."""
+    need = 16 * (max(S[VB], S[BVB]) // PAGE + 2) + 1024 + 6 * S[NDIRTY]
+    if S[NLIVE] >= S[HT_SIZE]:
+        need += 6 * S[NLIVE] + 16 * S[NLIVE] // PAGE + 64
+    return need
+
+
+@compiled
 def room(st) -> bool:
     """True if the next operation fits in the arrays (else call ``grow``)."""
     S = st.S
     return (S[NRUNS] + 64 <= len(st.raddr) and S[NSLOTS] + 16 <= len(st.sbase)
             and S[NHOLES] + 16 <= len(st.hs) and _cslot_need(S) <= len(st.cslot)
-            and S[NCK] + 8 <= len(st.ck_acc))
+            and S[NCK] + 8 <= len(st.ck_acc) and S[ON] + out_need(S) <= len(st.ow)
+            and S[POOLTOP] + _pool_need(S) <= len(st.hp) and _order_need(S) <= len(st.order))
 
 
 # -- emission ------------------------------------------------------------------
@@ -176,17 +218,10 @@ def room(st) -> bool:
 def _put(st, word, count):
     S = st.S
     n = S[ON]
-    w = st.O[0]
-    if n == len(w):
-        nw = np.empty(2 * n, np.int64)
-        nc = np.empty(2 * n, np.int64)
-        nw[:n] = w
-        nc[:n] = st.O[1][:n]
-        st.O[0] = nw
-        st.O[1] = nc
-        w = nw
-    w[n] = word
-    st.O[1][n] = count
+    if n == len(st.ow):                         # out_need is wrong: never
+        raise IndexError("generator output overflow")
+    st.ow[n] = word
+    st.oc[n] = count
     S[ON] = n + 1
 
 
@@ -198,8 +233,8 @@ def access(st, addr, write, count):
     S[NACC] += count
     S[BATCH] += 1
     n = S[ON]
-    if S[MERGE] and st.O[0][n - 1] == word:
-        st.O[1][n - 1] += count
+    if S[MERGE] and st.ow[n - 1] == word:
+        st.oc[n - 1] += count
     else:
         _put(st, word, count)
         S[MERGE] = 1
@@ -237,45 +272,55 @@ def _event(st, kind, addr, length):
     _put(st, addr | kind, length // PAGE)
 
 
-# -- heaps (min-heaps of int64 in a typed list, with counts) -------------------
+# -- heaps: min-heaps of int64 in one pool (heap i at hp[hoff[i]:], hcnt[i] entries) --
 @compiled
-def _hpush(L, cnt, i, v):
-    a = L[i]
-    n = cnt[i]
-    if n == len(a):
-        b = np.empty(2 * n, np.int64)
-        b[:n] = a
-        L[i] = b
-        a = b
+def _htop(st, i):
+    return st.hp[st.hoff[i]]
+
+
+@compiled
+def _hpush(st, i, v):
+    S = st.S
+    n = st.hcnt[i]
+    if n == st.hcap[i]:                          # move to the pool's top, twice as big
+        if S[POOLTOP] + 2 * n > len(st.hp):      # _pool_need is wrong: never
+            raise IndexError("generator heap pool overflow")
+        for j in range(n):
+            st.hp[S[POOLTOP] + j] = st.hp[st.hoff[i] + j]
+        st.hoff[i] = S[POOLTOP]
+        st.hcap[i] = 2 * n
+        S[POOLTOP] += 2 * n
+        S[HMAXCAP] = max(S[HMAXCAP], 2 * n)
+    a = st.hp
+    o = st.hoff[i]
     j = n
     while j > 0:
         p = (j - 1) >> 1
-        if a[p] <= v:
+        if a[o + p] <= v:
             break
-        a[j] = a[p]
+        a[o + j] = a[o + p]
         j = p
-    a[j] = v
-    cnt[i] = n + 1
+    a[o + j] = v
+    st.hcnt[i] = n + 1
 
 
 @compiled
-def _hpop(L, cnt, i):
-    a = L[i]
-    n = cnt[i] - 1
-    cnt[i] = n
-    v = a[n]
+def _hpop(st, i):
+    a = st.hp
+    o = st.hoff[i]
+    n = st.hcnt[i] - 1
+    st.hcnt[i] = n
+    v = a[o + n]
     j = 0
     while True:
         c = 2 * j + 1
         if c >= n:
             break
-        if c + 1 < n and a[c + 1] < a[c]:
+        if c + 1 < n and a[o + c + 1] < a[o + c]:
             c += 1
-        if v <= a[c]:
+        if v <= a[o + c]:
             break
-        a[j] = a[c]
+        a[o + j] = a[o + c]
         j = c
     if n > 0:
-        a[j] = v
-
-
+        a[o + j] = v

@@ -123,7 +123,7 @@ class Jemalloc:
             emit.bind(self)
 
     def grow(self, n_keys: int = 0, n_seq: int = 0) -> None:
-        """Enlarge the state's arrays (``arena_state.grow``)."""
+        """Enlarge the state's arrays (``arena_state.grow``) for the next call."""
         self.st = A.grow(self.st, n_keys, n_seq)
 
     def _done(self) -> None:
@@ -133,7 +133,7 @@ class Jemalloc:
         st = self.st
         A.flush(st)
         n = int(st.S[A.ON])
-        for w, c in zip(st.O[0][:n].tolist(), st.O[1][:n].tolist()):
+        for w, c in zip(st.ow[:n].tolist(), st.oc[:n].tolist()):
             kind = w & 0xF
             if kind == 0:
                 self.emit.access(w & ~0x1F, bool(w & A.WBIT), c)

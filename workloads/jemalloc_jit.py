@@ -14,7 +14,7 @@ from workloads.arena_state import (CHUNK, CP, DHEAD, DTAIL, HP, HUGE_PAGE,
                                    LARGE_MAX, LGD, LGQ, MADVISE, MAPPED, MASK_WORDS, MINADDR,
                                    MISC_BYTES, MMAP, MUNMAP, NACTIVE, NCHUNKS, NDIRTY, NHOLES,
                                    NHUGE, NPURGES, NRUNS, NSFREE, NSLOTS, NUNMAPS, PAGE, PEAK,
-                                   PURGED, SMALL_MAX, TOPC, _event, _hpop, _hpush, access)
+                                   PURGED, SMALL_MAX, TOPC, _event, _hpop, _hpush, _htop, access)
 from workloads.jitcache import compiled
 
 
@@ -139,7 +139,7 @@ def _add_extent(st, s, n, dirty):
             S[DHEAD] = g
         S[DTAIL] = g
         S[NDIRTY] += n
-    _hpush(st.bh, st.bhn, n, s)
+    _hpush(st, n, s)
     st.nem[n >> 6] |= np.uint64(1) << np.uint64(n & 63)
 
 
@@ -189,12 +189,12 @@ def _find_extent(st, need):
                 x >>= np.uint64(1)
                 low += 1
             n = w * 64 + low
-            while st.bhn[n] > 0:
-                top = st.bh[n][0]
+            while st.hcnt[n] > 0:
+                top = _htop(st, n)
                 g = _gidx(st, top)
                 if g >= 0 and st.fs[g] == n:
                     return top, n
-                _hpop(st.bh, st.bhn, n)
+                _hpop(st, n)
             nem[w] &= ~(np.uint64(1) << np.uint64(low))
             m &= ~(np.uint64(1) << np.uint64(low))
         w += 1
@@ -409,9 +409,10 @@ def malloc(st, size):
         run = st.bcur[b]
         if run < 0 or st.rnfree[run] == 0:
             run = -1
-            while st.binn[b] > 0:
-                r = st.binh[b][0] & ((1 << 28) - 1)
-                _hpop(st.binh, st.binn, b)
+            hb = S[CP] + 1 + b
+            while st.hcnt[hb] > 0:
+                r = _htop(st, hb) & ((1 << 28) - 1)
+                _hpop(st, hb)
                 if st.rnfree[r] > 0 and st.raddr[r] >= 0:
                     run = r
                     break
@@ -458,7 +459,7 @@ def ralloc(st, addr, h, size):
 
 @compiled
 def _bin_push(st, b, r):
-    _hpush(st.binh, st.binn, b, (st.raddr[r] // PAGE) << 28 | r)
+    _hpush(st, st.S[CP] + 1 + b, (st.raddr[r] // PAGE) << 28 | r)
 
 
 @compiled

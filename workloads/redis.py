@@ -145,8 +145,8 @@ class Emitter:
             A.flush(st)
         n = int(st.S[A.ON])
         keep = 1 if st.S[A.MERGE] and n else 0
-        w = st.O[0][:n - keep].view(np.uint64)
-        c = st.O[1][:n - keep]
+        w = st.ow[:n - keep].view(np.uint64)
+        c = st.oc[:n - keep]
         kinds = w & np.uint64(0xF)
         cut = np.flatnonzero(kinds != 0)
         pos = 0
@@ -165,11 +165,11 @@ class Emitter:
                     self.out.madvise_dontneed(addr, length)
             pos = e + 1
         if keep:
-            st.O[0][0], st.O[1][0] = st.O[0][n - 1], st.O[1][n - 1]
+            st.ow[0], st.oc[0] = st.ow[n - 1], st.oc[n - 1]
         st.S[A.ON] = keep
-        if len(st.O[0]) > 2 * OUT_RECORDS:           # after a rehash: give the memory back
-            for i in (0, 1):
-                st.O[i] = st.O[i][:OUT_RECORDS].copy()
+        if len(st.ow) > 4 * (OUT_RECORDS + A.out_need(st.S)):   # after a rehash: shrink
+            n = OUT_RECORDS + A.out_need(st.S)
+            self.heap.st = st._replace(ow=st.ow[:n].copy(), oc=st.oc[:n].copy())
 
     def flush(self) -> None:
         """End the batch and write everything out."""

@@ -163,25 +163,36 @@ def _expand_if_needed(st):
     na, nh = _new(st, 8 * new_size, 0)
     if size_class(8 * new_size, S[LGQ]) <= S[LARGE_MAX]:       # calloc: zero it
         touch(st, na, 8 * new_size, True)
-    order = np.empty(used, np.int64)
-    j = 0
+    # live keys by old bucket, each bucket in insertion order: a counting sort
+    old_mask = np.uint64(S[HT_SIZE] - 1)
+    cnt = st.order                               # cnt[0..HT_SIZE], then the keys
+    at = S[HT_SIZE] + 1
+    for b in range(at):
+        cnt[b] = 0
     for seq in range(S[SEQ]):
         k = st.s2k[seq]
         if st.kseq[k] == seq:
-            order[j] = np.int64(_hash(st, k) & np.uint64(S[HT_SIZE] - 1)) << 36 | seq
-            j += 1
-    order.sort()
+            cnt[np.int64(_hash(st, k) & old_mask) + 1] += 1
+    for b in range(S[HT_SIZE]):
+        cnt[b + 1] += cnt[b]
+    for seq in range(S[SEQ]):
+        k = st.s2k[seq]
+        if st.kseq[k] == seq:
+            b = np.int64(_hash(st, k) & old_mask)
+            cnt[at + cnt[b]] = k
+            cnt[b] += 1
     mask = np.uint64(new_size - 1)
     prev = -1
-    for x in order:
-        b = x >> 36
+    for j in range(at, at + used):
+        k = cnt[j]
+        h = _hash(st, k)
+        b = np.int64(h & old_mask)
         if b != prev:
             access(st, S[HT_A] + 8 * b, False, 1)
             prev = b
-        k = st.s2k[x & ((1 << 36) - 1)]
         access(st, st.ke_a[k], False, 1)
         access(st, st.kk_a[k], False, 1)
-        access(st, na + 8 * np.int64(_hash(st, k) & mask), True, 1)
+        access(st, na + 8 * np.int64(h & mask), True, 1)
         access(st, st.ke_a[k], True, 1)
     free(st, S[HT_A], S[HT_H])
     S[HT_A], S[HT_H], S[HT_SIZE] = na, nh, new_size
