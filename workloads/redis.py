@@ -55,8 +55,12 @@ rehash is done at once (old buckets read in order; each entry, its key, its
 new bucket) instead of Redis's incremental one-bucket-per-request steps.
 Not modelled: bucket chains longer than one, the expires dict, persistence,
 client-side and kernel work outside the process's memory, thread-cache
-metadata.  Generation runs at ~14K requests/s (pure Python; the paper's 11M
-keys take ~25 minutes), holding O(live keys) state, never the access stream.
+metadata.  Generation runs compiled at ~210K requests/s, trace writing
+included (1M keys, P1-P3: 8.5 CPU-s, of which the model 3.3 s and the
+TraceWriter's merging and zstd 5.3 s; the pure-Python model took 59 s);
+the paper's 11M keys take 104 CPU-s and 3.7 GB peak RSS (measured with
+/usr/bin/time on this project's 2-core VM, 2026-11-29), holding O(live keys)
+state in arrays (~80 B a key), never the access stream.
 
 Sizes (lg_quantum 4): a 4 KiB value is an ``sds`` of 4096+5+1 bytes -> jemalloc
 class 5120 (runs of 4 per 5 pages); the key ``sds`` 10+1+1 -> 16; ``robj``
@@ -233,10 +237,11 @@ class RedisModel:
     qb_hdr = property(lambda self: int(self.heap.st.S[A.QB_HDR]), doc="sds header (B)")
 
 
-# Generator memory per key: peak RSS grew by 95 MB from 32768 to 131072 keys
-# (986 B a key), measured with /usr/bin/time -f %M on this project's 2-core VM,
-# 2026-11-29; rounded up.
-HOST_BYTES_PER_KEY = 1000
+# Generator memory per key: peak RSS 566 MB at 1M keys, 3.70 GB at 11M (339 and
+# 322 B a key above HOST_BASE_BYTES: the per-key arrays, the chunk pages, and the
+# output of the last rehash, 6 records a key), measured with /usr/bin/time -v
+# on this project's 2-core VM, 2026-11-29; rounded up.
+HOST_BYTES_PER_KEY = 350
 
 
 @register("redis")
