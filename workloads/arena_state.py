@@ -1,11 +1,12 @@
-"""The compiled jemalloc 4.0.3 arena and Redis server behind ``workloads/redis.py``.
+"""The state of the compiled jemalloc arena and Redis server, and their output.
 
 The behaviour modelled (and its sources: jemalloc src/arena.c, huge.c; Redis
 networking.c, sds.c, dict.c, object.c) is documented in the docstrings of
-``workloads/jemalloc.py`` and ``workloads/redis.py``; this module holds the
-numba code that runs it at compiled speed, and the state it runs on.  Both
-models live in one file so that numba's compiled cache, keyed on this file,
-is invalidated by a change in either.
+``workloads/jemalloc.py`` and ``workloads/redis.py``; the compiled code is in
+``workloads/jemalloc_jit.py`` and ``workloads/redis_jit.py``.  This module
+holds the arrays they run on, their growth between operations (kernels never
+allocate, see ``workloads/jitcache.py``), the emission of trace records, and
+the heaps.
 
 State (``State``, a namedtuple of numpy arrays built by ``new_state``):
 
@@ -17,13 +18,17 @@ State (``State``, a namedtuple of numpy arrays built by ``new_state``):
   ``fs`` length of the free run starting there (0: none, < 0: stashed for
   purging), ``fl`` start page of the free run ending there (-1: none),
   ``df`` 1 if that free run is dirty, ``dp``/``dn`` the dirty list (oldest
-  first; ``arena->runs_dirty``).  ``bh[n]`` a min-heap of start pages of
-  free runs of n pages (lazily cleaned), ``nem`` a bitmask of the sizes
-  whose heap may be non-empty.
+  first; ``arena->runs_dirty``).  Heap n (0..CP) is a min-heap of start
+  pages of free runs of n pages (lazily cleaned), ``nem`` a bitmask of the
+  sizes whose heap may be non-empty.
 * Small-object runs: ``raddr`` (B; ``-1 - addr`` once freed), ``rcls``,
   ``rnfree``, ``rmask`` uint64[runs, 8] (bit set: region free); per bin
-  (class >> 3): ``bcur`` current run, ``bpages``, ``bnregs``, ``binh`` a
-  min-heap of ``page << 28 | run`` of its non-full runs (lazily cleaned).
+  (class >> 3): ``bcur`` current run, ``bpages``, ``bnregs``, and heap
+  CP + 1 + bin, a min-heap of ``page << 28 | run`` of its non-full runs
+  (lazily cleaned).
+* Heaps: all in the pool ``hp``, heap i at ``hoff[i]`` with room for
+  ``hcap[i]`` entries and ``hcnt[i]`` used; one that fills moves to the
+  pool's top (``POOLTOP``) with twice the room, and ``grow`` compacts.
 * Handles of allocations are ``x * 4 + kind``: kind 0 small (x run id), 1
   large (x pages), 2 huge (x usable bytes).
 * Output ``ow`` words, ``oc`` counts: trace records (``word`` as in
@@ -35,7 +40,7 @@ State (``State``, a namedtuple of numpy arrays built by ``new_state``):
   ``kr_a``/``kr_h`` robj, ``kv_a``/``kv_h`` value sds (``kv_h`` -1: embstr),
   ``kvb`` value bytes, ``kseq`` insertion number (-1: not live); ``s2k``
   insertion number -> key (the dict's iteration order, for the rehash).
-* Checkpoints ``ck_acc``/``ck_live``.
+* Checkpoints ``ck_acc``/``ck_live``; ``order`` scratch for the rehash.
 """
 from __future__ import annotations
 

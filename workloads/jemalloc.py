@@ -201,7 +201,5 @@ class Jemalloc:
     def free_start(self) -> dict:
         """Free runs: {first page: pages}."""
         st, cp = self.st, int(self.st.S[A.CP])
-        gs = np.flatnonzero(st.fs[:int(st.S[A.NSLOTS]) * cp] > 0)
-        return {int(st.sbase[g // cp] + g % cp): int(st.fs[g]) for g in gs
-                if st.cslot[(st.S[A.TOPC] - st.sbase[g // cp] * A.PAGE) // st.S[A.CHUNK]]
-                == g // cp}
+        gs = np.flatnonzero(st.fs[:int(st.S[A.NSLOTS]) * cp] > 0)   # freed slots hold none
+        return {int(st.sbase[g // cp] + g % cp): int(st.fs[g]) for g in gs}
