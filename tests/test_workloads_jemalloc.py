@@ -191,10 +191,10 @@ def test_arena_counters_and_purge_invariant(ops, lg):
         h.free(hd)
         if lg >= 0:
             assert h.ndirty <= max(h.nactive >> lg, 512)
-        runs = {id(x[2][1]): x[2][1] for x in live if x[2][0] == "s"}
-        active = sum(h.bins[r.cls].run_pages for r in runs.values()) \
-            + sum(x[2][2] for x in live if x[2][0] == "l") \
-            + sum(x[2][3] // 4096 for x in live if x[2][0] == "h")
+        runs = {x[2][2] >> 2: h.run_pages(x[2]) for x in live if x[2][0] == "s"}
+        active = sum(runs.values()) \
+            + sum(-(-usable // 4096) for _, usable, hd in live if hd[0] == "l") \
+            + sum(usable // 4096 for _, usable, hd in live if hd[0] == "h")
         assert h.nactive == active          # a small run is freed with its last object
         assert h.ndirty == sum(h.dirty.values())
         spans = sorted(h.free_start.items())

@@ -8,6 +8,7 @@ from workloads.tracecheck import walk
 
 N = 2000
 KB, VB, BIG = 10, 4096, 2 << 20
+MiB = 1 << 20
 
 
 @pytest.fixture(scope="module")
@@ -189,10 +190,11 @@ def test_second_big_set_touches_the_second_region():
     2 MiB region, written with 12 bytes (one line)."""
     logs, r = big_sets(2)
     log = logs[1]
-    q = r.keys[1][3].addr                                   # SET #2's value: the old buffer
+    q = r.value(1)[0]                                       # SET #2's value: the old buffer
+    qb = r.qb[0]
     mm = [e for e in log if e[0] == "mmap"]
-    assert mm == [("mmap", r.qb.addr, MAP)]                 # only the new buffer is mapped
-    assert r.qb.addr % REGION == 0 and q % REGION == 0
+    assert mm == [("mmap", qb, MAP)]                        # only the new buffer is mapped
+    assert qb % REGION == 0 and q % REGION == 0
     i_map = log.index(mm[0])
     recv = {a for k, a, w, c in (e for e in log[:i_map] if e[0] == "acc")
             if q <= a < q + MAP}
@@ -200,8 +202,8 @@ def test_second_big_set_touches_the_second_region():
     assert all(w for k, a, w, c in (e for e in log[:i_map] if e[0] == "acc")
                if q + 4 * 4096 < a < q + MAP)               # beyond the first read: writes only
     memset = [(a, w, c) for k, a, w, c in (e for e in log[i_map:] if e[0] == "acc")
-              if r.qb.addr <= a < r.qb.addr + MAP]
-    assert [a for a, _, _ in memset] == [r.qb.addr + i * 4096 for i in range(513)]
+              if qb <= a < qb + MAP]
+    assert [a for a, _, _ in memset] == [qb + i * 4096 for i in range(513)]
     assert all(w for _, w, _ in memset)
     assert [c for _, _, c in memset] == [64] * 512 + [1]
     assert r.qb_cap == BIG + 2 and r.qb_hdr == 9
@@ -217,15 +219,15 @@ def test_first_big_set_grows_the_query_buffer():
     logs, r = big_sets(1)
     mm = [e for e in logs[0] if e[0] == "mmap"]
     assert [n for _, _, n in mm] == [MAP, MAP]
-    v = r.keys[0][3]
-    assert v.addr == mm[0][1] and v.size == 9 + BIG + 1
-    assert r.qb.addr == mm[1][1] and r.qb.size == 9 + BIG + 2 + 1
+    v, usable = r.value(0)                                  # 9 + BIG + 1 bytes in use
+    assert v == mm[0][1] and usable == 2.5 * MiB
+    assert r.qb == (mm[1][1], 2.5 * MiB)                    # 9 + BIG + 2 + 1 bytes
     # the old 32 KiB buffer's 10 dirty pages stay (far below the purge threshold)
     assert [e for e in logs[0] if e[0] in ("madvise", "munmap")] == \
-        [("madvise", v.addr + (5 << 19), 1 << 20)]
+        [("madvise", v + (5 << 19), 1 << 20)]
     # the value's pages: 0..512 written (memcpy + reads), nothing beyond
-    pages = {a for k, a, *_ in (e for e in logs[0] if e[0] == "acc") if v.addr <= a < v.addr + MAP}
-    assert pages == {v.addr + i * 4096 for i in range(513)}
+    pages = {a for k, a, *_ in (e for e in logs[0] if e[0] == "acc") if v <= a < v + MAP}
+    assert pages == {v + i * 4096 for i in range(513)}
 
 
 @pytest.mark.parametrize("n_values", [1, 4])
@@ -280,6 +282,5 @@ def test_redis_40_quantum(tmp_path):
     r = RedisModel(em, Jemalloc(em, lg_quantum=3), KB, salt=0)
     r.set(0, VB)
     r.set(1, VB)
-    e0, e1 = r.keys[0][0], r.keys[1][0]
-    assert abs(e1.addr - e0.addr) == 24
+    assert abs(r.entry_addr(1) - r.entry_addr(0)) == 24
     assert _purge_stats(tmp_path, lg_quantum=3)[0] > 0

@@ -60,18 +60,22 @@ The allocator does not write object contents; it emits its own metadata
 accesses through ``emit.access(addr, write, count)`` and mmap/madvise/munmap
 events through ``emit.event(kind, addr, length)`` (the caller flushes queued
 accesses before each event so the order is preserved).
+
+The arena runs compiled (``workloads/jemalloc_jit.py``, on the arrays of
+``workloads/arena_state.py``); ``Jemalloc`` is its Python face.
 """
 from __future__ import annotations
 
-import heapq
-from math import lcm
+import numpy as np
 
-from hpsim.units import PAGE_SIZE
+from workloads import arena_state as A
+from workloads.arena_state import new_state
+from workloads.jemalloc_jit import free as _free, malloc as _malloc, ralloc as _ralloc
+from workloads.jemalloc_jit import size_class as _size_class
 
-SMALL_MAX = 14336
-MISC_BYTES = 56          # sizeof(arena_chunk_map_misc_t), roughly
-
-_SC_CACHE: dict[tuple[int, int], int] = {}
+SMALL_MAX = A.SMALL_MAX
+_KINDS = "slh"
+_EVENTS = {A.MMAP: "mmap", A.MUNMAP: "munmap", A.MADVISE: "madvise"}
 
 
 def size_class(n: int, lg_quantum: int = 4) -> int:
@@ -79,96 +83,29 @@ def size_class(n: int, lg_quantum: int = 4) -> int:
     with LG_SIZE_CLASS_GROUP 2: four classes per doubling; quantum
     ``2**lg_quantum``: 4 is the x86-64 default (Redis 3.2), 3 what Redis 4.0
     configures).  Requests up to 8 bytes get the 8-byte class."""
-    c = _SC_CACHE.get((n, lg_quantum))
-    if c is None:
-        c = _SC_CACHE[(n, lg_quantum)] = _size_class(n, lg_quantum)
-    return c
-
-
-def _size_class(n: int, lg_quantum: int) -> int:
-    n = max(int(n), 1)
-    q = 1 << lg_quantum
-    if n <= 8:
-        return 8
-    if n <= 4 * q:                     # the first group: multiples of the quantum
-        return (n + q - 1) // q * q
-    k = (n - 1).bit_length() - 1       # 2^k < n <= 2^(k+1)
-    step = 1 << (k - 2)
-    return (n + step - 1) // step * step
-
-
-class AddressSpace:
-    """Top-down placement of mappings in the highest fitting hole."""
-
-    def __init__(self, top: int, bottom: int):
-        self.holes = [(bottom, top)]   # sorted, disjoint [start, end)
-
-    def alloc(self, size: int, align: int) -> int:
-        for i in range(len(self.holes) - 1, -1, -1):
-            s, e = self.holes[i]
-            a = (e - size) // align * align
-            if a >= s:
-                new = []
-                if s < a:
-                    new.append((s, a))
-                if a + size < e:
-                    new.append((a + size, e))
-                self.holes[i:i + 1] = new
-                return a
-        raise MemoryError("address space exhausted")
-
-    def free(self, addr: int, size: int) -> None:
-        s, e = addr, addr + size
-        holes = [h for h in self.holes]
-        holes.append((s, e))
-        holes.sort()
-        merged = []
-        for hs, he in holes:
-            if merged and merged[-1][1] >= hs:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], he))
-            else:
-                merged.append((hs, he))
-        self.holes = merged
-
-
-class _Run:
-    __slots__ = ("addr", "cls", "nregs", "free_mask", "nfree", "page0")
-
-    def __init__(self, addr: int, cls: int, nregs: int):
-        self.addr = addr
-        self.cls = cls
-        self.nregs = nregs
-        self.free_mask = (1 << nregs) - 1
-        self.nfree = nregs
-        self.page0 = addr // PAGE_SIZE
-
-
-class _Bin:
-    __slots__ = ("cls", "run_pages", "nregs", "cur", "heap")
-
-    def __init__(self, cls: int):
-        self.cls = cls
-        run_bytes = lcm(cls, PAGE_SIZE)
-        self.run_pages = run_bytes // PAGE_SIZE
-        self.nregs = run_bytes // cls
-        self.cur = None
-        self.heap = []     # (addr, id, run) of non-full runs, lazily cleaned
+    return int(_size_class(int(n), int(lg_quantum)))
 
 
 class Jemalloc:
     """One jemalloc 4.0.3 arena at page level (see the module docstring).
 
-    ``emit`` receives ``access(addr, write, count)`` and
-    ``event(kind, addr, length)`` with kind "mmap", "munmap" or "madvise";
-    ``chunk_bytes`` (B) a multiple of 4 KiB; ``lg_dirty_mult`` >= -1 (-1: never
-    purge); ``huge_map`` "chunk" or "page"; ``lg_quantum`` 3 or 4.  Raises
-    ValueError on other values, MemoryError when the address space is full."""
+    ``emit`` is a ``workloads.redis.Emitter`` (its output is then drained to
+    the trace by the emitter) or any object with ``access(addr, write,
+    count)`` (page address; consecutive accesses to one page merged) and
+    ``event(kind, addr, length)`` with kind "mmap", "munmap" or "madvise",
+    called after each call here.  ``chunk_bytes`` (B) a multiple of 4 KiB;
+    ``lg_dirty_mult`` >= -1 (-1: never purge); ``huge_map`` "chunk" or
+    "page"; ``lg_quantum`` 3 or 4.  Raises ValueError on other values,
+    MemoryError when the address space is full.
+
+    Handles are (kind, address, code): kind "s" (small), "l" (large) or "h"
+    (huge); ``code`` the compiled arena's handle."""
 
     def __init__(self, emit, chunk_bytes: int = 2 << 20, header_pages: int = 8,
                  lg_dirty_mult: int = 3, huge_map: str = "chunk",
                  mmap_top: int = 0x7F0000000000, mmap_bottom: int = 0x100000000,
                  lg_quantum: int = 4):
-        if chunk_bytes % PAGE_SIZE:
+        if chunk_bytes % A.PAGE:
             raise ValueError("chunk size must be a multiple of 4 KiB")
         if huge_map not in ("chunk", "page"):
             raise ValueError(f"huge_map must be 'chunk' or 'page', got {huge_map!r}")
@@ -177,216 +114,46 @@ class Jemalloc:
         if int(lg_quantum) not in (3, 4):
             raise ValueError(f"lg_quantum must be 3 or 4, got {lg_quantum}")
         self.emit = emit
+        self.st = new_state(int(chunk_bytes), int(header_pages), int(lg_dirty_mult),
+                            huge_map == "page", int(mmap_top), int(mmap_bottom), int(lg_quantum))
         self.chunk = int(chunk_bytes)
-        self.chunk_pages = self.chunk // PAGE_SIZE
-        self.header_pages = int(header_pages)
-        self.large_max = self.chunk - self.header_pages * PAGE_SIZE
-        self.lg_dirty_mult = int(lg_dirty_mult)
+        self.large_max = int(self.st.S[A.LARGE_MAX])
         self.lg_quantum = int(lg_quantum)
-        self.huge_map = huge_map
-        self.vas = AddressSpace(mmap_top, mmap_bottom)
-        self.bins: dict[int, _Bin] = {}
-        self.chunk_used: dict[int, int] = {}       # chunk first page -> allocated data pages
-        self.free_start: dict[int, int] = {}       # free run start page -> npages
-        self.free_end: dict[int, int] = {}         # free run end page -> start page
-        self.dirty: dict[int, int] = {}            # dirty free runs, oldest first (runs_dirty)
-        self.buckets: dict[int, list] = {}         # npages -> heap of start pages
-        self.nonempty = 0                          # bit n set: bucket n may be non-empty
-        self.nactive = 0                           # arena->nactive (pages)
-        self.ndirty = 0                            # arena->ndirty (pages)
-        self._rid = 0
-        # statistics
-        self.mapped = 0
-        self.peak_mapped = 0
-        self.n_chunks = 0
-        self.n_chunk_unmaps = 0
-        self.n_huge = 0
-        self.purged_pages = 0
-        self.n_purges = 0                          # arena_purge calls
+        if hasattr(emit, "bind"):
+            emit.bind(self)
+
+    def grow(self, n_keys: int = 0, n_seq: int = 0) -> None:
+        """Enlarge the state's arrays (``arena_state.grow``) for the next call."""
+        self.st = A.grow(self.st, n_keys, n_seq)
+
+    def _done(self) -> None:
+        """Hand the output to a plain ``emit`` (an Emitter drains it itself)."""
+        if hasattr(self.emit, "bind"):
+            return
+        st = self.st
+        A.flush(st)
+        n = int(st.S[A.ON])
+        for w, c in zip(st.ow[:n].tolist(), st.oc[:n].tolist()):
+            kind = w & 0xF
+            if kind == 0:
+                self.emit.access(w & ~0x1F, bool(w & A.WBIT), c)
+            elif kind != A.BOUNDARY:
+                self.emit.event(_EVENTS[kind], w & ~0xFFF, c * A.PAGE)
+        st.S[A.ON] = 0
+
+    def _handle(self, a: int, h: int) -> tuple:
+        return (_KINDS[h & 3], a, h)
 
     def size_class(self, n: int) -> int:
         """Usable size in bytes of a request of n bytes with this arena's quantum."""
         return size_class(n, self.lg_quantum)
 
-    # -- mappings -------------------------------------------------------
-    def _mmap(self, size: int) -> int:
-        a = self.vas.alloc(size, self.chunk)
-        self.emit.event("mmap", a, size)
-        self.mapped += size
-        self.peak_mapped = max(self.peak_mapped, self.mapped)
-        return a
-
-    def _munmap(self, a: int, size: int) -> None:
-        self.emit.event("munmap", a, size)
-        self.vas.free(a, size)
-        self.mapped -= size
-
-    # -- chunk header metadata -------------------------------------------
-    def _map_touch(self, page: int) -> None:
-        """Write map_bits and map_misc of the page run starting at ``page``."""
-        i = page % self.chunk_pages
-        base = (page - i) * PAGE_SIZE
-        acc = self.emit.access
-        acc(base, True, 1)
-        misc_page = 1 + (i * MISC_BYTES) // PAGE_SIZE
-        if misc_page < self.header_pages:
-            acc(base + misc_page * PAGE_SIZE, True, 1)
-
-    # -- free runs ----------------------------------------------------------
-    def _add_extent(self, s: int, n: int, dirty: bool) -> None:
-        self.free_start[s] = n
-        self.free_end[s + n] = s
-        if dirty:
-            self.dirty[s] = n                      # arena_run_dirty_insert: at the tail
-            self.ndirty += n
-        h = self.buckets.get(n)
-        if h is None:
-            h = self.buckets[n] = []
-        heapq.heappush(h, s)
-        self.nonempty |= 1 << n
-
-    def _del_extent(self, s: int) -> tuple[int, bool]:
-        n = self.free_start.pop(s)
-        del self.free_end[s + n]
-        dirty = self.dirty.pop(s, None) is not None
-        if dirty:
-            self.ndirty -= n
-        return n, dirty
-
-    def _find_extent(self, need: int):
-        mask = self.nonempty >> need
-        while mask:
-            low = (mask & -mask).bit_length() - 1
-            n = need + low
-            h = self.buckets[n]
-            while h and self.free_start.get(h[0]) != n:
-                heapq.heappop(h)
-            if h:
-                return h[0], n
-            self.nonempty &= ~(1 << n)
-            mask &= ~(1 << low)
-        return None
-
-    def _coalesce_add(self, s: int, n: int, dirty: bool) -> None:
-        """Free run [s, s+n) joined with free neighbours in the same state
-        (``arena_run_coalesce``); a chunk left with one free run of all its
-        data pages is unmapped (``arena_chunk_dalloc``; see the module docstring)."""
-        start, length = s, n
-        left = self.free_end.get(start)
-        if left is not None and (left in self.dirty) == dirty:
-            length += self._del_extent(left)[0]
-            start = left
-        right_n = self.free_start.get(s + n)
-        if right_n is not None and ((s + n) in self.dirty) == dirty:
-            self._del_extent(s + n)
-            length += right_n
-        self._add_extent(start, length, dirty)
-        if length == self.chunk_pages - self.header_pages:
-            c0 = start - self.header_pages
-            self._del_extent(start)
-            del self.chunk_used[c0]
-            self.n_chunk_unmaps += 1
-            self._munmap(c0 * PAGE_SIZE, self.chunk)
-
-    def _new_chunk(self) -> None:
-        a = self._mmap(self.chunk)
-        c0 = a // PAGE_SIZE
-        self.chunk_used[c0] = 0
-        self.n_chunks += 1
-        for p in range(self.header_pages):          # header initialisation
-            self.emit.access(a + p * PAGE_SIZE, True, PAGE_SIZE // 64)
-        self._add_extent(c0 + self.header_pages, self.chunk_pages - self.header_pages, False)
-
-    def _alloc_pages(self, n: int) -> int:
-        """A run of n pages; returns its first page number."""
-        got = self._find_extent(n)
-        if got is None:
-            self._new_chunk()
-            got = self._find_extent(n)
-        s, m = got
-        _, dirty = self._del_extent(s)
-        if m > n:
-            self._add_extent(s + n, m - n, dirty)
-        c0 = s - s % self.chunk_pages
-        self.chunk_used[c0] += n
-        self.nactive += n
-        self._map_touch(s)
-        return s
-
-    def _free_pages(self, s: int, n: int) -> None:
-        """``arena_run_dalloc`` of a used (dirty) run, then ``arena_maybe_purge``."""
-        c0 = s - s % self.chunk_pages
-        self._map_touch(s)
-        self.chunk_used[c0] -= n
-        self.nactive -= n
-        self._coalesce_add(s, n, True)
-        self._maybe_purge()
-
-    def _maybe_purge(self) -> None:
-        """``arena_maybe_purge``: purge while ndirty exceeds the threshold."""
-        if self.lg_dirty_mult < 0:
-            return
-        while True:
-            threshold = max(self.nactive >> self.lg_dirty_mult, self.chunk_pages)
-            if self.ndirty <= threshold:
-                return
-            self._purge(self.ndirty - threshold)
-
-    def _purge(self, npurge: int) -> None:
-        """``arena_purge``: the oldest dirty runs, whole, until >= npurge pages;
-        one madvise each; each then freed as a clean run."""
-        self.n_purges += 1
-        stashed = []
-        got = 0
-        for s, n in self.dirty.items():              # arena_stash_dirty
-            stashed.append((s, n))
-            got += n
-            if got >= npurge:
-                break
-        for s, _ in stashed:
-            self._del_extent(s)
-        for s, n in stashed:                         # arena_purge_stashed
-            self.emit.event("madvise", s * PAGE_SIZE, n * PAGE_SIZE)
-            self._map_touch(s)
-            self.purged_pages += n
-        for s, n in stashed:                         # arena_unstash_purged
-            self._coalesce_add(s, n, False)
-
-    # -- public API ---------------------------------------------------------
     def malloc(self, size: int):
         """``je_malloc(size)``: returns (address, usable size in bytes, handle)."""
-        cls = size_class(size, self.lg_quantum)
-        if cls <= SMALL_MAX:
-            b = self.bins.get(cls)
-            if b is None:
-                b = self.bins[cls] = _Bin(cls)
-            run = b.cur
-            if run is None or run.nfree == 0:
-                run = None
-                while b.heap:
-                    _, _, r = heapq.heappop(b.heap)
-                    if r.nfree > 0 and r.addr >= 0:
-                        run = r
-                        break
-                if run is None:
-                    p = self._alloc_pages(b.run_pages)
-                    run = _Run(p * PAGE_SIZE, cls, b.nregs)
-                b.cur = run
-            fm = run.free_mask
-            i = (fm & -fm).bit_length() - 1
-            run.free_mask = fm & ~(1 << i)
-            run.nfree -= 1
-            return run.addr + i * cls, cls, ("s", run, i)
-        if cls <= self.large_max:
-            n = (cls + PAGE_SIZE - 1) // PAGE_SIZE
-            p = self._alloc_pages(n)
-            return p * PAGE_SIZE, cls, ("l", p, n)
-        length = (cls + self.chunk - 1) // self.chunk * self.chunk if self.huge_map == "chunk" \
-            else (cls + PAGE_SIZE - 1) // PAGE_SIZE * PAGE_SIZE
-        a = self._mmap(length)
-        self.n_huge += 1
-        self.nactive += cls // PAGE_SIZE             # arena_chunk_alloc_huge
-        return a, cls, ("h", a, length, cls)
+        self.grow()
+        a, h = _malloc(self.st, int(size))
+        self._done()
+        return int(a), self.size_class(size), self._handle(int(a), int(h))
 
     def ralloc(self, handle, size: int):
         """``je_realloc`` to ``size`` bytes: returns (address, usable size, handle,
@@ -395,46 +162,44 @@ class Jemalloc:
         tail [new usable, old usable) with one madvise.  Anything else is a
         new malloc, ``moved`` True: the caller copies, then frees the old handle
         (in-place growth of large runs and huge chunks is not modelled)."""
-        cls = size_class(size, self.lg_quantum)
-        if handle[0] == "h" and self.huge_map == "chunk" and cls > self.large_max:
-            _, a, length, old = handle
-            if (cls + self.chunk - 1) // self.chunk * self.chunk == length:
-                if cls < old:
-                    self.emit.event("madvise", a + cls, old - cls)
-                self.nactive += (cls - old) // PAGE_SIZE   # arena_chunk_ralloc_huge_similar
-                return a, cls, ("h", a, length, cls), False
-        a, cls, h = self.malloc(size)
-        return a, cls, h, True
+        self.grow()
+        a, h, moved = _ralloc(self.st, handle[1], handle[2], int(size))
+        self._done()
+        return int(a), self.size_class(size), self._handle(int(a), int(h)), bool(moved)
 
     def free(self, handle) -> None:
         """``je_free`` of a handle from ``malloc``."""
-        kind = handle[0]
-        if kind == "s":
-            _, run, i = handle
-            b = self.bins[run.cls]
-            was_full = run.nfree == 0
-            run.free_mask |= 1 << i
-            run.nfree += 1
-            if run.nfree == run.nregs:                  # empty run: give its pages back
-                if b.cur is run:
-                    b.cur = None
-                run.addr = -1 - run.addr               # mark dead for the lazy heap
-                self._free_pages(run.page0, b.run_pages)
-            elif was_full:
-                if b.cur is not None and b.cur.nfree > 0 and run.addr < b.cur.addr:
-                    self._rid += 1
-                    heapq.heappush(b.heap, (b.cur.addr, self._rid, b.cur))
-                    b.cur = run
-                elif b.cur is None or b.cur.nfree == 0:
-                    b.cur = run
-                else:
-                    self._rid += 1
-                    heapq.heappush(b.heap, (run.addr, self._rid, run))
-        elif kind == "l":
-            _, p, n = handle
-            self._free_pages(p, n)
-        else:
-            _, a, length, cls = handle
-            self._munmap(a, length)
-            self.nactive -= cls // PAGE_SIZE         # arena_chunk_dalloc_huge
-            self._maybe_purge()                      # chunk_dalloc_cache
+        self.grow()
+        _free(self.st, handle[1], handle[2])
+        self._done()
+
+    def run_pages(self, handle) -> int:
+        """Pages of the small-object run holding a small handle's object."""
+        return int(self.st.bpages[self.st.rcls[handle[2] >> 2] >> 3])
+
+    # -- counters of the arena (arena_t) and statistics ------------------------
+    nactive = property(lambda self: int(self.st.S[A.NACTIVE]), doc="arena->nactive (pages)")
+    ndirty = property(lambda self: int(self.st.S[A.NDIRTY]), doc="arena->ndirty (pages)")
+    mapped = property(lambda self: int(self.st.S[A.MAPPED]), doc="bytes mapped now")
+    peak_mapped = property(lambda self: int(self.st.S[A.PEAK]), doc="peak bytes mapped")
+    n_chunks = property(lambda self: int(self.st.S[A.NCHUNKS]), doc="chunks mapped")
+    n_chunk_unmaps = property(lambda self: int(self.st.S[A.NUNMAPS]), doc="chunks unmapped")
+    n_huge = property(lambda self: int(self.st.S[A.NHUGE]), doc="huge mappings made")
+    purged_pages = property(lambda self: int(self.st.S[A.PURGED]), doc="pages madvised")
+    n_purges = property(lambda self: int(self.st.S[A.NPURGES]), doc="arena_purge calls")
+
+    @property
+    def dirty(self) -> dict:
+        """Dirty free runs, oldest first: {first page: pages}."""
+        st, out, g = self.st, {}, int(self.st.S[A.DHEAD])
+        while g >= 0:
+            out[int(st.sbase[g // st.S[A.CP]] + g % st.S[A.CP])] = int(st.fs[g])
+            g = int(st.dn[g])
+        return out
+
+    @property
+    def free_start(self) -> dict:
+        """Free runs: {first page: pages}."""
+        st, cp = self.st, int(self.st.S[A.CP])
+        gs = np.flatnonzero(st.fs[:int(st.S[A.NSLOTS]) * cp] > 0)   # freed slots hold none
+        return {int(st.sbase[g // cp] + g % cp): int(st.fs[g]) for g in gs}

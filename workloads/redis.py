@@ -55,8 +55,12 @@ rehash is done at once (old buckets read in order; each entry, its key, its
 new bucket) instead of Redis's incremental one-bucket-per-request steps.
 Not modelled: bucket chains longer than one, the expires dict, persistence,
 client-side and kernel work outside the process's memory, thread-cache
-metadata.  Generation runs at ~14K requests/s (pure Python; the paper's 11M
-keys take ~25 minutes), holding O(live keys) state, never the access stream.
+metadata.  Generation runs compiled at ~210K requests/s, trace writing
+included (1M keys, P1-P3: 8.5 CPU-s, of which the model 3.3 s and the
+TraceWriter's merging and zstd 5.3 s; the pure-Python model took 59 s);
+the paper's 11M keys take 104 CPU-s and 3.7 GB peak RSS (measured with
+/usr/bin/time on this project's 2-core VM, 2026-11-29), holding O(live keys)
+state in arrays (~80 B a key), never the access stream.
 
 Sizes (lg_quantum 4): a 4 KiB value is an ``sds`` of 4096+5+1 bytes -> jemalloc
 class 5120 (runs of 4 per 5 pages); the key ``sds`` 10+1+1 -> 16; ``robj``
@@ -84,40 +88,31 @@ bytes of the live keys; ``checkpoints`` sets the 100); ``pauses``
 {"pause": pause_s}; ``redis`` {p1_bytes, n_deleted, n_large, final_live_bytes,
 live_after_p2, chunks_mapped, chunks_unmapped, huge_mappings, purged_pages,
 purges, peak_mapped_bytes, gets, sets, misses}.
+
+The server and its allocator run compiled (``workloads/redis_jit.py`` on
+``workloads/jemalloc_jit.py``); ``RedisModel`` is the server's Python face.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from hpsim.units import PAGE_SIZE
+from workloads import arena_state as A
+from workloads import redis_jit as R
 from workloads import zipf
 from workloads.base import Workload, register
 from workloads.jemalloc import Jemalloc
 
-LINE = 64
-MASK64 = (1 << 64) - 1
-PROTO_MBULK_BIG_ARG = 32 * 1024
-PROTO_REPLY_CHUNK_BYTES = 16 * 1024
-PROTO_IOBUF_LEN = 16 * 1024
-SDS_MAX_PREALLOC = 1024 * 1024
-OBJ_ENCODING_EMBSTR_SIZE_LIMIT = 44
-ROBJ = 16
-DICT_ENTRY = 24
 YCSB_READ = {"A": 0.5, "B": 0.95, "C": 1.0}
-
-
-def splitmix64(x: int) -> int:
-    x = (x + 0x9E3779B97F4A7C15) & MASK64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
-    return x ^ (x >> 31)
+# records the output may hold before the generator hands them to the trace writer
+OUT_RECORDS = 1 << 20
+_SLICE = 1 << 22                     # records per TraceWriter.access call
 
 
 def sds_hdr_size(n: int) -> int:
     """Header bytes of an sds of length n: ``sdsHdrSize(sdsReqType(n))`` (sds.c;
     type 5 below 32 B, sdshdr8 below 256, sdshdr16 below 64 KiB, sdshdr32 below
     4 GiB, sdshdr64 above)."""
-    return 1 if n < 32 else 3 if n < 256 else 5 if n < 65536 else 9 if n < 1 << 32 else 17
+    return int(R.sds_hdr_size(int(n)))
 
 
 def sds_alloc_size(n: int) -> int:
@@ -129,65 +124,60 @@ def multibulk_bytes(*args: int) -> int:
     """Bytes of a RESP multibulk request whose arguments have these lengths
     (``*<argc>\\r\\n`` then ``$<len>\\r\\n<arg>\\r\\n`` each; networking.c
     ``processMultibulkBuffer``)."""
-    return 3 + len(str(len(args))) + sum(5 + len(str(a)) + a for a in args)
+    return 3 + len(str(len(args))) + sum(int(R._bulk(int(a))) for a in args)
 
 
 class Emitter:
-    """Queues accesses; flushes them before every mmap/munmap/madvise/phase.
+    """Hands the compiled model's output records to a ``TraceWriter`` (or any
+    object with its ``access``, ``mmap``, ``munmap``, ``madvise_dontneed``),
+    batch by batch as the pure-Python generator flushed them: accesses are
+    merged within a batch only, and a batch ends at every mmap, munmap,
+    madvise and phase, and after the operation that fills it to 65536 words."""
 
-    Accesses are queued as page words (page address | 16 for a write) and
-    counts; ``maybe_flush`` (called between requests) writes them out in batches."""
-
-    def __init__(self, out, batch: int = 1 << 16):
+    def __init__(self, out):
         self.out = out
-        self.batch = batch
-        self.words: list[int] = []
-        self.counts: list[int] = []
-        self._w = self.words.append
-        self._c = self.counts.append
+        self.heap: Jemalloc | None = None
 
-    def access(self, addr: int, write: bool, count: int = 1) -> None:
-        self._w((addr & ~0xFFF) | (16 if write else 0))
-        self._c(count)
+    def bind(self, heap: Jemalloc) -> None:
+        self.heap = heap
 
-    def touch(self, addr: int, nbytes: int, write: bool) -> None:
-        """Access every 64-byte line of [addr, addr+nbytes), one record per page."""
-        if nbytes <= 0:
-            return
-        end = addr + nbytes
-        wbit = 16 if write else 0
-        page = addr & ~0xFFF
-        first = addr >> 6
-        while page < end:
-            nxt = page + PAGE_SIZE
-            last = (min(end, nxt) - 1) >> 6
-            self._w(page | wbit)
-            self._c(last - first + 1)
-            first = nxt >> 6
-            page = nxt
-
-    def maybe_flush(self) -> None:
-        if len(self.words) >= self.batch:
-            self.flush()
+    def drain(self, final: bool = False) -> None:
+        """Write out the records so far; unless ``final``, the last access of an
+        unfinished batch stays (the next access may still merge with it)."""
+        st = self.heap.st
+        if final:
+            A.flush(st)
+        n = int(st.S[A.ON])
+        keep = 1 if st.S[A.MERGE] and n else 0
+        w = st.ow[:n - keep].view(np.uint64)
+        c = st.oc[:n - keep]
+        kinds = w & np.uint64(0xF)
+        cut = np.flatnonzero(kinds != 0)
+        pos = 0
+        for e in cut.tolist() + [len(w)]:
+            for s in range(pos, e, _SLICE):
+                t = min(e, s + _SLICE)
+                self.out.access(w[s:t] & np.uint64(~0x1F & (2 ** 64 - 1)),
+                                (w[s:t] & np.uint64(A.WBIT)) != 0, c[s:t].astype(np.uint64))
+            if e < len(w):
+                kind, addr, length = int(kinds[e]), int(w[e]) & ~0xFFF, int(c[e]) * A.PAGE
+                if kind == A.MMAP:
+                    self.out.mmap(addr, length)
+                elif kind == A.MUNMAP:
+                    self.out.munmap(addr, length)
+                elif kind == A.MADVISE:
+                    self.out.madvise_dontneed(addr, length)
+            pos = e + 1
+        if keep:
+            st.ow[0], st.oc[0] = st.ow[n - 1], st.oc[n - 1]
+        st.S[A.ON] = keep
+        if len(st.ow) > 4 * (OUT_RECORDS + A.out_need(st.S)):   # after a rehash: shrink
+            n = OUT_RECORDS + A.out_need(st.S)
+            self.heap.st = st._replace(ow=st.ow[:n].copy(), oc=st.oc[:n].copy())
 
     def flush(self) -> None:
-        if self.words:
-            w = np.array(self.words, np.uint64)
-            self.out.access(w & np.uint64(~0x1F & 0xFFFFFFFFFFFFFFFF),
-                            (w & np.uint64(16)) != 0, np.array(self.counts, np.uint64))
-            self.words.clear()
-            self.counts.clear()
-
-    def event(self, kind: str, addr: int, length: int) -> None:
-        self.flush()
-        if kind == "mmap":
-            self.out.mmap(addr, length)
-        elif kind == "munmap":
-            self.out.munmap(addr, length)
-        elif kind == "madvise":
-            self.out.madvise_dontneed(addr, length)
-        else:
-            raise ValueError(kind)
+        """End the batch and write everything out."""
+        self.drain(final=True)
 
     def phase(self, name: str) -> None:
         self.flush()
@@ -195,268 +185,63 @@ class Emitter:
 
     @property
     def n_accesses(self) -> int:
-        return self.out.n_accesses + sum(self.counts)
-
-
-class _Obj:
-    """A heap object: address, size in use, allocator handle."""
-    __slots__ = ("addr", "size", "h")
-
-    def __init__(self, heap: Jemalloc, size: int):
-        self.addr, _, self.h = heap.malloc(size)
-        self.size = size
+        return int(self.heap.st.S[A.NACC])
 
 
 class RedisModel:
-    """The server: one db dict, one client, jemalloc underneath."""
+    """The server: one db dict, one client, jemalloc underneath (compiled;
+    see the module docstring).  ``heap`` must be bound to ``em``."""
 
     def __init__(self, em: Emitter, heap: Jemalloc, key_bytes: int, salt: int):
         self.em = em
         self.heap = heap
-        self.key_bytes = key_bytes
-        self.salt = salt
-        self.keys: dict[int, tuple] = {}     # key id -> (entry, keysds, robj, valsds, vbytes)
-        self.live_bytes = 0
-        self.client = self._new(PROTO_REPLY_CHUNK_BYTES + 1024)   # client struct with buf
-        self.em.touch(self.client.addr, 1024, True)
-        # querybuf = sdsempty(): sdsnewlen makes an empty sds an sdshdr8 (3 + 0 + 1 B)
-        self.qb = self._new(3 + 0 + 1, 4)
-        self.qb_hdr, self.qb_cap = 3, 0
-        self.ht_size = 4
-        self.ht = self._new(8 * self.ht_size)
-        self.em.touch(self.ht.addr, 8 * self.ht_size, True)
-        self.gets = self.sets = self.misses = 0
+        heap.grow(1024, 1024)
+        R.server_init(heap.st, int(key_bytes), int(salt))
 
-    # -- helpers -----------------------------------------------------------
-    def _new(self, size: int, write_bytes: int | None = None) -> _Obj:
-        o = _Obj(self.heap, size)
-        if write_bytes:
-            self.em.touch(o.addr, write_bytes, True)
-        return o
+    def _room(self, k: int) -> A.State:
+        st = self.heap.st
+        if k >= len(st.kseq) or st.S[A.SEQ] >= len(st.s2k) or not A.room(st):
+            self.heap.grow(2 * max(k + 1, len(st.kseq)), 2 * len(st.s2k))
+        return self.heap.st
 
-    def _free(self, o: _Obj) -> None:
-        self.heap.free(o.h)
-
-    def _realloc(self, o: _Obj, size: int, keep: int) -> None:
-        """``s_realloc`` of o to size bytes, its first ``keep`` bytes kept:
-        in place, or a new block, the copy (read, write) and the old block freed."""
-        old_addr, old_h = o.addr, o.h
-        o.addr, _, o.h, moved = self.heap.ralloc(o.h, size)
-        o.size = size
-        if moved:
-            self.em.touch(old_addr, keep, False)
-            self.em.touch(o.addr, keep, True)
-            self.heap.free(old_h)
-
-    def _hash(self, k: int) -> int:
-        return splitmix64(k ^ self.salt)
-
-    def _bucket_addr(self, k: int) -> int:
-        return self.ht.addr + 8 * (self._hash(k) & (self.ht_size - 1))
-
-    def _qb_make_room(self, qblen: int, addlen: int) -> None:
-        """``sdsMakeRoomFor(c->querybuf, addlen)`` with ``qblen`` bytes in it (sds.c):
-        below ``SDS_MAX_PREALLOC`` the new length doubles, above it grows by 1 MiB;
-        the same header type is an ``s_realloc`` (``Jemalloc.ralloc``), a new one a
-        malloc + copy of header + qblen+1 bytes + free."""
-        if self.qb_cap - qblen >= addlen:
-            return
-        newlen = qblen + addlen
-        newlen = newlen * 2 if newlen < SDS_MAX_PREALLOC else newlen + SDS_MAX_PREALLOC
-        hdr = max(3, sds_hdr_size(newlen))                      # never type 5
-        if hdr == self.qb_hdr:                                  # s_realloc
-            self._realloc(self.qb, hdr + newlen + 1, hdr + qblen + 1)
-            self.em.access(self.qb.addr, True)                  # sdssetalloc
-        else:                                                   # new header type: copy
-            old, old_data = self.qb, self.qb.addr + self.qb_hdr
-            self.qb = self._new(hdr + newlen + 1)
-            self.em.touch(old_data, qblen + 1, False)
-            self.em.touch(self.qb.addr, hdr + qblen + 1, True)   # header, memcpy
-            self._free(old)
-        self.qb_hdr, self.qb_cap = hdr, newlen
-
-    def _request(self, nbytes: int) -> None:
-        """readQueryFromClient: ``sdsMakeRoomFor(PROTO_IOBUF_LEN)``, read(2) into
-        the query buffer, then parse it (one read: the request fits)."""
-        self._qb_make_room(0, PROTO_IOBUF_LEN)
-        data = self.qb.addr + self.qb_hdr
-        self.em.touch(data, nbytes, True)
-        self.em.touch(data, nbytes, False)
-
-    def _request_big(self, hlen: int, vbytes: int) -> tuple[_Obj, int]:
-        """A request whose last argument (vbytes >= PROTO_MBULK_BIG_ARG) follows
-        ``hlen`` header bytes, read as networking.c ``readQueryFromClient`` and
-        ``processMultibulkBuffer`` (Redis 3.2 and 4.0) do: the first read(2) takes
-        PROTO_IOBUF_LEN bytes; ``sdsrange`` moves the value's first bytes to the
-        buffer's start; ``sdsMakeRoomFor(ll+2-qblen)`` makes room for value + CRLF;
-        later reads stop at the argument's end; the buffer becomes the value
-        (``createObject(OBJ_STRING, c->querybuf)``, ``sdsIncrLen(-2)``) and the next
-        query buffer is ``sdsnewlen(NULL, ll+2)``, which memsets its
-        header + ll+2 + 1 bytes (sds.c), then ``sdsclear``.  Returns the value
-        and its sds ``alloc`` (B)."""
-        ll = vbytes
-        self._qb_make_room(0, PROTO_IOBUF_LEN)
-        data = self.qb.addr + self.qb_hdr
-        nread = min(PROTO_IOBUF_LEN, hlen + ll + 2)
-        self.em.touch(data, nread, True)                        # read(2)
-        self.em.touch(data, hlen, False)                        # parse the header
-        qblen = nread - hlen
-        self.em.touch(data + hlen, qblen, False)                # sdsrange: memmove
-        self.em.touch(data, qblen, True)
-        if qblen < ll + 2:
-            self._qb_make_room(qblen, ll + 2 - qblen)
-            data = self.qb.addr + self.qb_hdr
-        self.em.touch(data + qblen, ll + 2 - qblen, True)       # the other reads
-        vobj, cap = self.qb, self.qb_cap
-        self.em.access(vobj.addr, True)                         # sdsIncrLen(-2): len
-        self.em.access(data + ll, True)                         # and the NUL
-        size = sds_alloc_size(ll + 2)
-        self.qb = self._new(size, size)                         # sdsnewlen(NULL): memset
-        self.qb_hdr, self.qb_cap = sds_hdr_size(ll + 2), ll + 2
-        return vobj, cap
-
-    def _reply_small(self) -> None:
-        self.em.touch(self.client.addr + 1024, 16, True)
-        self.em.touch(self.client.addr + 1024, 16, False)
-
-    def _argv_key(self) -> _Obj:
-        # createStringObject(key) -> embstr: robj + sdshdr8 + key + NUL in one allocation
-        return self._new(ROBJ + 3 + self.key_bytes + 1, ROBJ + 3 + self.key_bytes + 1)
-
-    def _argv_cmd(self) -> _Obj:
-        return self._new(ROBJ + 3 + 3 + 1, ROBJ + 7)
-
-    def _expand_if_needed(self) -> None:
-        used = len(self.keys)
-        if used < self.ht_size:
-            return
-        new_size = 1
-        while new_size < 2 * used:
-            new_size <<= 1
-        new = self._new(8 * new_size)
-        if self.heap.size_class(8 * new_size) <= self.heap.large_max:   # calloc: zero it
-            self.em.touch(new.addr, 8 * new_size, True)
-        # rehash: old buckets in order; per entry: entry, key, new bucket, entry->next
-        old_b = {}
-        for k, (entry, keysds, *_r) in self.keys.items():
-            h = self._hash(k)
-            old_b.setdefault(h & (self.ht_size - 1), []).append((h, entry, keysds))
-        mask = new_size - 1
-        for b in sorted(old_b):
-            self.em.access(self.ht.addr + 8 * b, False)
-            for h, entry, keysds in old_b[b]:
-                self.em.access(entry.addr, False)
-                self.em.access(keysds.addr, False)
-                self.em.access(new.addr + 8 * (h & mask), True)
-                self.em.access(entry.addr, True)
-        self._free(self.ht)
-        self.ht = new
-        self.ht_size = new_size
-
-    # -- commands -----------------------------------------------------------
     def set(self, k: int, vbytes: int) -> None:
-        self.sets += 1
-        kb = self.key_bytes
-        cmd = self._argv_cmd()
-        akey = self._argv_key()
-        vsize = sds_alloc_size(vbytes)
-        if vbytes >= PROTO_MBULK_BIG_ARG:
-            # big-argument path: the query buffer receives the value and becomes it
-            vobj, cap = self._request_big(multibulk_bytes(3, kb, vbytes) - vbytes - 2, vbytes)
-            robj = self._new(ROBJ, ROBJ)
-            if cap - vbytes > vbytes // 10:
-                # tryObjectEncoding (object.c): sdsRemoveFreeSpace, a realloc to
-                # header + len + 1 (the first big value: in place, the tail purged)
-                self._realloc(vobj, sds_alloc_size(vbytes), sds_alloc_size(vbytes))
-                self.em.access(vobj.addr, True)                     # sdssetalloc
-        elif vbytes > OBJ_ENCODING_EMBSTR_SIZE_LIMIT:
-            self._request(multibulk_bytes(3, kb, vbytes))
-            robj = self._new(ROBJ, ROBJ)
-            vobj = self._new(vsize, vsize)                          # memcpy from querybuf
-        else:
-            self._request(multibulk_bytes(3, kb, vbytes))
-            robj = self._new(ROBJ + vsize, ROBJ + vsize)            # embstr
-            vobj = None
-        self.em.access(self._bucket_addr(k), False)                 # lookupKeyWrite
-        cur = self.keys.get(k)
-        if cur is None:
-            self._expand_if_needed()
-            keysds = self._new(sds_alloc_size(kb), sds_alloc_size(kb))  # sdsdup(key)
-            entry = self._new(DICT_ENTRY, DICT_ENTRY)
-            self.em.access(self._bucket_addr(k), True)
-            self.keys[k] = (entry, keysds, robj, vobj, vbytes)
-            self.live_bytes += kb + vbytes
-        else:
-            entry, keysds, orobj, ovobj, ovbytes = cur
-            self.em.access(entry.addr, False)
-            self.em.access(keysds.addr, False)
-            self.em.access(entry.addr, True)                        # dictSetVal
-            self.em.access(orobj.addr, False)                       # decrRefCount(old)
-            if ovobj is not None:
-                self._free(ovobj)
-            self._free(orobj)
-            self.keys[k] = (entry, keysds, robj, vobj, vbytes)
-            self.live_bytes += vbytes - ovbytes
-        self.em.access(robj.addr, True)                             # incrRefCount
-        self._reply_small()                                         # +OK
-        self._free(cmd)
-        self._free(akey)
+        R.cmd_set(self._room(k), int(k), int(vbytes))
 
     def delete(self, k: int) -> bool:
-        cmd = self._argv_cmd()
-        akey = self._argv_key()
-        self._request(multibulk_bytes(3, self.key_bytes))
-        b = self._bucket_addr(k)
-        self.em.access(b, False)
-        cur = self.keys.pop(k, None)
-        if cur is not None:
-            entry, keysds, robj, vobj, vbytes = cur
-            self.em.access(entry.addr, False)
-            self.em.access(keysds.addr, False)
-            self.em.access(b, True)                                 # unlink
-            self._free(keysds)
-            self.em.access(robj.addr, False)                        # decrRefCount
-            if vobj is not None:
-                self._free(vobj)
-            self._free(robj)
-            self._free(entry)
-            self.live_bytes -= self.key_bytes + vbytes
-        self._reply_small()
-        self._free(cmd)
-        self._free(akey)
-        return cur is not None
+        return bool(R.cmd_del(self._room(k), int(k)))
 
     def get(self, k: int) -> bool:
-        self.gets += 1
-        cmd = self._argv_cmd()
-        akey = self._argv_key()
-        self._request(multibulk_bytes(3, self.key_bytes))
-        self.em.access(self._bucket_addr(k), False)
-        cur = self.keys.get(k)
-        if cur is None:
-            self.misses += 1
-            self._reply_small()
-        else:
-            entry, keysds, robj, vobj, vbytes = cur
-            self.em.access(entry.addr, False)
-            self.em.access(keysds.addr, False)
-            self.em.access(robj.addr, False)
-            vaddr = vobj.addr if vobj is not None else robj.addr
-            if vbytes <= PROTO_REPLY_CHUNK_BYTES:
-                self.em.touch(vaddr, vbytes, False)                 # memcpy to c->buf
-                self.em.touch(self.client.addr + 1024, vbytes + 16, True)
-                self.em.touch(self.client.addr + 1024, vbytes + 16, False)   # write(2)
-            else:
-                self.em.touch(vaddr, vbytes, False)                 # writev from the object
-        self._free(cmd)
-        self._free(akey)
-        return cur is not None
+        return bool(R.cmd_get(self._room(k), int(k)))
+
+    def value(self, k: int) -> tuple[int, int]:
+        """(address, usable bytes) of key k's value sds (embstr: its robj)."""
+        st = self.heap.st
+        if st.kv_h[k] < 0:
+            return int(st.kr_a[k]), int(R.size_class(st.kr_h[k] >> 2, st.S[A.LGQ]))
+        return int(st.kv_a[k]), self._usable(int(st.kv_a[k]), int(st.kv_h[k]))
+
+    def _usable(self, a: int, h: int) -> int:
+        st = self.heap.st
+        return int(st.rcls[h >> 2]) if h & 3 == 0 else (h >> 2 if h & 3 == 2 else (h >> 2) * A.PAGE)
+
+    def entry_addr(self, k: int) -> int:
+        return int(self.heap.st.ke_a[k])
+
+    @property
+    def qb(self) -> tuple[int, int]:
+        """(address, usable bytes) of the query buffer."""
+        S = self.heap.st.S
+        return int(S[A.QB_A]), self._usable(int(S[A.QB_A]), int(S[A.QB_H]))
+
+    qb_cap = property(lambda self: int(self.heap.st.S[A.QB_CAP]), doc="sds alloc (B)")
+    qb_hdr = property(lambda self: int(self.heap.st.S[A.QB_HDR]), doc="sds header (B)")
 
 
-# Generator memory per key: peak RSS grew by 95 MB from 32768 to 131072 keys
-# (986 B a key), measured with /usr/bin/time -f %M on this project's 2-core VM,
-# 2026-11-29; rounded up.
-HOST_BYTES_PER_KEY = 1000
+# Generator memory per key: peak RSS 566 MB at 1M keys, 3.70 GB at 11M (339 and
+# 322 B a key above HOST_BASE_BYTES: the per-key arrays, the chunk pages, and the
+# output of the last rehash, 6 records a key), measured with /usr/bin/time -v
+# on this project's 2-core VM, 2026-11-29; rounded up.
+HOST_BYTES_PER_KEY = 350
 
 
 @register("redis")
@@ -509,79 +294,73 @@ class Redis(Workload):
                         mmap_top=int(p["mmap_top"]), lg_quantum=int(p["lg_quantum"]))
         out.cycles(int(p["cycles_per_access"]), float(p["llc_misses_per_access"]))
         em.phase("p1_insert")
-        live: list[list[int]] = [[em.n_accesses, 0]]
-        r = RedisModel(em, heap, kb, salt=int(rng.integers(0, 1 << 62)))
         p1_bytes = n * (kb + vb)
         n_del = int(round(float(p["delete_fraction"]) * n)) if p["bloat"] else 0
         n_big_est = (-(-(n_del * (kb + vb)) // (kb + bvb))) if p["bloat"] else 0
-        total_ops = n + n_del + n_big_est + int(p["serve_requests"])
-        every = max(1, total_ops // max(1, int(p["checkpoints"])))
-        ops = 0
+        serve = int(p["serve_requests"])
+        total_ops = n + n_del + n_big_est + serve
+        # key ids: P1's 0..n-1, then P3's; insertions: those and SETs of deleted keys
+        heap.grow(n + n_big_est + 1, n + n_big_est + serve + 1)
+        st, S = heap.st, heap.st.S
+        S[A.NKEYS], S[A.VB], S[A.BVB], S[A.P1B] = n, vb, bvb, p1_bytes
+        S[A.EVERY] = max(1, total_ops // max(1, int(p["checkpoints"])))
+        S[A.STEP] = max(1, p1_bytes // max(1, int(p["checkpoints"])))
+        S[A.NCK] = 1                            # the first point: [0 accesses, 0 bytes]
+        R.server_init(st, kb, int(rng.integers(0, 1 << 62)))
+        no_keys, no_reads = np.zeros(0, np.int64), np.zeros(0, np.bool_)
 
-        step_bytes = max(1, p1_bytes // max(1, int(p["checkpoints"])))
+        def run(mode, keys, reads, end):
+            i = 0
+            while True:
+                i, done = R.run_ops(heap.st, mode, keys, reads, i, end, OUT_RECORDS)
+                em.drain()
+                if done:
+                    return
+                heap.grow()
 
-        def ckpt(force=False):
-            # at phase boundaries, every ~1% of the operations, and whenever the live
-            # dataset moved by ~1% of its P1 size (P3's few large inserts)
-            em.maybe_flush()
-            if force or ops % every == 0 or abs(r.live_bytes - live[-1][1]) >= step_bytes:
-                pt = [em.n_accesses, r.live_bytes]
-                if not live or live[-1] != pt:
-                    live.append(pt)
+        def ckpt():
+            heap.grow()
+            R.checkpoint(heap.st, True)
 
-        ckpt(True)
-        for k in range(n):
-            r.set(k, vb)
-            ops += 1
-            ckpt()
-        ckpt(True)
+        ckpt()
+        run(0, no_keys, no_reads, n)
+        ckpt()
         stats = {"p1_bytes": p1_bytes}
         if p["bloat"]:
             em.phase("p2_delete")
-            ckpt(True)
-            for k in rng.permutation(n)[:n_del]:
-                r.delete(int(k))
-                ops += 1
-                ckpt()
-            ckpt(True)
-            stats["live_after_p2"] = r.live_bytes
+            ckpt()
+            run(1, rng.permutation(n)[:n_del].astype(np.int64), no_reads, n_del)
+            ckpt()
+            stats["live_after_p2"] = int(heap.st.S[A.LIVE])
             em.phase("pause")
-            ckpt(True)
+            ckpt()
             em.phase("p3_insert_large")
-            n_big = 0
-            while r.live_bytes < p1_bytes:
-                r.set(n + n_big, bvb)
-                n_big += 1
-                ops += 1
-                ckpt()
-            ckpt(True)
-            stats.update(n_deleted=n_del, n_large=n_big)
+            run(2, no_keys, no_reads, 0)
+            ckpt()
+            stats.update(n_deleted=n_del, n_large=int(heap.st.S[A.NBIG]))
             self.trailer_extra["pauses"] = {"pause": float(p["pause_s"])}
-        if int(p["serve_requests"]) > 0:
+        if serve > 0:
             em.phase("serve")
-            ckpt(True)
+            ckpt()
             gen = zipf.make(p["distribution"], n, float(p["zipf_constant"]),
                             float(p["hot_data_fraction"]), float(p["hot_opn_fraction"]))
             rf = YCSB_READ[p["ycsb"]] if p["read_fraction"] is None else float(p["read_fraction"])
-            left = int(p["serve_requests"])
+            left = serve
             while left:
                 b = min(left, 1 << 16)
-                keys = gen.sample(rng, b)
+                keys = np.asarray(gen.sample(rng, b)).astype(np.int64)
                 reads = rng.random(b) < rf
-                for k, rd in zip(keys.tolist(), reads.tolist()):
-                    if rd:
-                        r.get(k)
-                    else:
-                        r.set(k, vb)
-                    ops += 1
-                    ckpt()
+                run(3, keys, reads, b)
                 left -= b
-            ckpt(True)
+            ckpt()
         em.flush()
-        self.trailer_extra["live_bytes"] = live
-        stats.update(final_live_bytes=r.live_bytes, chunks_mapped=heap.n_chunks,
-                     chunks_unmapped=heap.n_chunk_unmaps, huge_mappings=heap.n_huge,
-                     purged_pages=heap.purged_pages, purges=heap.n_purges,
-                     peak_mapped_bytes=heap.peak_mapped,
-                     gets=r.gets, sets=r.sets, misses=r.misses)
+        st, S = heap.st, heap.st.S
+        nck = int(S[A.NCK])
+        self.trailer_extra["live_bytes"] = [[a, b] for a, b in zip(st.ck_acc[:nck].tolist(),
+                                                                   st.ck_live[:nck].tolist())]
+        stats.update({k: int(S[i]) for k, i in (
+            ("final_live_bytes", A.LIVE), ("chunks_mapped", A.NCHUNKS),
+            ("chunks_unmapped", A.NUNMAPS), ("huge_mappings", A.NHUGE),
+            ("purged_pages", A.PURGED), ("purges", A.NPURGES), ("peak_mapped_bytes", A.PEAK),
+            ("gets", A.GETS), ("sets", A.SETS), ("misses", A.MISSES))})
         self.trailer_extra["redis"] = stats
