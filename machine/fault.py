@@ -8,6 +8,9 @@ Inlined into the compiled loop (``machine.engine.replay``); the policy's
 choices arrive as parameters (``P_FAULT_MODE``, ``P_DEFRAG``,
 ``P_HUGE_ZERO_PAGE``, ...).  Latency = the base cost of the page size + its
 zeroing unless the frame was pre-zeroed (+ a direct compaction's cost).
+``touch_run`` takes a run of first-touch faults that all end in
+``do_anonymous_page``'s private frame (``plain_4k``) in one call: speed
+only, the results of one ``fault`` per record (tests/test_fast_path.py).
 """
 from __future__ import annotations
 
