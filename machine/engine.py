@@ -22,7 +22,11 @@ fault path, LLVM spilled most of them to the stack: 35 -> 21 ns per random
 access to a mapped page).  ``replay`` keeps the rest, one record at a time:
 faults, events, runs of repeats that cross a time limit.  ``P_FAST_PATH =
 0`` switches the fast path off; the results are the same
-(``tests/test_fast_path.py``).  The fault path (``machine.fault``) is inlined into ``replay`` (a
+(``tests/test_fast_path.py``).  Within a run, a record on the page (or 2 MiB
+mapping) of the previous one skips the TLB lookup: under LRU it would hit
+way 0 of its L1 set and change nothing.  Runs of first-touch faults on the
+plain 4 KiB path (a buffer being filled) go to ``fault.touch_run`` the same
+way, one call per run.  The fault path (``machine.fault``) is inlined into ``replay`` (a
 call passes ~250 scalars, one per field of every array of the machine, and
 cost more than the fault itself); TLB sets are updated without
 data-dependent branches (``tlb.touch``); the page state of the access 16
@@ -40,19 +44,19 @@ from machine.jit import kernel, prefetch
 from hpsim.units import (HPAGE_PMD_ORDER, HUGE_PAGE_MASK, HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT,
                          PAGE_SIZE)
 from machine import tlb as tlbmod
-from machine.constants import (BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES, C_CLOCK,
+from machine.constants import (BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES, C_CLOCK, C_COMPACT_PENDING,
                                C_CYCLES_PER_ACCESS, C_DATA_CPA, C_DATA_CYCLES, C_FAST_RECORDS,
                                C_FAULT_CYCLES, C_FREE_CYCLES, C_HIST_BIN, C_HIST_LAT, C_L1_HITS,
                                C_L2_HITS, C_LAST_VMA, C_MADVISED_PAGES, C_NVMA, C_REPEAT_DONE,
                                C_SEGV_ADDR, C_TRIG_SLOT, C_USER_CYCLES, C_WALKS, C_WALK_CYCLES,
-                               C_WRITES, HIST_BINS, HIST_MIN_NS, HIST_RATIO, P_CPU_HZ,
-                               P_DRAM_LATENCY, P_FAST_PATH, P_FREE_2M, P_FREE_4K, P_L2_HIT,
-                               P_POP_COUNTS_ZERO, P_POP_TRIGGER, P_WALK_2M, P_WALK_4K,
-                               PAGES_PER_HUGE, PG_ACCESSED, PG_MAPPED, PG_TOUCHED, PG_WRITTEN,
-                               PG_ZEROPAGE, ST_COMPACT, ST_END, ST_EVENT, ST_NOMEM, ST_SEGV,
-                               ST_TIME, ST_TRIGGER)
-from machine.fault import fault
-from machine.pagetable import zap_range
+                               C_WRITES, HIST_BINS, HIST_MIN_NS, HIST_RATIO, PAGES_PER_HUGE,
+                               PG_MAPPED, PG_ZEROPAGE, P_CPU_HZ, P_DRAM_LATENCY, P_FAST_PATH,
+                               P_FAULT_BASE_4K, P_FREE_2M, P_FREE_4K, P_L2_HIT, P_POP_COUNTS_ZERO,
+                               P_POP_TRIGGER, P_WALK_2M, P_WALK_4K, P_ZERO_4K, ST_COMPACT, ST_END,
+                               ST_EVENT, ST_NOMEM, ST_SEGV, ST_TIME, ST_TRIGGER)
+from machine.fault import count_touch_run, fault, touch_run
+from machine.pagetable import mark_accessed, zap_range
+from machine.tlb import tlb_access
 from workloads.trace import ACCESS, CYCLES, KIND_MASK, MADV_DONTNEED, MISS_SCALE, WRITE_BIT
 
 # A process's address-space arrays, as the kernel sees them.
@@ -74,12 +78,12 @@ def _bit(flag: int) -> int:
 
 
 _WRITE_SHIFT, _ZEROPAGE_SHIFT = _bit(WRITE_BIT), _bit(PG_ZEROPAGE)
-_WRITTEN_SHIFT, _TOUCHED_SHIFT = _bit(PG_WRITTEN), _bit(PG_TOUCHED)
 SWEEP_MIN_PAGES = 256   # unmap ranges from this size scan the TLB once (~1100 entries)
 PREFETCH_AHEAD = 16   # records; tuned on random traces over GiBs
 FAST_MIN_RUN = 32     # a fast-path run shorter than this ...
 FAST_BACKOFF = 64     # ... leaves the next this many records to the general path
 FAST_RECHECK = 8      # records the general path takes after one the fast path would not
+FAST, TOUCH = 1, 2    # next_path's answers
 
 
 @kernel
@@ -200,40 +204,6 @@ def prefetch_ahead(words, i, pg_state, slot_table, vlo, vhi, rb):
 
 
 @kernel(inline="always")
-def mark_accessed(pg_state, p, st, wbit):
-    """Set page p's accessed (and, on a write, written) bits; st is its state
-    before.  Returns 1 when the page was not touched yet: a zero-filled frame
-    the program now uses, so one page less of bloat."""
-    nst = st | PG_ACCESSED | PG_TOUCHED | (wbit << _WRITTEN_SHIFT)
-    if nst != st:
-        pg_state[U(p)] = nst
-    return ((st >> _TOUCHED_SHIFT) & 1) ^ 1
-
-
-@kernel(inline="always")
-def tlb_access(l1s, l1h, l2, huge, vpn, cnt, cpa, walk_4k, walk_2m, l2_hit):
-    """A run of cnt accesses to one page through the TLBs: the L1 of the page
-    size, then the shared L2 (true LRU); the repeats hit the L1.  Returns
-    (cycles, L1 hits, L2 hits, walks, walk cycles)."""
-    cyc = cnt * cpa
-    if huge:
-        key = vpn >> HPAGE_PMD_ORDER
-        t = tlbmod.tag_2m(key)
-        hit = tlbmod.touch(l1h, key & (l1h.shape[0] - 1), t)
-        wc = walk_2m
-    else:
-        key = vpn
-        t = tlbmod.tag_4k(key)
-        hit = tlbmod.touch(l1s, key & (l1s.shape[0] - 1), t)
-        wc = walk_4k
-    if hit:
-        return cyc, cnt, 0, 0, 0
-    h2 = np.int64(tlbmod.touch(l2, key & (l2.shape[0] - 1), t))
-    wc = 0 if h2 else wc
-    return cyc + (l2_hit if h2 else wc), cnt - 1, h2, 1 - h2, wc
-
-
-@kernel(inline="always")
 def faults(st, huge, wbit):
     """An access to a page of state st faults: not mapped, or a write to the
     shared zero page (copy-on-write; the huge zero page's pages carry
@@ -243,19 +213,23 @@ def faults(st, huge, wbit):
 
 
 @kernel(inline="always")
-def fast_ok(words, args, i, pg_state, rhuge, slot_table, vlo, vhi, rb):
-    """Record i is an access the fast path takes: a mapped page of the cached
-    VMA, not a write to the zero page.  (Checked before calling fast_run, so
-    a trace that faults on every access does not pay for the call.)"""
+def next_path(words, i, pg_state, rhuge, slot_table, vlo, vhi, rb):
+    """Which run function takes record i: FAST (fast_run), an access to a
+    mapped page of the cached VMA, not a write to the zero page; TOUCH
+    (fault.touch_run), an access to a never-mapped page of it; else 0.
+    (Checked before the call, so that a record neither takes does not pay
+    for it.)"""
     if i >= len(words):
-        return False
+        return 0
     w = words[U(i)]
     addr = np.int64(w >> PAGE_SHIFT) << PAGE_SHIFT
     if (w & KIND_MASK) != ACCESS or addr < vlo or addr >= vhi:
-        return False
+        return 0
     slot = slot_table[U(rb + (addr >> HUGE_SHIFT))]
     st = np.int64(pg_state[U(slot * PAGES_PER_HUGE + ((addr >> PAGE_SHIFT) & HUGE_PAGE_MASK))])
-    return not faults(st, rhuge[U(slot)] != 0, np.int64(w >> _WRITE_SHIFT) & 1)
+    if st == 0:
+        return TOUCH
+    return 0 if faults(st, rhuge[U(slot)] != 0, np.int64(w >> _WRITE_SHIFT) & 1) else FAST
 
 
 @kernel
@@ -268,6 +242,11 @@ def fast_run(words, args, i, limit, clock, cpa, vlo, vhi, rb, pg_state, rhuge, s
     n = len(words)
     accesses = writes = l1_hits = l2_hits = walks = walk_cycles = user_cycles = 0
     bloat_delta = 0
+    # TLB tag of the previous record of this run: a record with the same tag
+    # (same 4 KiB page, or same 2 MiB mapping) would find it in way 0 of its
+    # L1 set, a hit that changes nothing under LRU, so the lookup is skipped
+    # (nothing between two records of a run touches the TLB).  Tags are >= 0.
+    last_t = np.int64(-1)
     while i < n and clock < limit:
         w = words[U(i)]
         addr = np.int64(w >> PAGE_SHIFT) << PAGE_SHIFT
@@ -284,12 +263,19 @@ def fast_run(words, args, i, limit, clock, cpa, vlo, vhi, rb, pg_state, rhuge, s
         if faults(st, huge, wbit):
             break        # the general path's
         prefetch_ahead(words, i, pg_state, slot_table, vlo, vhi, rb)
-        cyc, d1, d2, dw, dwc = tlb_access(l1s, l1h, l2, huge, addr >> PAGE_SHIFT, cnt, cpa,
-                                          walk_4k, walk_2m, l2_hit)
-        l1_hits += d1
-        l2_hits += d2
-        walks += dw
-        walk_cycles += dwc
+        vpn = addr >> PAGE_SHIFT
+        t = tlbmod.tag_2m(vpn >> HPAGE_PMD_ORDER) if huge else tlbmod.tag_4k(vpn)
+        if t == last_t:
+            cyc = cnt * cpa      # tlb_access's L1 hit, without the lookup
+            l1_hits += cnt
+        else:
+            cyc, d1, d2, dw, dwc = tlb_access(l1s, l1h, l2, huge, vpn, cnt, cpa,
+                                              walk_4k, walk_2m, l2_hit)
+            l1_hits += d1
+            l2_hits += d2
+            walks += dw
+            walk_cycles += dwc
+            last_t = t
         writes += cnt * wbit
         bloat_delta -= mark_accessed(pg_state, p, st, wbit)
         accesses += cnt
@@ -348,8 +334,30 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
         if skip_fast > 0:
             skip_fast -= 1
         elif fast and repeat_done == 0 and clock < limit:
-            if not fast_ok(words, args, i, pg_state, rhuge, slot_table, vlo, vhi, rb):
+            path = next_path(words, i, pg_state, rhuge, slot_table, vlo, vhi, rb)
+            if path != FAST:
                 skip_fast = FAST_RECHECK   # e.g. a fault: more are likely to follow
+                # a run of first touches (a buffer being filled): one call
+                if path == TOUCH and C[C_COMPACT_PENDING] == 0:
+                    i0 = i
+                    (i, clock, d_acc, d_wr, d1, d2, dw, dwc, duc, n_clr, n_pz) = touch_run(
+                        words, args, i, limit, clock, cpa, vlo, vhi, rb, ph, G, rg, P,
+                        slot_table, tlb, trigger, zero_pop)
+                    if i > i0:
+                        accesses += d_acc
+                        writes += d_wr
+                        l1_hits += d1
+                        l2_hits += d2
+                        walks += dw
+                        walk_cycles += dwc
+                        user_cycles += duc
+                        fault_cycles += count_touch_run(C, P, n_clr, n_pz)
+                        if n_clr > 0:
+                            hist[latency_bin(P, P[P_FAULT_BASE_4K] + P[P_ZERO_4K])] += n_clr
+                        if n_pz > 0:
+                            hist[latency_bin(P, P[P_FAULT_BASE_4K])] += n_pz
+                        skip_fast = 0
+                        continue
             else:
                 i0 = i
                 (i, clock, d_acc, d_wr, d1, d2, dw, dwc, duc, dbl) = fast_run(

@@ -8,22 +8,31 @@ Inlined into the compiled loop (``machine.engine.replay``); the policy's
 choices arrive as parameters (``P_FAULT_MODE``, ``P_DEFRAG``,
 ``P_HUGE_ZERO_PAGE``, ...).  Latency = the base cost of the page size + its
 zeroing unless the frame was pre-zeroed (+ a direct compaction's cost).
+``touch_run`` takes a run of first-touch faults that all end in
+``do_anonymous_page``'s private frame (``plain_4k``) in one call: speed
+only, the results of one ``fault`` per record (tests/test_fast_path.py).
 """
 from __future__ import annotations
 
-from hpsim.units import PAGE_SHIFT
+import numpy as np
+
+from hpsim.units import HUGE_PAGE_MASK, HUGE_SHIFT, PAGE_SHIFT
 from machine import physmem, tlb as tlbmod
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_COMPACT_PENDING, C_FAULTS_2M,
                                C_FAULTS_4K, C_FAULTS_COW, C_FAULTS_HUGE_ZERO,
                                C_FAULTS_PREZEROED, C_FAULTS_ZEROPAGE, C_RSS_PAGES,
-                               C_THP_FALLBACK, C_TLB_INVALIDATIONS, C_ZERO_CYCLES, FAULT_HUGE,
-                               FAULT_RESERVE, G_RESERVATIONS, HUGE_ZERO, P_DEFRAG,
+                               C_THP_FALLBACK, C_TLB_INVALIDATIONS, C_ZERO_CYCLES, FAULT_BASE,
+                               FAULT_HUGE, FAULT_RESERVE, G_RESERVATIONS, HUGE_ZERO, P_DEFRAG,
+                               P_L2_HIT, P_WALK_2M, P_WALK_4K,
                                P_FAULT_BASE_2M, P_FAULT_BASE_4K, P_FAULT_MODE,
                                P_HUGE_ZERO_PAGE, P_PREFER_ZEROED, P_ZEROPAGE_FAULT,
                                P_ZEROPAGE_ON_READ, P_ZERO_2M, P_ZERO_4K, PAGES_PER_HUGE,
                                PG_MAPPED, PG_TOUCHED, PG_ZEROPAGE)
 from machine.jit import kernel
-from machine.pagetable import map_huge, map_huge_zero, wp_huge_zero
+from machine.pagetable import map_huge, map_huge_zero, mark_accessed, wp_huge_zero
+from workloads.trace import ACCESS, KIND_MASK, WRITE_BIT
+
+WRITE_SHIFT = WRITE_BIT.bit_length() - 1
 
 
 @kernel(inline="always")
@@ -38,6 +47,29 @@ def huge_fault_done(P, C, z):
         zc = P[P_ZERO_2M]
     C[C_ZERO_CYCLES] += zc
     return P[P_FAULT_BASE_2M] + zc
+
+
+@kernel(inline="always")
+def map_private_4k(ph, rg, slot, p, f):
+    """PTE of page p (of region slot) onto the fresh private frame f, in use
+    (do_anonymous_page's set_pte_at), with the reverse map."""
+    rg.pg_state[p] = PG_MAPPED | PG_TOUCHED
+    rg.pg_frame[p] = f
+    ph.frame_page[f] = p
+    rg.mapped[slot] += 1
+
+
+@kernel(inline="always")
+def plain_4k(P, rg, slot, write, whole):
+    """A fault on a never-mapped page (state 0) of region slot, with no
+    direct compaction pending, takes fault()'s last branch and only it: a
+    private 4 KiB frame from the allocator; no huge page, huge zero page,
+    zero page or reservation (the conditions of fault()'s earlier branches,
+    negated; tests/test_fast_path.py compares the two paths)."""
+    mode = P[P_FAULT_MODE]
+    empty = whole and rg.mapped[slot] == 0
+    return ((mode == FAULT_BASE or (mode == FAULT_HUGE and not empty))
+            and (write or (P[P_ZEROPAGE_ON_READ] == 0 and not (empty and P[P_HUGE_ZERO_PAGE]))))
 
 
 @kernel(inline="always")
@@ -115,10 +147,7 @@ def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
         if f < 0:
             C[C_COMPACT_PENDING] = compacted   # nothing changed: the retry pays it
             return -1
-    rg.pg_state[p] = PG_MAPPED | PG_TOUCHED
-    rg.pg_frame[p] = f
-    ph.frame_page[f] = p   # reverse map
-    rg.mapped[slot] += 1
+    map_private_4k(ph, rg, slot, p, f)
     C[C_RSS_PAGES] += 1
     C[C_FAULTS_4K] += 1
     zc = P[P_ZERO_4K]
@@ -127,3 +156,79 @@ def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
         C[C_FAULTS_PREZEROED] += 1
     C[C_ZERO_CYCLES] += zc
     return P[P_FAULT_BASE_4K] + zc + dc
+
+
+@kernel
+def touch_run(words, args, i, limit, clock, cpa, vlo, vhi, rb, ph, G, rg, P, slot_table,
+              tlb, trigger, zero_pop):
+    """replay's first touches (a buffer being filled): from record i, accesses
+    that each fault a never-mapped 4 KiB page of the cached VMA [vlo, vhi)
+    on fault()'s plain 4 KiB path (``plain_4k``), as replay's general path
+    would handle them one by one, with the counters kept in registers.  It
+    stops before a record it cannot take: another kind, another VMA, a
+    mapped page, a run of repeats crossing the time limit, a fault that would
+    fire the population trigger, memory exhausted.  (The caller checks that
+    no direct compaction is pending.)  Returns (next record, clock, and the
+    added accesses, writes, L1 hits, L2 hits, walks, walk cycles, user
+    cycles, faults whose frame was cleared, faults onto a pre-zeroed frame)."""
+    n = len(words)
+    pg_state = rg.pg_state
+    accesses = writes = l1_hits = l2_hits = walks = walk_cycles = user_cycles = 0
+    n_cleared = n_prezeroed = 0
+    lat_cleared = P[P_FAULT_BASE_4K] + P[P_ZERO_4K]
+    while i < n and clock < limit:
+        w = words[np.uint64(i)]
+        addr = np.int64(w >> PAGE_SHIFT) << PAGE_SHIFT
+        cnt = np.int64(args[np.uint64(i)])
+        if ((w & KIND_MASK) != ACCESS or addr < vlo or addr >= vhi
+                or (cnt > 1 and clock + cnt * cpa > limit)):
+            break
+        r = addr >> HUGE_SHIFT
+        slot = slot_table[np.uint64(rb + r)]
+        p = slot * PAGES_PER_HUGE + ((addr >> PAGE_SHIFT) & HUGE_PAGE_MASK)
+        wbit = np.int64(w >> WRITE_SHIFT) & 1
+        whole = vlo <= (r << HUGE_SHIFT) and ((r + 1) << HUGE_SHIFT) <= vhi
+        if (pg_state[np.uint64(p)] != 0 or rg.huge[slot] != 0
+                or not plain_4k(P, rg, slot, wbit != 0, whole)):
+            break
+        pop = rg.mapped[slot] + 1 - (0 if zero_pop else rg.zpages[slot])
+        if trigger > 0 and pop >= trigger and rg.trig[slot] == 0:
+            break
+        f, z = physmem.alloc_frame(ph, G)
+        if f < 0:
+            break
+        map_private_4k(ph, rg, slot, p, f)
+        lat = lat_cleared
+        if z:
+            lat = P[P_FAULT_BASE_4K]
+            n_prezeroed += 1
+        else:
+            n_cleared += 1
+        # a page never mapped has no translation: both TLB levels miss
+        cyc, d1, d2, dw, dwc = tlbmod.tlb_access(tlb.l1s_tag, tlb.l1h_tag, tlb.l2_tag, False,
+                                                 addr >> PAGE_SHIFT, cnt, cpa,
+                                                 P[P_WALK_4K], P[P_WALK_2M], P[P_L2_HIT])
+        l1_hits += d1
+        l2_hits += d2
+        walks += dw
+        walk_cycles += dwc
+        writes += cnt * wbit
+        mark_accessed(pg_state, p, PG_MAPPED | PG_TOUCHED, wbit)
+        accesses += cnt
+        user_cycles += cyc
+        clock += cyc + lat
+        i += 1
+    return (i, clock, accesses, writes, l1_hits, l2_hits, walks, walk_cycles, user_cycles,
+            n_cleared, n_prezeroed)
+
+
+@kernel(inline="always")
+def count_touch_run(C, P, n_cleared, n_prezeroed):
+    """Add a touch_run's faults to the counters fault() keeps per fault;
+    returns their latency in cycles."""
+    nf = n_cleared + n_prezeroed
+    C[C_RSS_PAGES] += nf
+    C[C_FAULTS_4K] += nf
+    C[C_FAULTS_PREZEROED] += n_prezeroed
+    C[C_ZERO_CYCLES] += n_cleared * P[P_ZERO_4K]
+    return nf * P[P_FAULT_BASE_4K] + n_cleared * P[P_ZERO_4K]

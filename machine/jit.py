@@ -25,7 +25,8 @@ from numba.extending import intrinsic
 _ROOT = Path(__file__).resolve().parent.parent
 # every module whose code or constants end up in compiled kernels
 KERNEL_SOURCES = ["machine/jit.py", "hpsim/units.py", "machine/constants.py", "machine/tlb.py",
-                  "machine/physmem.py", "machine/pagetable.py", "machine/engine.py",
+                  "machine/physmem.py", "machine/pagetable.py", "machine/fault.py",
+                  "machine/compaction.py", "machine/engine.py",
                   "workloads/trace.py"]
 
 

@@ -26,6 +26,7 @@ from machine.constants import (BLK_HUGE, BLK_RESERVED, C_BLOAT_PAGES, C_HUGE, C_
                                P_COPY_4K, P_PROMOTE_INPLACE, P_ZERO_4K, PAGES_PER_HUGE,
                                PG_ACCESSED, PG_MAPPED, PG_TOUCHED, PG_WRITTEN, PG_ZEROPAGE)
 from machine.jit import kernel
+from machine.physmem import FRAME_DTYPE, check_page_index_range
 
 Regions = namedtuple("Regions", [
     "pid",       # int32: owning process index
@@ -38,18 +39,21 @@ Regions = namedtuple("Regions", [
     "valid",     # uint8: the region still exists
     "trig",      # uint8: the population trigger already fired
     "pg_state",  # uint8 per page: PG_* bits
-    "pg_frame",  # int64 per page: physical frame or NO_FRAME
+    "pg_frame",  # int32 per page: physical frame or NO_FRAME (FRAME_DTYPE)
 ])
 
 
 def new_regions(capacity: int) -> Regions:
+    """Room for capacity region slots, all invalid.  Raises ValueError when
+    a page index (slot * 512 + i) would not fit the reverse map's int32."""
+    check_page_index_range(capacity)
     return Regions(
         pid=np.full(capacity, -1, np.int32), vaddr=np.zeros(capacity, np.int64),
         huge=np.zeros(capacity, np.uint8), block=np.full(capacity, -1, np.int64),
         mapped=np.zeros(capacity, np.int32), zpages=np.zeros(capacity, np.int32),
         valid=np.zeros(capacity, np.uint8), trig=np.zeros(capacity, np.uint8),
         pg_state=np.zeros(capacity * PAGES_PER_HUGE, np.uint8),
-        pg_frame=np.full(capacity * PAGES_PER_HUGE, NO_FRAME, np.int64))
+        pg_frame=np.full(capacity * PAGES_PER_HUGE, NO_FRAME, FRAME_DTYPE))
 
 
 def grow_regions(rg: Regions, capacity: int) -> Regions:
@@ -59,6 +63,7 @@ def grow_regions(rg: Regions, capacity: int) -> Regions:
     pays several times)."""
     n = len(rg.pid)
     assert n <= capacity
+    check_page_index_range(capacity)
     proto = new_regions(1)
     out = {}
     for name in Regions._fields:
@@ -69,6 +74,22 @@ def grow_regions(rg: Regions, capacity: int) -> Regions:
         new[len(old):] = getattr(proto, name)[0]
         out[name] = new
     return Regions(**out)
+
+
+# bit positions of two flags, for shifts instead of branches
+WRITTEN_SHIFT, TOUCHED_SHIFT = PG_WRITTEN.bit_length() - 1, PG_TOUCHED.bit_length() - 1
+
+
+@kernel(inline="always")
+def mark_accessed(pg_state, p, st, wbit):
+    """Set page p's accessed (and, on a write, written) bits; st is its state
+    before.  Returns 1 when the page was not touched yet: a zero-filled frame
+    the program now uses, so one page less of bloat.  wbit: 0 or 1."""
+    nst = st | PG_ACCESSED | PG_TOUCHED | (wbit << WRITTEN_SHIFT)
+    if nst != st:
+        pg_state[np.uint64(p)] = nst
+    return ((st >> TOUCHED_SHIFT) & 1) ^ 1
+
 
 
 @kernel

@@ -38,12 +38,30 @@ Phys = namedtuple("Phys", [
     "blk_hint",     # int32: next frame index to try in a BASE block
     "lst",          # int64 [N_LISTS, 3]: head, tail, count
     "frame_used",   # uint8 per 4 KiB frame
-    "frame_page",   # int64 per 4 KiB frame: page index slot * 512 + i, or FP_*
+    "frame_page",   # int32 per 4 KiB frame: page index slot * 512 + i, or FP_*
 ])
+
+# Frame numbers (Regions.pg_frame) and page indices (frame_page) are 4-byte:
+# one slot per simulated 4 KiB page or frame, read and written at random on
+# a big footprint, so half the bytes are half the cache and DRAM traffic.
+# 2^31 4 KiB frames = 8 TiB of simulated memory (or of region slots).
+FRAME_DTYPE = np.int32
+MAX_INDEX = int(np.iinfo(FRAME_DTYPE).max)
+
+
+def check_page_index_range(capacity: int) -> None:
+    """Raise ValueError unless every index of capacity 2 MiB regions or
+    blocks (capacity * 512 4 KiB pages) fits FRAME_DTYPE."""
+    if capacity * PAGES_PER_HUGE - 1 > MAX_INDEX:
+        raise ValueError(f"{capacity} x 2 MiB = {capacity * PAGES_PER_HUGE} pages: more than "
+                         f"the {MAX_INDEX + 1} that a {np.dtype(FRAME_DTYPE).name} frame or "
+                         "page index can name (8 TiB)")
 
 
 def new_phys(n_blocks: int) -> tuple[Phys, np.ndarray]:
-    """All blocks free and dirty (memory is not zeroed at boot)."""
+    """All blocks free and dirty (memory is not zeroed at boot).  Raises
+    ValueError when a frame number would not fit FRAME_DTYPE (> 8 TiB)."""
+    check_page_index_range(n_blocks)
     ph = Phys(
         blk_used=np.zeros(n_blocks, np.int32),
         blk_state=np.full(n_blocks, BLK_FREE, np.int8),
@@ -57,7 +75,7 @@ def new_phys(n_blocks: int) -> tuple[Phys, np.ndarray]:
         blk_hint=np.zeros(n_blocks, np.int32),
         lst=np.full((N_LISTS, 3), -1, np.int64),
         frame_used=np.zeros(n_blocks * PAGES_PER_HUGE, np.uint8),
-        frame_page=np.full(n_blocks * PAGES_PER_HUGE, FP_NONE, np.int64),
+        frame_page=np.full(n_blocks * PAGES_PER_HUGE, FP_NONE, FRAME_DTYPE),
     )
     ph.lst[:, 2] = 0
     G = np.zeros(N_GLOBAL, np.int64)

@@ -64,6 +64,30 @@ def touch(tags, s, t):
 
 
 @kernel(inline="always")
+def tlb_access(l1s, l1h, l2, huge, vpn, cnt, cpa, walk_4k, walk_2m, l2_hit):
+    """A run of cnt accesses to one page through the TLBs: the L1 of the page
+    size, then the shared L2 (true LRU); the repeats hit the L1.  Returns
+    (cycles, L1 hits, L2 hits, walks, walk cycles)."""
+    cyc = cnt * cpa
+    if huge:
+        key = vpn >> HPAGE_PMD_ORDER
+        t = tag_2m(key)
+        hit = touch(l1h, key & (l1h.shape[0] - 1), t)
+        wc = walk_2m
+    else:
+        key = vpn
+        t = tag_4k(key)
+        hit = touch(l1s, key & (l1s.shape[0] - 1), t)
+        wc = walk_4k
+    if hit:
+        return cyc, cnt, 0, 0, 0
+    h2 = np.int64(touch(l2, key & (l2.shape[0] - 1), t))
+    wc = 0 if h2 else wc
+    return cyc + (l2_hit if h2 else wc), cnt - 1, h2, 1 - h2, wc
+
+
+
+@kernel(inline="always")
 def _touch4(tags, s, t):
     s = np.uint64(s)   # unsigned index: no negative-index fix-up code
     a0, a1, a2, a3 = tags[s, 0], tags[s, 1], tags[s, 2], tags[s, 3]
