@@ -96,6 +96,17 @@ class TraceCursor:
         return float(self.live[max(k, 0), 1])
 
 
+def machine_params(spec: dict) -> MachineParams:
+    """The machine of a run spec: its ``machine`` and ``pressure`` sections
+    merged over the default profile's.  Like policy.params, a hand-written
+    spec may give only what differs from the default profile (and a spec
+    written before a key existed still runs).  Raises ValueError for a bad
+    value."""
+    profile = options.default_config()
+    return MachineParams.from_config(options.merge(profile["machine"], spec["machine"]),
+                                     options.merge(profile["pressure"], spec.get("pressure")))
+
+
 class Simulation:
     def __init__(self, spec: dict, traces: list[str], progress: bool = True,
                  cursor=TraceCursor, mem_mb: float | None = None):
@@ -116,12 +127,7 @@ class Simulation:
             raise ValueError(f"spec lists {len(procs)} processes but {len(traces)} traces given")
         self.spec = spec
         self.labels = dict(spec.get("labels", {}))
-        # like policy.params below: a hand-written spec may give only what differs
-        # from the default profile (and a spec written before a key existed still runs)
-        profile = options.default_config()
-        self.params = MachineParams.from_config(
-            options.merge(profile["machine"], spec["machine"]),
-            options.merge(profile["pressure"], spec.get("pressure")))
+        self.params = machine_params(spec)
         self.hz = self.params.cpu_hz
         run = spec.get("run", {})
         self.sample_s = float(run.get("sample_interval_s", 1.0))

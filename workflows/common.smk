@@ -61,13 +61,16 @@ def run_traces(wildcards):
 
 
 def run_spec(wildcards):
+    """The JSON spec of ``python -m sim.batch``: the run's machine, pressure and
+    processes, and every policy of the run with its complete options."""
     run = RUNS[wildcards.run]
-    params = policy_params(config, wildcards.policy, run["policy_params"].get(wildcards.policy),
-                           run["time_scale"], run["space_scale"])
     spec = {
         "machine": run["machine"],
         "pressure": run["pressure"],
-        "policy": {"name": wildcards.policy, "params": params},
+        "policies": [{"name": pol,
+                      "params": policy_params(config, pol, run["policy_params"].get(pol),
+                                              run["time_scale"], run["space_scale"])}
+                     for pol in run["policies"]],
         "run": {"sample_interval_s": run["sample_interval_s"], "max_time_s": run["max_time_s"]},
         "processes": [{"name": p["name"], "start_s": p["start_s"]} for p in run["processes"]],
         "seed": config["seed"],
