@@ -27,13 +27,15 @@ import gc
 import json
 import sys
 import time
+from pathlib import Path
 
 from hpsim.cli import cli
-from hpsim.io import InputError
+from hpsim.io import InputError, atomic_paths
 from hpsim.units import MIB
 from machine.constants import C_ACCESSES
+from policies.base import policy_class
 from sim import budget
-from sim.simulate import Simulation, TraceCursor, machine_params
+from sim.simulate import TABLES, Simulation, TraceCursor, machine_params
 from workloads.trace import RECORD_BYTES, TraceReader
 
 
@@ -72,6 +74,8 @@ def policy_specs(spec: dict) -> list[dict]:
         raise InputError("--spec must be a JSON object with a non-empty 'policies' list of "
                          "{name, params} objects and no 'policy' key (see --help)")
     names = [p.get("name") for p in pols]
+    for n in names:
+        policy_class(n)      # an unknown name: ValueError naming the known ones
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise InputError(f"--spec: policies {dup} listed more than once")
@@ -92,7 +96,9 @@ def cache_fits(spec: dict, traces: list[str], mem_mb: float | None) -> int:
 def simulate_all(spec: dict, traces: list[str], out_dir, mem_mb: float | None = None,
                  progress: bool = True) -> dict[str, int]:
     """Run every policy of ``spec`` (see module doc) on ``traces`` and write
-    each one's tables into ``out_dir``/<policy>/; returns each policy's
+    each one's tables into ``out_dir``/<policy>/, all policies' or none
+    (written beside their names as each policy ends, renamed into place
+    when the last one is done: ``hpsim.io.atomic_paths``); returns each policy's
     accesses replayed (the machines themselves are freed).  Raises what
     ``Simulation`` raises (InputError, ValueError) for a bad spec, trace or
     budget."""
@@ -102,21 +108,22 @@ def simulate_all(spec: dict, traces: list[str], out_dir, mem_mb: float | None = 
     # each simulation's budget: the run's less the cache (None: the host's memory)
     sim_mb = (budget.budget_bytes(mem_mb) - cached) / MIB if cached else mem_mb
     done = {}
-    for one in specs:
-        t0 = time.perf_counter()
-        name = one["policy"].get("name")
-        print(f"simulating {name} on {', '.join(traces)}", file=sys.stderr, flush=True)
-        sim = Simulation(one, traces, progress=progress, mem_mb=sim_mb,
-                         cursor=cache.cursor if cache else TraceCursor)
-        sim.run()
-        sim.write(f"{out_dir}/{name}")
-        acc = sum(int(p.C[C_ACCESSES]) for p in sim.m.procs)
-        dt = time.perf_counter() - t0
-        done[name] = acc
-        print(f"done {name}: {acc:,} accesses in {dt:.2f} s wall, {sim.end_s:.2f} s simulated",
-              file=sys.stderr, flush=True)
-        del sim
-        gc.collect()      # free this machine (its policy refers back to it) before the next
+    paths = [Path(out_dir, one["policy"]["name"], f) for one in specs for f in TABLES]
+    with atomic_paths(*paths) as tmps:
+        for k, one in enumerate(specs):
+            t0 = time.perf_counter()
+            name = one["policy"]["name"]
+            print(f"simulating {name} on {', '.join(traces)}", file=sys.stderr, flush=True)
+            sim = Simulation(one, traces, progress=progress, mem_mb=sim_mb,
+                             cursor=cache.cursor if cache else TraceCursor)
+            sim.run()
+            for data, tmp in zip(sim.tables().values(), tmps[k * len(TABLES):]):
+                tmp.write_bytes(data)
+            done[name] = sum(int(p.C[C_ACCESSES]) for p in sim.m.procs)
+            print(f"done {name}: {done[name]:,} accesses in {time.perf_counter() - t0:.2f} s "
+                  f"wall, {sim.end_s:.2f} s simulated", file=sys.stderr, flush=True)
+            del sim
+            gc.collect()   # free this machine (its policy refers back to it) before the next
     return done
 
 

@@ -55,6 +55,9 @@ from workloads.trace import KIND_MASK, MADV_DONTNEED, MMAP, MUNMAP, PHASE, Trace
 
 SPEC_KEYS = {"machine", "pressure", "policy", "run", "processes", "seed", "labels"}
 REQUIRED_SPEC_KEYS = {"machine", "policy"}
+# the result tables a run writes per policy (README.md "Result tables")
+TABLES = ("summary.csv", "timeseries.csv", "events.csv", "threads.csv", "fault_hist.csv",
+          "phases.csv")
 
 
 class SimulationError(InputError):
@@ -442,16 +445,21 @@ class Simulation:
             "accesses", "user_cycles", "walk_cycles", "mmu_overhead", "tlb_misses", "faults",
             "fault_time_s"])
 
+    def tables(self) -> dict[str, bytes]:
+        """The result tables as CSV bytes, by file name (``TABLES``, in order)."""
+        tables = {"summary.csv": self.summary(), "timeseries.csv": pd.DataFrame(self.rows),
+                  "events.csv": self.events_table(), "threads.csv": self.threads_table(),
+                  "fault_hist.csv": self.hist_table(), "phases.csv": self.phases_table()}
+        return {name: tables[name].to_csv(index=False, lineterminator="\n").encode()
+                for name in TABLES}
+
     def write(self, out_dir) -> None:
         """Write the six result tables into ``out_dir``, all or none
         (``hpsim.io.atomic_paths``)."""
         out = Path(out_dir)
-        tables = {"summary.csv": self.summary(), "timeseries.csv": pd.DataFrame(self.rows),
-                  "events.csv": self.events_table(), "threads.csv": self.threads_table(),
-                  "fault_hist.csv": self.hist_table(), "phases.csv": self.phases_table()}
-        with atomic_paths(*(out / name for name in tables)) as tmps:
-            for df, tmp in zip(tables.values(), tmps):
-                df.to_csv(tmp, index=False, lineterminator="\n")
+        with atomic_paths(*(out / name for name in TABLES)) as tmps:
+            for data, tmp in zip(self.tables().values(), tmps):
+                tmp.write_bytes(data)
 
 
 def fault_count(C) -> int:
