@@ -35,6 +35,17 @@ wildcard_constraints:
     workload="[A-Za-z0-9_]+",
 
 
+def kernels_flag():
+    """The flag compile_kernels leaves in numba's cache folder (NUMBA_CACHE_DIR,
+    set by the Snakefile): outside results/, so a clean results/ keeps a warm
+    cache and the compilation does not run again; tracked as an output, so a
+    deleted cache, or a change in the code compiled, compiles again."""
+    cache = os.environ.get("NUMBA_CACHE_DIR", os.path.join(CACHE, "numba"))
+    path = os.path.join(cache, "kernels.done")
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
 def workload_spec(wildcards):
     wl = config["workloads"][wildcards.workload]
     return json.dumps({"kind": wl["kind"], "params": wl.get("params", {}),

@@ -2,10 +2,17 @@
 import glob
 import re
 
+from sim.simulate import TABLES
+
+
+KERNELS = kernels_flag()
+
 
 rule compile_kernels:
     """Compile numba's kernels once before the simulations start in parallel.
-    The simulations depend on the machine's and the policies' code through it."""
+    The simulations depend on the machine's and the policies' code through it.
+    First of all jobs (priority), so that it runs beside the traces' generation,
+    not after it."""
     input:
         # the code a simulation runs: the machine and the policies,
         # and the trace reader, whose decoder is compiled too
@@ -14,13 +21,14 @@ rule compile_kernels:
                         "workloads/trace.py")
                for f in glob.glob(os.path.join(workflow.basedir, pattern), recursive=True)),
     output:
-        "results/.kernels.done",
+        KERNELS,
     log:
         "logs/simulate/compile_kernels.log",
     benchmark:
         "benchmarks/simulate/compile_kernels.tsv"
     conda:
         "../environment.yml"
+    priority: 10
     threads: 1
     resources:
         mem_mb=2000,
@@ -34,7 +42,6 @@ rule compile_kernels:
 # of once per policy.  A rule's outputs must be known before its wildcards
 # are, and the policies differ between experiments, so each experiment with
 # runs has its own rule, simulate_<experiment>, for its runs.
-RESULT_TABLES = ("summary", "timeseries", "events", "threads", "fault_hist", "phases")
 
 for _exp in sorted({r["experiment"] for r in RUNS.values()}):
     _runs = sorted(rid for rid, r in RUNS.items() if r["experiment"] == _exp)
@@ -45,10 +52,9 @@ for _exp in sorted({r["experiment"] for r in RUNS.values()}):
             f"simulate_{_exp}"
         input:
             traces=run_traces,
-            kernels="results/.kernels.done",
+            kernels=KERNELS,
         output:
-            [f"results/runs/{{run}}/{pol}/{table}.csv"
-             for pol in _policies for table in RESULT_TABLES],
+            [f"results/runs/{{run}}/{pol}/{table}" for pol in _policies for table in TABLES],
         wildcard_constraints:
             run="|".join(re.escape(rid) for rid in _runs),
         params:
