@@ -27,9 +27,9 @@ import math
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from hpsim import options
 from hpsim.cli import cli
@@ -51,10 +51,17 @@ from machine.params import MachineParams
 from policies import create
 from policies.base import policy_class
 from sim import budget
+from sim.csvout import csv_bytes
 from workloads.trace import KIND_MASK, MADV_DONTNEED, MMAP, MUNMAP, PHASE, TraceReader
+
+if TYPE_CHECKING:
+    import pandas
 
 SPEC_KEYS = {"machine", "pressure", "policy", "run", "processes", "seed", "labels"}
 REQUIRED_SPEC_KEYS = {"machine", "policy"}
+# the result tables a run writes per policy (README.md "Result tables")
+TABLES = ("summary.csv", "timeseries.csv", "events.csv", "threads.csv", "fault_hist.csv",
+          "phases.csv")
 
 
 class SimulationError(InputError):
@@ -102,6 +109,17 @@ class TraceCursor:
         return float(self.live[max(k, 0), 1])
 
 
+def machine_params(spec: dict) -> MachineParams:
+    """The machine of a run spec: its ``machine`` and ``pressure`` sections
+    merged over the default profile's.  Like policy.params, a hand-written
+    spec may give only what differs from the default profile (and a spec
+    written before a key existed still runs).  Raises ValueError for a bad
+    value."""
+    profile = options.default_config()
+    return MachineParams.from_config(options.merge(profile["machine"], spec["machine"]),
+                                     options.merge(profile["pressure"], spec.get("pressure")))
+
+
 class Simulation:
     def __init__(self, spec: dict, traces: list[str], progress: bool = True,
                  cursor=TraceCursor, mem_mb: float | None = None):
@@ -122,12 +140,7 @@ class Simulation:
             raise ValueError(f"spec lists {len(procs)} processes but {len(traces)} traces given")
         self.spec = spec
         self.labels = dict(spec.get("labels", {}))
-        # like policy.params below: a hand-written spec may give only what differs
-        # from the default profile (and a spec written before a key existed still runs)
-        profile = options.default_config()
-        self.params = MachineParams.from_config(
-            options.merge(profile["machine"], spec["machine"]),
-            options.merge(profile["pressure"], spec.get("pressure")))
+        self.params = machine_params(spec)
         self.hz = self.params.cpu_hz
         run = spec.get("run", {})
         self.sample_s = float(run.get("sample_interval_s", 1.0))
@@ -315,7 +328,13 @@ class Simulation:
                 f"by {t:g} s of simulated time hold {budget.gib(len(self.rows) * self._row_bytes)}"
                 f", half the host-memory budget of {budget.gib(self.budget)}; sample less often")
 
-    def summary(self) -> pd.DataFrame:
+    # --- result tables: (columns or None, rows as dicts), written by
+    # sim.csvout without pandas; the DataFrame methods are for tests and notebooks
+    def summary(self) -> pandas.DataFrame:
+        """summary.csv: one row per process."""
+        return _frame(*self.summary_rows())
+
+    def summary_rows(self) -> tuple[None, list[dict]]:
         m = self.m
         edges = engine.hist_edges_us()
         rows = []
@@ -324,7 +343,7 @@ class Simulation:
             faults = fault_count(C)
             h = pr.arrays.hist
             end = pr.exit_cycles if pr.exit_cycles is not None else int(C[C_CLOCK])
-            ts = pd.DataFrame([r for r in self.rows if r["process"] == pr.name])
+            ts = [r for r in self.rows if r["process"] == pr.name]
             rows.append({
                 **self.labels, "policy": self.policy.name, "process": pr.name,
                 "workload": self.labels.get("workload", cur.header.get("workload", "")),
@@ -354,10 +373,10 @@ class Simulation:
                                  if C[C_USER_CYCLES] else 0.0),
                 "tlb_l1_hits": int(C[C_L1_HITS]), "tlb_l2_hits": int(C[C_L2_HITS]),
                 "tlb_misses": int(C[C_WALKS]),
-                "peak_rss_bytes": int(ts["rss_bytes"].max()) if len(ts) else 0,
-                "peak_bloat_bytes": int(ts["bloat_bytes"].max()) if len(ts) else 0,
+                "peak_rss_bytes": max((r["rss_bytes"] for r in ts), default=0),
+                "peak_bloat_bytes": max((r["bloat_bytes"] for r in ts), default=0),
                 "final_huge_pages": int(C[C_HUGE]),
-                "peak_huge_pages": int(ts["huge_pages"].max()) if len(ts) else 0,
+                "peak_huge_pages": max((r["huge_pages"] for r in ts), default=0),
                 "promotions": int(C[C_PROMOTIONS]), "splits": int(C[C_SPLITS]),
                 "oom": int(pr.oom),
                 "oom_time_s": pr.exit_cycles / self.hz if pr.oom else float("nan"),
@@ -368,9 +387,12 @@ class Simulation:
                 "machine_compact_fail": m.compact_stats["compact_fail"],
                 **{k: v for k, v in self.policy.counters().items()},
             })
-        return pd.DataFrame(rows)
+        return None, rows
 
-    def threads_table(self) -> pd.DataFrame:
+    def threads_table(self) -> pandas.DataFrame:
+        return _frame(*self.threads_rows())
+
+    def threads_rows(self) -> tuple[list[str], list[dict]]:
         dur = getattr(self, "end_s", 0.0)
         rows = []
         for t in self.threads:
@@ -378,10 +400,13 @@ class Simulation:
             rows.append({**self.labels, "policy": self.policy.name, "thread": t.name,
                          "passes": t.passes, "cpu_s": cyc / self.hz, "duration_s": dur,
                          "cpu_pct_of_core": 100 * cyc / self.hz / dur if dur else 0.0})
-        return pd.DataFrame(rows, columns=[*self.labels, "policy", "thread", "passes", "cpu_s",
-                                           "duration_s", "cpu_pct_of_core"])
+        return [*self.labels, "policy", "thread", "passes", "cpu_s", "duration_s",
+                "cpu_pct_of_core"], rows
 
-    def hist_table(self) -> pd.DataFrame:
+    def hist_table(self) -> pandas.DataFrame:
+        return _frame(*self.hist_rows())
+
+    def hist_rows(self) -> tuple[list[str], list[dict]]:
         edges = engine.hist_edges_us()
         rows = []
         for pr in self.m.procs:
@@ -390,23 +415,25 @@ class Simulation:
                 rows.append({**self.labels, "policy": self.policy.name, "process": pr.name,
                              "latency_us": float(edges[b] * np.sqrt(1.01)),
                              "count": int(h[b])})
-        return pd.DataFrame(rows, columns=[*self.labels, "policy", "process", "latency_us",
-                                           "count"])
+        return [*self.labels, "policy", "process", "latency_us", "count"], rows
 
-    def events_table(self) -> pd.DataFrame:
+    def events_table(self) -> pandas.DataFrame:
         """events.csv: phase starts (``detail`` = phase name), out-of-memory and
         fatal-trace events, and every promotion and split the machine made
         (``event`` = collapse, promote_in_place or split; ``region`` = the
         region's virtual base address in hex; ``reason`` = who and why).
         Sorted by time, process and event; rows that tie keep the order in
         which they happened, so the promotion order of a policy is readable."""
+        return _frame(*self.events_rows())
+
+    def events_rows(self) -> tuple[list[str], list[dict]]:
         blank = {"region": "", "reason": "", "detail": ""}
         ev = [{**self.labels, "policy": self.policy.name, **blank, **e} for e in self.m.events]
         ev += [{**self.labels, "policy": self.policy.name, **blank, **e}
                for e in self.phase_rows]
-        df = pd.DataFrame(ev, columns=[*self.labels, "policy", "time_s", "process", "event",
-                                       "region", "reason", "detail"])
-        return df.sort_values(["time_s", "process", "event"], kind="stable")
+        ev.sort(key=_event_order)
+        return [*self.labels, "policy", "time_s", "process", "event", "region", "reason",
+                "detail"], ev
 
     def _close_phase(self, pr: Process, end_cycles: int | None = None) -> None:
         """End pr's open phase span at its clock (or ``end_cycles``); a span
@@ -429,29 +456,47 @@ class Simulation:
             "tlb_misses": d["walks"], "faults": d["faults"],
             "fault_time_s": d["fault_cycles"] / self.hz})
 
-    def phases_table(self) -> pd.DataFrame:
+    def phases_table(self) -> pandas.DataFrame:
         """phases.csv: one row per phase span of each process (a span runs from
         its phase marker to the next marker or the process's end), with the
         counters' increase over it; the spans of a process sum to its
         summary.csv totals (accesses, cycles, faults, runtime)."""
+        return _frame(*self.phases_rows())
+
+    def phases_rows(self) -> tuple[list[str], list[dict]]:
         for pr in self.m.procs:
             end = pr.exit_cycles if pr.exit_cycles is not None else int(pr.C[C_CLOCK])
             self._close_phase(pr, end)
-        return pd.DataFrame(self.phase_spans, columns=[
-            *self.labels, "policy", "process", "phase", "start_s", "end_s", "duration_s",
-            "accesses", "user_cycles", "walk_cycles", "mmu_overhead", "tlb_misses", "faults",
-            "fault_time_s"])
+        return [*self.labels, "policy", "process", "phase", "start_s", "end_s", "duration_s",
+                "accesses", "user_cycles", "walk_cycles", "mmu_overhead", "tlb_misses", "faults",
+                "fault_time_s"], self.phase_spans
+
+    def tables(self) -> dict[str, bytes]:
+        """The result tables as CSV bytes, by file name (``TABLES``, in order)."""
+        tables = {"summary.csv": self.summary_rows(), "timeseries.csv": (None, self.rows),
+                  "events.csv": self.events_rows(), "threads.csv": self.threads_rows(),
+                  "fault_hist.csv": self.hist_rows(), "phases.csv": self.phases_rows()}
+        return {name: csv_bytes(*tables[name]) for name in TABLES}
 
     def write(self, out_dir) -> None:
         """Write the six result tables into ``out_dir``, all or none
         (``hpsim.io.atomic_paths``)."""
         out = Path(out_dir)
-        tables = {"summary.csv": self.summary(), "timeseries.csv": pd.DataFrame(self.rows),
-                  "events.csv": self.events_table(), "threads.csv": self.threads_table(),
-                  "fault_hist.csv": self.hist_table(), "phases.csv": self.phases_table()}
-        with atomic_paths(*(out / name for name in tables)) as tmps:
-            for df, tmp in zip(tables.values(), tmps):
-                df.to_csv(tmp, index=False, lineterminator="\n")
+        with atomic_paths(*(out / name for name in TABLES)) as tmps:
+            for data, tmp in zip(self.tables().values(), tmps):
+                tmp.write_bytes(data)
+
+
+def _frame(columns: list[str] | None, rows: list[dict]) -> pandas.DataFrame:
+    import pandas as pd      # not on the workflow's path (sim.csvout writes the tables)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _event_order(e: dict) -> tuple:
+    """events.csv's order: time, process, event; a stable sort with NaN times
+    last, as pandas' ``sort_values`` sorted them before."""
+    t = e["time_s"]
+    return (t != t, 0.0 if t != t else t, e["process"], e["event"])
 
 
 def fault_count(C) -> int:

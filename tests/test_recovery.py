@@ -31,9 +31,9 @@ def test_a_killed_run_recovers_to_identical_results(tmp_path):
     proc = subprocess.Popen([*SNAKEMAKE, "--cores", "2", *PROFILE], cwd=tree,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
-    sim_logs = tree / "logs" / "simulate" / "table1"
+    sim_log = tree / "logs" / "simulate" / "table1.log"    # the run's job (sim.batch)
     deadline = time.monotonic() + 600
-    while not (sim_logs.is_dir() and any(sim_logs.iterdir())):   # a simulation has started
+    while not sim_log.exists():                                # a simulation has started
         assert proc.poll() is None and time.monotonic() < deadline, "run ended before a kill"
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)

@@ -35,6 +35,17 @@ wildcard_constraints:
     workload="[A-Za-z0-9_]+",
 
 
+def kernels_flag():
+    """The flag compile_kernels leaves in numba's cache folder (NUMBA_CACHE_DIR,
+    set by the Snakefile): outside results/, so a clean results/ keeps a warm
+    cache and the compilation does not run again; tracked as an output, so a
+    deleted cache, or a change in the code compiled, compiles again."""
+    cache = os.environ.get("NUMBA_CACHE_DIR", os.path.join(CACHE, "numba"))
+    path = os.path.join(cache, "kernels.done")
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
 def workload_spec(wildcards):
     wl = config["workloads"][wildcards.workload]
     return json.dumps({"kind": wl["kind"], "params": wl.get("params", {}),
@@ -61,13 +72,16 @@ def run_traces(wildcards):
 
 
 def run_spec(wildcards):
+    """The JSON spec of ``python -m sim.batch``: the run's machine, pressure and
+    processes, and every policy of the run with its complete options."""
     run = RUNS[wildcards.run]
-    params = policy_params(config, wildcards.policy, run["policy_params"].get(wildcards.policy),
-                           run["time_scale"], run["space_scale"])
     spec = {
         "machine": run["machine"],
         "pressure": run["pressure"],
-        "policy": {"name": wildcards.policy, "params": params},
+        "policies": [{"name": pol,
+                      "params": policy_params(config, pol, run["policy_params"].get(pol),
+                                              run["time_scale"], run["space_scale"])}
+                     for pol in run["policies"]],
         "run": {"sample_interval_s": run["sample_interval_s"], "max_time_s": run["max_time_s"]},
         "processes": [{"name": p["name"], "start_s": p["start_s"]} for p in run["processes"]],
         "seed": config["seed"],

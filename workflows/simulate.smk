@@ -1,10 +1,18 @@
 # Stage 2: the machine replays the traces of a run while a policy decides.
 import glob
+import re
+
+from sim.simulate import TABLES
+
+
+KERNELS = kernels_flag()
 
 
 rule compile_kernels:
     """Compile numba's kernels once before the simulations start in parallel.
-    The simulations depend on the machine's and the policies' code through it."""
+    The simulations depend on the machine's and the policies' code through it.
+    First of all jobs (priority), so that it runs beside the traces' generation,
+    not after it."""
     input:
         # the code a simulation runs: the machine and the policies,
         # and the trace reader, whose decoder is compiled too
@@ -13,13 +21,14 @@ rule compile_kernels:
                         "workloads/trace.py")
                for f in glob.glob(os.path.join(workflow.basedir, pattern), recursive=True)),
     output:
-        "results/.kernels.done",
+        KERNELS,
     log:
         "logs/simulate/compile_kernels.log",
     benchmark:
         "benchmarks/simulate/compile_kernels.tsv"
     conda:
         "../environment.yml"
+    priority: 10
     threads: 1
     resources:
         mem_mb=2000,
@@ -28,31 +37,41 @@ rule compile_kernels:
         "python -m sim.warmup {output} 2> {log}"
 
 
-rule simulate:
-    input:
-        traces=run_traces,
-        kernels="results/.kernels.done",
-    output:
-        summary="results/runs/{run}/{policy}/summary.csv",
-        timeseries="results/runs/{run}/{policy}/timeseries.csv",
-        events="results/runs/{run}/{policy}/events.csv",
-        threads="results/runs/{run}/{policy}/threads.csv",
-        hist="results/runs/{run}/{policy}/fault_hist.csv",
-        phases="results/runs/{run}/{policy}/phases.csv",
-    params:
-        spec=run_spec,
-        out_dir=subpath(output.summary, parent=True),
-        traces=lambda wc, input: [arg for t in input.traces for arg in ("--trace", t)],
-    log:
-        "logs/simulate/{run}/{policy}.log",
-    benchmark:
-        "benchmarks/simulate/{run}/{policy}.tsv"
-    conda:
-        "../environment.yml"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=60,
-    shell:
-        "python -m sim.simulate --spec {params.spec:q} {params.traces:q} "
-        "--mem-mb {resources.mem_mb} --out-dir {params.out_dir:q} 2> {log:q}"
+# One job per run: all its policies in one process (sim.batch), which pays the
+# start-up, the kernels' loading and the traces' decoding once per run instead
+# of once per policy.  A rule's outputs must be known before its wildcards
+# are, and the policies differ between experiments, so each experiment with
+# runs has its own rule, simulate_<experiment>, for its runs.
+
+for _exp in sorted({r["experiment"] for r in RUNS.values()}):
+    _runs = sorted(rid for rid, r in RUNS.items() if r["experiment"] == _exp)
+    _policies = RUNS[_runs[0]]["policies"]   # an experiment's runs share its policies
+
+    rule:
+        name:
+            f"simulate_{_exp}"
+        input:
+            traces=run_traces,
+            kernels=KERNELS,
+        output:
+            [f"results/runs/{{run}}/{pol}/{table}" for pol in _policies for table in TABLES],
+        wildcard_constraints:
+            run="|".join(re.escape(rid) for rid in _runs),
+        params:
+            spec=run_spec,
+            traces=lambda wc, input: [arg for t in input.traces for arg in ("--trace", t)],
+        log:
+            "logs/simulate/{run}.log",
+        benchmark:
+            "benchmarks/simulate/{run}.tsv"
+        conda:
+            "../environment.yml"
+        threads: 1
+        resources:
+            # the policies run one after the other: a run needs the largest one's
+            # memory (and the decoded traces, kept only if they fit: sim.batch)
+            mem_mb=4000,
+            runtime=60,
+        shell:
+            "python -m sim.batch --spec {params.spec:q} {params.traces:q} "
+            "--mem-mb {resources.mem_mb} --out-dir results/runs/{wildcards.run:q} 2> {log:q}"
