@@ -1,6 +1,6 @@
 # The validation experiment (README "Against the real kernel"): each of its traces
 # replayed on the host kernel (host.replay: host-4k, host-thp) beside the
-# simulated linux-4k and linux-thp runs (rule simulate, with the host's machine
+# simulated linux-4k and linux-thp runs (rule simulate_validation, with the host's machine
 # profile merged in by the Snakefile), then a table of measured against
 # simulated (report.validation) and its figure.
 include: "validation_common.smk"
@@ -46,8 +46,6 @@ rule native_replay:
         "--max-share {params.share} --max-gib {params.gib} --labels {params.labels:q} "
         "--out-dir {params.out_dir:q} 2> {log:q}"
 
-
-ruleorder: native_replay > simulate
 
 
 if VALIDATION in EXPERIMENTS:
