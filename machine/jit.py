@@ -13,14 +13,14 @@ allocator), so a change in any of them must recompile it.
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
-from numba.core.caching import CompileResultCacheImpl, FunctionCache
 from numba.extending import intrinsic
+
+from hpsim.numba_cache import keyed_cache, sources_stamp
 
 _ROOT = Path(__file__).resolve().parent.parent
 # every module whose code or constants end up in compiled kernels
@@ -30,31 +30,7 @@ KERNEL_SOURCES = ["machine/jit.py", "hpsim/units.py", "machine/constants.py", "m
                   "workloads/trace.py"]
 
 
-def _sources_stamp() -> bytes:
-    h = hashlib.sha256()
-    for rel in KERNEL_SOURCES:
-        try:
-            h.update(rel.encode() + b"\0" + (_ROOT / rel).read_bytes())
-        except OSError:     # not laid out as the repository: key on what exists
-            h.update(rel.encode() + b"\0?")
-    return h.digest()
-
-
-_STAMP = _sources_stamp()
-
-
-def _keyed_on_all_sources(locator):
-    def get_source_stamp(self):
-        return (locator.get_source_stamp(self), _STAMP)
-    return type(locator.__name__, (locator,), {"get_source_stamp": get_source_stamp})
-
-
-class _Impl(CompileResultCacheImpl):
-    _locator_classes = [_keyed_on_all_sources(c) for c in CompileResultCacheImpl._locator_classes]
-
-
-class _Cache(FunctionCache):
-    _impl_class = _Impl
+_Cache = keyed_cache(sources_stamp(_ROOT, KERNEL_SOURCES))
 
 
 def kernel(fn=None, **options):
