@@ -110,9 +110,9 @@ def test_traces_are_decoded_once_when_they_fit_else_once_per_policy(tmp_path, mo
     calls = []
     real = batch.TraceReader.columns
 
-    def counting(self):          # counts the decodings begun, not the generators made
+    def counting(self, **kw):    # counts the decodings begun, not the generators made
         calls.append(str(self.path))
-        yield from real(self)
+        yield from real(self, **kw)
     monkeypatch.setattr(batch.TraceReader, "columns", counting)
     spec = _run_spec(["linux-4k", "linux-thp", "hawkeye-g"])
     batch.simulate_all(spec, traces, tmp_path / "a", mem_mb=4000, progress=False)

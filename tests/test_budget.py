@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from hpsim.units import GIB, HUGE_SIZE, MIB, PAGE_SIZE
+from machine.physmem import FRAME_DTYPE
 from sim import budget, simulate
 from sim.simulate import Simulation, SimulationError
 from sim.testing import A, compute, small_spec, write_trace
 
 
 def test_the_sizes_are_measured_from_the_machines_arrays():
-    # one slot: uint8 + int64 per 4 KiB page, and a few per-region fields
-    assert budget.slot_bytes() >= 512 * (1 + 8)
+    # one slot: a uint8 state and a frame number (FRAME_DTYPE) per 4 KiB page, and a few
+    # per-region fields
+    assert budget.slot_bytes() >= 512 * (1 + np.dtype(FRAME_DTYPE).itemsize)
     assert budget.block_bytes() > 0
     assert budget.estimate([0], 1) == budget.GROWTH * budget.slot_bytes() + budget.block_bytes()
 

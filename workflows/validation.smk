@@ -36,7 +36,8 @@ rule native_replay:
     conda:
         "../environment.yml"
     # every core: the replay is timed, so no other job of this workflow runs beside it
-    threads: workflow.cores
+    # (a callable: read when the job runs, so --unlock and other calls without --cores work)
+    threads: lambda wildcards: workflow.cores
     resources:
         mem_mb=lambda wc: int(native_options().get("max_gib", 2.0) * 1024) + 500,
         runtime=10,
