@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
+from hpsim.cc import compiler
 from hpsim.io import InputError, temp_path
 
 SOURCE = Path(__file__).with_name("native.c")
@@ -24,14 +24,6 @@ LIBS = ["-lm"]
 
 class NativeUnavailable(InputError):
     """No C compiler, or the source does not compile here."""
-
-
-def compiler() -> str | None:
-    """The C compiler to use: $CC, else cc, gcc or clang on PATH."""
-    for name in filter(None, (os.environ.get("CC"), "cc", "gcc", "clang")):
-        if shutil.which(name):
-            return name
-    return None
 
 
 def binary() -> Path:

@@ -9,14 +9,13 @@ and reads the access records of a trace from a raw binary file that
 """
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from hpsim.cc import compiler
 from hpsim.units import HUGE_SHIFT, PAGE_SHIFT
 from workloads.trace import ACCESS, KIND_MASK, PHASE, TraceReader
 
@@ -35,14 +34,6 @@ class RefRun:
     l1_hits: int
     l2_hits: int
     walks: int
-
-
-def compiler() -> str | None:
-    """The C compiler to use: $CC, else cc, gcc or clang on PATH; None if none."""
-    for name in [os.environ.get("CC", ""), "cc", "gcc", "clang"]:
-        if name and shutil.which(name):
-            return shutil.which(name)
-    return None
 
 
 def build(tmp: Path) -> Path | None:
