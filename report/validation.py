@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
 
 import pandas as pd
 
-from report import InputError, atomic_write_csv, cli, log
+from report import atomic_write_csv, cli, log, require_file
 
 NAME = "validation"
 PAIRS = {"linux-4k": "host-4k", "linux-thp": "host-thp"}
@@ -140,13 +139,8 @@ def draw(table: pd.DataFrame):
 
 
 def read_summaries(paths) -> list[pd.DataFrame]:
-    out = []
-    for p in paths:
-        p = Path(p)
-        if not p.is_file():
-            raise InputError(f"{p}: no such summary file")
-        out.append(pd.read_csv(p))
-    return out
+    """The given summary.csv files as tables; InputError naming a missing one."""
+    return [pd.read_csv(require_file(p, "summary file")) for p in paths]
 
 
 @cli
