@@ -22,9 +22,7 @@ minus the cache.  Otherwise every policy decodes the traces again.
 """
 from __future__ import annotations
 
-import argparse
 import gc
-import json
 import sys
 import time
 from pathlib import Path
@@ -35,7 +33,7 @@ from hpsim.units import MIB
 from machine.constants import C_ACCESSES
 from policies.base import policy_class
 from sim import budget
-from sim.simulate import TABLES, Simulation, TraceCursor, machine_params
+from sim.simulate import TABLES, Simulation, TraceCursor, machine_params, parse_run_args
 from workloads.trace import RECORD_BYTES, TraceReader
 
 
@@ -129,25 +127,13 @@ def simulate_all(spec: dict, traces: list[str], out_dir, mem_mb: float | None = 
 
 @cli
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m sim.batch", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--spec", required=True, help="JSON run specification (see above)")
-    ap.add_argument("--trace", action="append", required=True, help="trace file, per process")
-    ap.add_argument("--out-dir", required=True, help="the run's folder; one sub-folder per policy")
-    ap.add_argument("--quiet", action="store_true")
-    ap.add_argument("--mem-mb", type=float, default=None,
-                    help="host-memory budget in MiB of the whole run (the workflow passes the "
-                         "rule's mem_mb; default: the host's memory)")
-    a = ap.parse_args(argv)
-    if a.mem_mb is not None and not a.mem_mb > 0:
-        raise InputError(f"--mem-mb {a.mem_mb}: must be > 0")
+    a, spec = parse_run_args(argv, "python -m sim.batch", __doc__,
+                             "the run's folder; one sub-folder per policy",
+                             "host-memory budget in MiB of the whole run (the workflow passes "
+                             "the rule's mem_mb; default: the host's memory)")
     # what is imported by now lives as long as the process: the collector
     # need not walk it again at every collection of the simulations' objects
     gc.freeze()
-    try:
-        spec = json.loads(a.spec)
-    except json.JSONDecodeError as e:
-        raise InputError(f"--spec is not JSON: {e}") from None
     if not isinstance(spec, dict):
         raise InputError("--spec must be a JSON object (see --help)")
     t0 = time.perf_counter()

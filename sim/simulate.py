@@ -523,25 +523,34 @@ def _quantile(hist: np.ndarray, edges: np.ndarray, q: float) -> float:
     return float(edges[k] * np.sqrt(1.01))   # bin centre (bins are 1% wide)
 
 
-@cli
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m sim.simulate", description=__doc__,
+def parse_run_args(argv, prog: str, doc: str, out_dir_help: str, mem_mb_help: str):
+    """The command line shared by ``sim.simulate`` and ``sim.batch``: --spec
+    (JSON), --trace (one per process), --out-dir, --quiet, --mem-mb.  Returns
+    (the parsed arguments, the decoded spec, not yet checked for shape).
+    Raises InputError for --mem-mb <= 0 or a --spec that is not JSON."""
+    ap = argparse.ArgumentParser(prog=prog, description=doc,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--spec", required=True, help="JSON run specification (see above)")
     ap.add_argument("--trace", action="append", required=True, help="trace file, per process")
-    ap.add_argument("--out-dir", required=True)
+    ap.add_argument("--out-dir", required=True, help=out_dir_help)
     ap.add_argument("--quiet", action="store_true")
-    ap.add_argument("--mem-mb", type=float, default=None,
-                    help="host-memory budget in MiB (the workflow passes the rule's mem_mb; "
-                         "default: the host's memory)")
+    ap.add_argument("--mem-mb", type=float, default=None, help=mem_mb_help)
     a = ap.parse_args(argv)
     if a.mem_mb is not None and not a.mem_mb > 0:
         raise InputError(f"--mem-mb {a.mem_mb}: must be > 0")
-    t0 = time.perf_counter()
     try:
         spec = json.loads(a.spec)
     except json.JSONDecodeError as e:
         raise InputError(f"--spec is not JSON: {e}") from None
+    return a, spec
+
+
+@cli
+def main(argv=None) -> int:
+    a, spec = parse_run_args(argv, "python -m sim.simulate", __doc__, None,
+                             "host-memory budget in MiB (the workflow passes the rule's "
+                             "mem_mb; default: the host's memory)")
+    t0 = time.perf_counter()
     if not isinstance(spec, dict) or not isinstance(spec.get("policy"), dict):
         raise InputError("--spec must be a JSON object with a 'policy' object (see --help)")
     sim = Simulation(spec, a.trace, progress=not a.quiet, mem_mb=a.mem_mb)
