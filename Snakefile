@@ -8,8 +8,10 @@
 import os
 import sys
 
-from snakemake.utils import validate
+from snakemake.utils import min_version, validate
 
+# profiles/, --executor slurm and report() captions as used here need 9.x
+min_version("9.0")
 
 # the default profile, found beside this Snakefile (also under --directory);
 # jobs read the schema and defaults from the same folder (hpsim.options; needed
@@ -56,8 +58,8 @@ include: "workflows/validation.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/report/report.html",
         "results/report/report.pdf",
         "results/claims.csv",
-    default_target: True

@@ -8,8 +8,13 @@ import sys
 
 import workloads
 from report.figures import FIGURES
-from sim.config import (check_config, expand_runs, needed_experiments, policy_params,
-                        selected_experiments)
+from sim.config import (
+    check_config,
+    expand_runs,
+    needed_experiments,
+    policy_params,
+    selected_experiments,
+)
 
 
 def repo_path(rel):
@@ -19,13 +24,17 @@ def repo_path(rel):
 
 
 try:
-    check_config(config)   # everything a job would refuse, before any job runs (sim/config.py)
-except ValueError as e:    # one line per problem, no traceback: the config is wrong, not the code
+    check_config(
+        config
+    )  # everything a job would refuse, before any job runs (sim/config.py)
+except (
+    ValueError
+) as e:  # one line per problem, no traceback: the config is wrong, not the code
     sys.exit(f"error: {e}")
 
 RUNS = expand_runs(config)
 EXPERIMENTS = selected_experiments(config)
-NEEDED = needed_experiments(config)   # the selected ones and those they use
+NEEDED = needed_experiments(config)  # the selected ones and those they use
 
 
 wildcard_constraints:
@@ -48,8 +57,10 @@ def kernels_flag():
 
 def workload_spec(wildcards):
     wl = config["workloads"][wildcards.workload]
-    return json.dumps({"kind": wl["kind"], "params": wl.get("params", {}),
-                       "seed": config["seed"]}, sort_keys=True)
+    return json.dumps(
+        {"kind": wl["kind"], "params": wl.get("params", {}), "seed": config["seed"]},
+        sort_keys=True,
+    )
 
 
 def workload_mem_mb(wildcards):
@@ -68,7 +79,10 @@ def workload_inputs(wildcards):
 
 
 def run_traces(wildcards):
-    return [f"results/traces/{p['workload']}.trace" for p in RUNS[wildcards.run]["processes"]]
+    return [
+        f"results/traces/{p['workload']}.trace"
+        for p in RUNS[wildcards.run]["processes"]
+    ]
 
 
 def run_spec(wildcards):
@@ -78,12 +92,26 @@ def run_spec(wildcards):
     spec = {
         "machine": run["machine"],
         "pressure": run["pressure"],
-        "policies": [{"name": pol,
-                      "params": policy_params(config, pol, run["policy_params"].get(pol),
-                                              run["time_scale"], run["space_scale"])}
-                     for pol in run["policies"]],
-        "run": {"sample_interval_s": run["sample_interval_s"], "max_time_s": run["max_time_s"]},
-        "processes": [{"name": p["name"], "start_s": p["start_s"]} for p in run["processes"]],
+        "policies": [
+            {
+                "name": pol,
+                "params": policy_params(
+                    config,
+                    pol,
+                    run["policy_params"].get(pol),
+                    run["time_scale"],
+                    run["space_scale"],
+                ),
+            }
+            for pol in run["policies"]
+        ],
+        "run": {
+            "sample_interval_s": run["sample_interval_s"],
+            "max_time_s": run["max_time_s"],
+        },
+        "processes": [
+            {"name": p["name"], "start_s": p["start_s"]} for p in run["processes"]
+        ],
         "seed": config["seed"],
         "labels": run["labels"],
     }
@@ -94,9 +122,12 @@ def runs_of(experiment):
     """Summary files of every run an experiment's table reads."""
     exp = config["experiments"][experiment]
     names = exp.get("uses", [experiment])
-    return [f"results/runs/{rid}/{pol}/summary.csv"
-            for rid, run in sorted(RUNS.items()) if run["experiment"] in names
-            for pol in run["policies"]]
+    return [
+        f"results/runs/{rid}/{pol}/summary.csv"
+        for rid, run in sorted(RUNS.items())
+        if run["experiment"] in names
+        for pol in run["policies"]
+    ]
 
 
 def experiment_runs(wildcards):

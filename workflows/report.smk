@@ -4,8 +4,6 @@
 rule effective_config:
     output:
         "results/config.json",
-    params:
-        config=json.dumps(config, sort_keys=True, indent=1),
     log:
         "logs/report/effective_config.log",
     benchmark:
@@ -16,6 +14,8 @@ rule effective_config:
     resources:
         mem_mb=200,
         runtime=1,
+    params:
+        config=json.dumps(config, sort_keys=True, indent=1),
     run:
         # in process, not through a command line (its length limit); see report/dump_json.py
         from report.dump_json import write_json
@@ -29,7 +29,11 @@ rule claims:
         tables=expand("results/tables/{experiment}.csv", experiment=EXPERIMENTS),
         scorecard="results/tables/scorecard.csv",
     output:
-        report("results/claims.csv", caption="../report/captions/claims.rst", category="Claims"),
+        report(
+            "results/claims.csv",
+            caption="../report/captions/claims.rst",
+            category="Claims",
+        ),
     log:
         "logs/report/claims.log",
     benchmark:
@@ -64,13 +68,14 @@ rule render_report:
         "benchmarks/report/render.tsv"
     conda:
         "../environment.yml"
-    params:
-        expected=lambda wildcards, input: (f"--expected '{input.expected}'" if input.expected
-                                           else ""),
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        expected=lambda wildcards, input: (
+            f"--expected '{input.expected}'" if input.expected else ""
+        ),
     shell:
         "python -m report.render --config {input.config} --tables results/tables "
         "--scorecard {input.scorecard} --figures results/figures --claims {input.claims} "

@@ -4,7 +4,6 @@ import re
 
 from sim.simulate import TABLES
 
-
 KERNELS = kernels_flag()
 
 
@@ -16,19 +15,25 @@ rule compile_kernels:
     input:
         # the code a simulation runs: the machine and the policies,
         # and the trace reader, whose decoder is compiled too
-        sorted(repo_path(os.path.relpath(f, workflow.basedir))
-               for pattern in ("hpsim/units.py", "machine/*.py", "policies/**/*.py",
-                        "workloads/trace.py")
-               for f in glob.glob(os.path.join(workflow.basedir, pattern), recursive=True)),
+        sorted(
+            repo_path(os.path.relpath(f, workflow.basedir))
+            for pattern in (
+                "hpsim/units.py",
+                "machine/*.py",
+                "policies/**/*.py",
+                "workloads/trace.py",
+            )
+            for f in glob.glob(os.path.join(workflow.basedir, pattern), recursive=True)
+        ),
     output:
         KERNELS,
     log:
         "logs/simulate/compile_kernels.log",
     benchmark:
         "benchmarks/simulate/compile_kernels.tsv"
+    priority: 10
     conda:
         "../environment.yml"
-    priority: 10
     threads: 1
     resources:
         mem_mb=2000,
@@ -45,7 +50,7 @@ rule compile_kernels:
 
 for _exp in sorted({r["experiment"] for r in RUNS.values()}):
     _runs = sorted(rid for rid, r in RUNS.items() if r["experiment"] == _exp)
-    _policies = RUNS[_runs[0]]["policies"]   # an experiment's runs share its policies
+    _policies = RUNS[_runs[0]]["policies"]  # an experiment's runs share its policies
 
     rule:
         name:
@@ -54,16 +59,17 @@ for _exp in sorted({r["experiment"] for r in RUNS.values()}):
             traces=run_traces,
             kernels=KERNELS,
         output:
-            [f"results/runs/{{run}}/{pol}/{table}" for pol in _policies for table in TABLES],
-        wildcard_constraints:
-            run="|".join(re.escape(rid) for rid in _runs),
-        params:
-            spec=run_spec,
-            traces=lambda wc, input: [arg for t in input.traces for arg in ("--trace", t)],
+            [
+                f"results/runs/{{run}}/{pol}/{table}"
+                for pol in _policies
+                for table in TABLES
+            ],
         log:
             "logs/simulate/{run}.log",
         benchmark:
             "benchmarks/simulate/{run}.tsv"
+        wildcard_constraints:
+            run="|".join(re.escape(rid) for rid in _runs),
         conda:
             "../environment.yml"
         threads: 1
@@ -72,6 +78,11 @@ for _exp in sorted({r["experiment"] for r in RUNS.values()}):
             # memory (and the decoded traces, kept only if they fit: sim.batch)
             mem_mb=4000,
             runtime=60,
+        params:
+            spec=run_spec,
+            traces=lambda wc, input: [
+                arg for t in input.traces for arg in ("--trace", t)
+            ],
         shell:
             "python -m sim.batch --spec {params.spec:q} {params.traces:q} "
             "--mem-mb {resources.mem_mb} --out-dir results/runs/{wildcards.run:q} 2> {log:q}"

@@ -6,12 +6,12 @@ rule experiment_table:
         experiment_runs,
     output:
         "results/tables/{experiment}.csv",
-    wildcard_constraints:
-        experiment="|".join(e for e in EXPERIMENTS if e != "mmu_overhead"),
     log:
         "logs/tables/{experiment}.log",
     benchmark:
         "benchmarks/tables/{experiment}.tsv"
+    wildcard_constraints:
+        experiment="|".join(e for e in EXPERIMENTS if e != "mmu_overhead"),
     conda:
         "../environment.yml"
     threads: 1
@@ -24,8 +24,12 @@ rule experiment_table:
 
 rule mmu_overhead_table:
     input:
-        runs=[f for f in (runs_of("mmu_overhead") if "mmu_overhead" in EXPERIMENTS else [])
-              if os.path.basename(os.path.dirname(f)) == "linux-4k"],   # the only policy read
+        runs=[
+            f
+            for f in (runs_of("mmu_overhead") if "mmu_overhead" in EXPERIMENTS else [])
+            if os.path.basename(os.path.dirname(f)) == "linux-4k"
+        ],
+        # the only policy read
         published=repo_path("config/published.yaml"),
     output:
         "results/tables/mmu_overhead.csv",
@@ -55,10 +59,15 @@ for _exp in EXPERIMENTS:
             runs=runs_of(_exp),
             claims=repo_path("config/claims.yaml"),
         output:
-            [report(f, caption="../report/captions/figure.rst", category="Figures",
-                    subcategory=_exp) for f in experiment_figures(_exp)],
-        params:
-            experiment=_exp,
+            [
+                report(
+                    f,
+                    caption="../report/captions/figure.rst",
+                    category="Figures",
+                    subcategory=_exp,
+                )
+                for f in experiment_figures(_exp)
+            ],
         log:
             f"logs/figures/{_exp}.log",
         benchmark:
@@ -69,6 +78,8 @@ for _exp in EXPERIMENTS:
         resources:
             mem_mb=1000,
             runtime=10,
+        params:
+            experiment=_exp,
         shell:
             "python -m report.figures {params.experiment} --out-dir results/figures "
             "--claims-spec {input.claims:q} {input.runs:q} 2> {log:q}"

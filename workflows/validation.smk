@@ -17,22 +17,13 @@ rule native_replay:
         threads="results/runs/validation/{variant}/{native}/threads.csv",
         hist="results/runs/validation/{variant}/{native}/fault_hist.csv",
         phases="results/runs/validation/{variant}/{native}/phases.csv",
-    wildcard_constraints:
-        native="host-4k|host-thp",
-        variant="[A-Za-z0-9_]+",
-    params:
-        labels=lambda wc: json.dumps({**native_run(wc)["labels"],
-                                      "process": native_run(wc)["processes"][0]["name"]},
-                                     sort_keys=True),
-        sample=lambda wc: native_run(wc)["sample_interval_s"],
-        repeat=native_options().get("repeat", 5),
-        share=native_options().get("max_share", 0.25),
-        gib=native_options().get("max_gib", 2.0),
-        out_dir=subpath(output.summary, parent=True),
     log:
         "logs/native/validation/{variant}/{native}.log",
     benchmark:
         "benchmarks/native/validation/{variant}/{native}.tsv"
+    wildcard_constraints:
+        native="host-4k|host-thp",
+        variant="[A-Za-z0-9_]+",
     conda:
         "../environment.yml"
     # every core: the replay is timed, so no other job of this workflow runs beside it
@@ -41,12 +32,24 @@ rule native_replay:
     resources:
         mem_mb=lambda wc: int(native_options().get("max_gib", 2.0) * 1024) + 500,
         runtime=10,
+    params:
+        labels=lambda wc: json.dumps(
+            {
+                **native_run(wc)["labels"],
+                "process": native_run(wc)["processes"][0]["name"],
+            },
+            sort_keys=True,
+        ),
+        sample=lambda wc: native_run(wc)["sample_interval_s"],
+        repeat=native_options().get("repeat", 5),
+        share=native_options().get("max_share", 0.25),
+        gib=native_options().get("max_gib", 2.0),
+        out_dir=subpath(output.summary, parent=True),
     shell:
         "python -m host.replay --trace {input.trace:q} --policy {wildcards.native} "
         "--repeat {params.repeat} --sample-interval-s {params.sample} "
         "--max-share {params.share} --max-gib {params.gib} --labels {params.labels:q} "
         "--out-dir {params.out_dir:q} 2> {log:q}"
-
 
 
 if VALIDATION in EXPERIMENTS:
@@ -73,9 +76,12 @@ if VALIDATION in EXPERIMENTS:
         input:
             "results/tables/validation.csv",
         output:
-            report("results/figures/validation_measured_vs_simulated.svg",
-                   caption="../report/captions/figure.rst", category="Figures",
-                   subcategory=VALIDATION),
+            report(
+                "results/figures/validation_measured_vs_simulated.svg",
+                caption="../report/captions/figure.rst",
+                category="Figures",
+                subcategory=VALIDATION,
+            ),
         log:
             "logs/figures/validation.log",
         benchmark:

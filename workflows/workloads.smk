@@ -7,8 +7,6 @@ rule workload_trace:
         workload_inputs,
     output:
         "results/traces/{workload}.trace",
-    params:
-        spec=workload_spec,
     log:
         "logs/workloads/{workload}.log",
     benchmark:
@@ -17,7 +15,9 @@ rule workload_trace:
         "../environment.yml"
     threads: 1
     resources:
-        mem_mb=workload_mem_mb,   # the generator's estimate, x1.2
+        mem_mb=workload_mem_mb,  # the generator's estimate, x1.2
         runtime=30,
+    params:
+        spec=workload_spec,
     shell:
         "python -m workloads.generate --spec {params.spec:q} --out {output} 2> {log}"
