@@ -17,8 +17,13 @@ from hpsim.cc import compiler
 from hpsim.io import InputError, temp_path
 
 SOURCE = Path(__file__).with_name("native.c")
-# -z now: bind library calls at load, not at their first call inside the timed loop
-FLAGS = ["-O2", "-std=gnu11", "-Wall", "-Wl,-z,now"]
+# -z now: bind library calls at load, not at their first call inside the timed loop.
+# -falign-loops=32: the compute spin's speed depends on where its loop lands; on this
+# host (AMD EPYC, a VM) the spin loop of `native spin` straddled a 32-byte fetch block
+# and ran at 1.82 iterations/ns while the replay's copy of the same loop ran at 3.6, so
+# host.calibrate's cpu_ghz was half the rate at which the replay spins (measured
+# 2026-11-29: 55.1 ms vs 27.8 ms for 1e8 iterations without/with the flag)
+FLAGS = ["-O2", "-std=gnu11", "-Wall", "-falign-loops=32", "-Wl,-z,now"]
 LIBS = ["-lm"]
 
 
