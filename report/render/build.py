@@ -10,6 +10,7 @@ from report.render.document import Document, Para
 from report.render.fmt import fmt_faster, fmt_value
 from report.render.load import git_commit
 from report.render.sections.appendices import appendix_config, appendix_jobs, appendix_software
+from report.render.sections.beyond import section_beyond
 from report.render.sections.claims import section_claims
 from report.render.sections.generic import section_generic
 from report.render.sections.intro import section_intro
@@ -76,8 +77,9 @@ def build_document(ctx: Context) -> Document:
         log(f"render: section for experiment {name}")
     if not experiments:
         warn("no experiment tables found; the report has no experiment sections")
+    beyond = section_beyond(ctx)
     sections = [section_intro(ctx, experiments), section_setup(ctx), *exp_sections,
-                section_claims(ctx), appendix_config(ctx), appendix_software(ctx),
+                *([beyond] if beyond is not None else []), section_claims(ctx), appendix_config(ctx), appendix_software(ctx),
                 appendix_jobs(ctx)]
     abstract = [Para([f"We re-simulate the huge-page experiments of HawkEye (ASPLOS'19) on a "
                       f"{fmt_value(ctx.cfg['machine'].get('memory_gib'))} GiB machine model that "
