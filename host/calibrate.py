@@ -17,6 +17,7 @@ how it was measured, on what date, how many runs and their spread
 | costs.walk_cycles_4k | pointer chase, one line per page over 512 MiB: 4 KiB pages (far beyond the STLB's reach) minus 2 MiB pages, in cycles |
 | costs.l2_hit_cycles | the same over 4 MiB (inside the STLB's reach, beyond the L1 DTLB's) |
 | costs.dram_latency_ns | pointer chase through every line of 512 MiB on 2 MiB pages (no TLB miss) |
+| costs.access_cycles | native replay of 2M accesses (half writes, no compute) over 16 KiB: run time per access, in cycles (the replay's serialized load/store latency, which the workloads' cycles_per_access do not hold for it) |
 | memory_gib | MemTotal |
 
 Not measured (kept from config.yaml, said so in the file): walk_cycles_2m
@@ -49,6 +50,11 @@ MIB = 1 << 20
 CALIBRATION_WORKLOADS = {
     "calib_touch": {"kind": "buffer_touch", "params": {"size_gib": 0.1875,
                                                        "order": "sequential"}},
+    # the replay's own cost per access: 2M accesses, half of them writes, no compute,
+    # over 16 KiB (4 pages: inside the L1 data cache and the L1 DTLB)
+    "calib_access": {"kind": "hotspot", "params": {
+        "size_gib": 16 / 2**20, "hot_fraction": 1.0, "hot_access_fraction": 1.0,
+        "accesses": 2_000_000, "write_fraction": 0.5, "cycles_per_access": 0}},
 }
 CHASE_BYTES = 512 * MIB      # beyond the STLB's 4 KiB reach (1-2 K entries x 4 KiB)
 CHASE_SMALL = 4 * MIB        # inside it, beyond the L1 DTLB's (64 x 4 KiB)
@@ -56,7 +62,7 @@ CHASE_HOPS = 2_000_000
 SPIN = 300_000_000
 ZERO_BYTES = 64 * MIB
 ORDER = ["memory_gib", "cpu_ghz", "zero_4k_us", "fault_base_4k_us", "fault_base_2m_us",
-         "walk_cycles_4k", "l2_hit_cycles", "dram_latency_ns"]
+         "walk_cycles_4k", "l2_hit_cycles", "dram_latency_ns", "access_cycles"]
 
 
 def _stats(xs: list[float]) -> tuple[float, float]:
@@ -139,6 +145,16 @@ def measure(repeat: int = 5, workdir=None) -> dict:
     out["dram_latency_ns"] = (round(_stats(dram)[0], 1),
                               src("pointer chase through every line of 512 MiB on 2 MiB pages",
                                   dram, "ns"))
+    spec = CALIBRATION_WORKLOADS["calib_access"]
+    trace = tmp / "calib_access.trace"
+    workloads.get(spec["kind"])(spec["params"], 1).write(trace)
+    acc = []
+    for _ in range(repeat):
+        t = replay.replay_once(trace, "host-4k", 0.0, instrument=False)["T"]
+        acc.append(t[0] / t[1] * hz)        # run time ns / accesses x cycles per ns
+    out["access_cycles"] = (max(0, round(_stats(acc)[0])),
+                            src("native replay of 2M accesses (half writes, no compute) over "
+                                "16 KiB, run time per access", acc, "cycles"))
     out["walk_cycles_2m"] = (None, "not measured: needs a buffer beyond the 2 MiB STLB reach "
                                    "(GiBs), above the native runs' memory cap")
     return out

@@ -19,9 +19,17 @@
  * Replay: each MMAP record is mmap(MAP_FIXED_NOREPLACE) at its trace address
  * (+ ADDR_OFFSET), anonymous and private, then madvise'd per MODE; MUNMAP and
  * MADV_DONTNEED records call munmap / madvise(MADV_DONTNEED); an ACCESS record
- * reads or writes 8 bytes at its address, repeat times, after spinning the
- * trace's compute cycles per access (CYCLES records) with the loop `spin`
- * times.  A page's first access since it was mapped, and its first write, can
+ * reads or writes 8 bytes in the page at its address, repeat times, after
+ * spinning the trace's compute cycles per access (CYCLES records) with the
+ * loop `spin`.  Accesses are serialized, as the simulator charges them
+ * (compute, page walk and data latency added up): each access's address
+ * depends on the spin chain (`chained`), and a write is read back into it, so
+ * no access starts before the previous one has finished (otherwise the core
+ * overlaps the next accesses' page walks and misses with the spin, by an amount
+ * set by the replay loop's own read/write mix, not by the trace).  The trace
+ * records pages, not lines: each access goes to a pseudo-random 8-byte word of
+ * its page (`line_of`), so that the accesses spread over the cache's sets as an
+ * application's do (always offset 0 would use 1 set in 64).  A page's first access since it was mapped, and its first write, can
  * fault: only those accesses are timed (rdtsc around the access) and
  * followed by getrusage(RUSAGE_SELF) to see whether they faulted (and whether
  * the thread was descheduled meanwhile: then the fault counts the thread's CPU
@@ -161,6 +169,20 @@ static inline uint64_t spin(uint64_t n, uint64_t x) {
         __asm__ volatile("" : "+r"(x));
     }
     return x;
+}
+
+/* An opaque zero that depends on x: the address of the next access waits for the
+ * spin chain (the compiler cannot fold z - x, the CPU must compute it). */
+static inline uint64_t chained(uint64_t x) {
+    uint64_t z = x;
+    __asm__ volatile("" : "+r"(z));
+    return z - x;
+}
+
+/* The byte offset of access number n in its page: a pseudo-random 8-byte word
+ * (Fibonacci hashing of the access count; the same sequence every run). */
+static inline uint64_t line_of(uint64_t n) {
+    return ((n * 0x9E3779B97F4A7C15ULL) >> 52) & 0xFF8;
 }
 
 /* resident pages of this process (/proc/self/statm, field 2) */
@@ -360,10 +382,20 @@ static int replay(int mode, int instrument, uint64_t sample_ns, int64_t offset) 
                     c.t -= in;
                 }
                 if (wr) {
-                    for (uint32_t k = 0; k < r; k++) { x = spin(cycles, x); *p = x; }
+                    for (uint32_t k = 0; k < r; k++) {
+                        x = spin(cycles, x);
+                        volatile uint64_t *q = (volatile uint64_t *)
+                            ((uint64_t)p + line_of(c.accesses + k) + chained(x));
+                        *q = x;
+                        x += *q;    /* the next access waits for this one */
+                    }
                     writes += r;
                 } else {
-                    for (uint32_t k = 0; k < r; k++) { x = spin(cycles, x); x += *p; }
+                    for (uint32_t k = 0; k < r; k++) {
+                        x = spin(cycles, x);
+                        x += *(volatile uint64_t *)
+                            ((uint64_t)p + line_of(c.accesses + k) + chained(x));
+                    }
                 }
                 c.accesses += r;
                 if ((i & 4095) == 0 && sample_ns) {

@@ -8,8 +8,10 @@ maps the trace's VMAs at their addresses (anonymous, private), applies
 ``MADV_NOHUGEPAGE`` (host-4k: Linux 4 KiB pages) or ``MADV_HUGEPAGE``
 (host-thp: Linux THP, huge pages at fault and khugepaged, with the host's
 own THP ``defrag`` and khugepaged settings), performs the accesses in
-order (8 bytes each, repeats included, the trace's compute cycles spun
-before each), and the munmap / madvise(DONTNEED) records.  The records are
+order (8 bytes each at a pseudo-random word of the page, repeats included,
+the trace's compute cycles spun before each, each access waiting for the
+one before: serialized as the simulator charges them), and the munmap /
+madvise(DONTNEED) records.  The records are
 decoded here and streamed to the child in blocks; the child times only its
 own replay.
 

@@ -9,8 +9,10 @@ It never makes a policy decision: the policy's choices arrive as parameters
 
 Cost model per access (cycles): compute (set by the workload) + data
 (the workload's LLC misses per access x the DRAM latency, both from the
-trace's CYCLES record and ``P_DRAM_LATENCY``; folded into the per-access
-constant ``cpa``, so the loops pay nothing for it) + an L2 TLB hit penalty or
+trace's CYCLES record and ``P_DRAM_LATENCY``) + the machine's
+``P_ACCESS_CYCLES`` (0 unless a host profile measured it; all three folded
+into the per-access constant ``cpa`` at each CYCLES record, so the loops pay
+nothing for them) + an L2 TLB hit penalty or
 a page walk on a miss + the fault latency when the page is not mapped
 (``machine.fault``).  A walk's own cache misses are part of the walk
 cycles, not of the data cost.
@@ -50,8 +52,9 @@ from machine.constants import (BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES, C_CLOCK,
                                C_L2_HITS, C_LAST_VMA, C_MADVISED_PAGES, C_NVMA, C_REPEAT_DONE,
                                C_SEGV_ADDR, C_TRIG_SLOT, C_USER_CYCLES, C_WALKS, C_WALK_CYCLES,
                                C_WRITES, HIST_BINS, HIST_MIN_NS, HIST_RATIO, PAGES_PER_HUGE,
-                               PG_MAPPED, PG_ZEROPAGE, P_CPU_HZ, P_DRAM_LATENCY, P_FAST_PATH,
-                               P_FAULT_BASE_4K, P_FREE_2M, P_FREE_4K, P_L2_HIT, P_POP_COUNTS_ZERO,
+                               PG_MAPPED, PG_ZEROPAGE, P_ACCESS_CYCLES, P_CPU_HZ, P_DRAM_LATENCY,
+                               P_FAST_PATH, P_FAULT_BASE_4K, P_FREE_2M, P_FREE_4K, P_L2_HIT,
+                               P_POP_COUNTS_ZERO,
                                P_POP_TRIGGER, P_WALK_2M, P_WALK_4K, P_ZERO_4K, ST_COMPACT, ST_END,
                                ST_EVENT, ST_NOMEM, ST_SEGV, ST_TIME, ST_TRIGGER)
 from machine.fault import count_touch_run, fault, touch_run
@@ -390,7 +393,7 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
                 acc_mark = accesses
                 dcpa = ((np.int64(w >> PAGE_SHIFT) * P[P_DRAM_LATENCY] + MISS_SCALE // 2)
                         // MISS_SCALE)
-                cpa = np.int64(args[i]) + dcpa
+                cpa = np.int64(args[i]) + dcpa + P[P_ACCESS_CYCLES]
                 C[C_CYCLES_PER_ACCESS] = cpa
                 C[C_DATA_CPA] = dcpa
                 i += 1

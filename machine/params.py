@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from hpsim.units import GIB, HUGE_SIZE, cycles_from_us
-from machine.constants import (P_COPY_4K, P_CPU_HZ, P_DRAM_LATENCY, P_FAST_PATH, P_FAULT_BASE_2M,
+from machine.constants import (P_ACCESS_CYCLES, P_COPY_4K, P_CPU_HZ, P_DRAM_LATENCY, P_FAST_PATH,
+                               P_FAULT_BASE_2M,
                                P_FAULT_BASE_4K, P_FREE_2M, P_FREE_4K, P_HIST_BINS, P_L2_HIT,
                                P_MIGRATE_4K, P_PROMOTE_INPLACE,
                                P_TLB_L1H_SETS, P_TLB_L1H_WAYS, P_TLB_L1S_SETS, P_TLB_L1S_WAYS,
@@ -95,6 +96,7 @@ class MachineParams:
         P[P_WALK_4K] = int(c["walk_cycles_4k"])
         P[P_WALK_2M] = int(c["walk_cycles_2m"])
         P[P_L2_HIT] = int(c["l2_hit_cycles"])
+        P[P_ACCESS_CYCLES] = int(c["access_cycles"])
         # an LLC miss's wait for DRAM, in cycles of this clock (80 ns at 2.3 GHz: 184)
         P[P_DRAM_LATENCY] = int(round(c["dram_latency_ns"] * 1e-9 * self.cpu_hz))
         P[P_ZEROPAGE_ON_READ] = int(self.zero_page_on_read)

@@ -90,3 +90,17 @@ def test_lackey_import_carries_the_miss_rate(tmp_path):
     cyc = recs[(recs["word"] & np.uint64(KIND_MASK)) == CYCLES]
     assert len(cyc) == 1 and int(cyc["arg"][0]) == 3
     assert int(cyc["word"][0]) >> 12 == MISS_SCALE // 8
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_access_cycles_added_to_every_access(fast):
+    """machine.costs.access_cycles (a host profile's measured cost of the replay's own
+    access) adds exactly that many user cycles to every access, and no data cycles."""
+    spec = small_spec("linux-4k")
+    spec["machine"]["costs"]["access_cycles"] = 7
+    sim = run(spec, [two_rates], run_sim=False)
+    sim.m.P[P_FAST_PATH] = int(fast)
+    sim.run()
+    s = sim.summary().iloc[0]
+    assert s["user_cycles"] == 1000 * (102 + 7) + 500 * (20 + 7) + 2 * WALK
+    assert s["data_cycles"] == 92_000

@@ -9,6 +9,8 @@ include: "validation_common.smk"
 rule native_replay:
     input:
         trace=lambda wc: f"results/traces/{native_run(wc)['processes'][0]['workload']}.trace",
+        # the replay program: a change to it re-measures (it is compiled at first use)
+        native=repo_path("host/native.c"),
     output:
         summary="results/runs/validation/{variant}/{native}/summary.csv",
         repeats="results/runs/validation/{variant}/{native}/repeats.csv",
