@@ -162,6 +162,7 @@ def test_profile_is_a_valid_machine_section():
     values = {k: (1.5, "measured") for k in calibrate.ORDER}
     values["walk_cycles_4k"] = (120, "measured")
     values["l2_hit_cycles"] = (3, "measured")
+    values["access_cycles"] = (21, "measured")
     values["walk_cycles_2m"] = (None, "not measured: reason")
     text = calibrate.profile_text(values)
     prof = yaml.safe_load(text)
