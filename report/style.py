@@ -137,7 +137,10 @@ def grouped(ax, groups: list[str], values: dict, points: bool = False,
                 lift = ((5 if points else 2) + 3 * m) * (-1 if yi < 0 else 1)
                 ax.annotate(value_label(yi), (xi, yi), xytext=(0, lift),
                             textcoords="offset points", rotation=90, ha="center",
-                            va="top" if yi < 0 else "bottom", fontsize=5)
+                            va="top" if yi < 0 else "bottom", fontsize=5,
+                            # legible where it crosses a taller neighbour's hatching
+                            bbox=dict(boxstyle="square,pad=0.05", facecolor="white",
+                                      edgecolor="none", alpha=0.8))
     ax.set_xticks(x, groups)
     ax.margins(y=0.3)           # room for the values written above the highest bars
 
