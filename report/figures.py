@@ -332,17 +332,17 @@ def fig_fairness_speedup(runs):
     policies = style.order_policies(set(df["policy"]))
     procs = [p for p in dict.fromkeys(df["process"]) if p != ALL] + [ALL]
     fig, ax = _plt().subplots(figsize=(style.COLUMN_WIDTH, 3.1))
-    width = 0.8 / max(len(policies), 1)
-    x = np.arange(len(procs))
-    for i, policy in enumerate(policies):
+    values, labels = {}, {}
+    for policy in policies:
         sub = df[df["policy"] == policy].set_index("process")
-        y = [float(sub.loc[p, "speedup"]) if p in sub.index else np.nan for p in procs]
+        values[policy] = [float(sub.loc[p, "speedup"]) if p in sub.index else np.nan
+                          for p in procs]
         jain = float(sub["jain_index"].iloc[0]) if len(sub) else np.nan
-        label = style.policy_label(policy) + (f" (J={jain:.3f})" if not np.isnan(jain) else "")
-        ax.bar(x - 0.4 + width * (i + 0.5), np.nan_to_num(y, nan=0.0), width,
-               **style.bar_kwargs(policy, label=label))
+        labels[policy] = style.policy_label(policy) + (f" (J={jain:.3f})"
+                                                       if not np.isnan(jain) else "")
+    style.grouped(ax, [p if p != ALL else "geo. mean" for p in procs], values,
+                  labels=labels)
     ax.axhline(1.0, color="0.3", linewidth=0.8)
-    ax.set_xticks(x, [p if p != ALL else "geo. mean" for p in procs])
     ax.set_ylabel("speedup over Linux 4 KiB (×)")
     ax.set_ylim(bottom=0)
     _figure_legend(fig, [ax], ncol=2, fontsize=6.5)
@@ -378,14 +378,24 @@ def fig_fairness_huge_pages(runs):
 
 # --- the sweep ---------------------------------------------------------------------------
 
+# A sweep with at most this many settings is drawn as grouped bars (or points) with
+# the values written on them: a line between two or three settings would imply
+# values in between that were never simulated.
+MAX_GROUPED_SETTINGS = 3
+
+
 def _sweep_facets(runs, column: str, ylabel: str, transform=lambda v: v, log=False,
                   ref_line=None):
-    """One panel per workload (columns) and free-memory setting (rows); x: fragmentation,
-    one line per policy; hollow markers: the run ran out of memory."""
+    """One panel per workload (columns) and free-memory setting (rows); x: fragmentation.
+    Up to MAX_GROUPED_SETTINGS fragmentation settings: grouped bars (points on a log
+    axis) with their values; more: one line per policy.  Hollow markers: the run ran
+    out of memory."""
     from report.tables import sweep
     df = sweep(runs)
     workloads = list(dict.fromkeys(df["workload"]))
     tenants = sorted(df["tenant_fraction"].unique())
+    frags = sorted(df["fragmentation"].unique())
+    grouped = len(frags) <= MAX_GROUPED_SETTINGS
     policies = style.order_policies(set(df["policy"]))
     fig, axes = _plt().subplots(len(tenants), len(workloads),
                                 figsize=(style.FULL_WIDTH, 0.5 + 1.9 * len(tenants)),
@@ -394,23 +404,27 @@ def _sweep_facets(runs, column: str, ylabel: str, transform=lambda v: v, log=Fal
         for c, wl in enumerate(workloads):
             ax = axes[r, c]
             sub = df[(df["workload"] == wl) & (df["tenant_fraction"] == tenant)]
+            values, oom = {}, {}
             for policy in policies:
-                ps = sub[sub["policy"] == policy].sort_values("fragmentation")
-                if ps.empty:
+                ps = sub[sub["policy"] == policy].set_index("fragmentation").reindex(frags)
+                if ps[column].isna().all():
                     continue
-                x = 100 * ps["fragmentation"].to_numpy(float)
-                y = transform(ps[column].to_numpy(float))
-                kw = style.line_kwargs(policy)
-                ax.plot(x, y, **kw)
-                oom = ps["oom"].to_numpy(int) > 0
-                if oom.any():
-                    ax.plot(x[oom], y[oom], linestyle="none", marker=kw["marker"],
-                            markersize=7, markerfacecolor="white", markeredgecolor=kw["color"],
-                            markeredgewidth=1.2)
-            if ref_line is not None:
-                ax.axhline(ref_line, color="0.3", linewidth=0.7, zorder=0)
+                values[policy] = transform(ps[column].to_numpy(float))
+                oom[policy] = ps["oom"].fillna(0).to_numpy(int) > 0
             if log:
                 ax.set_yscale("log")
+            if grouped:
+                style.grouped(ax, [f"{100 * f:.0f}%" for f in frags], values, points=log,
+                         hollow=oom)
+            else:
+                x = 100 * np.asarray(frags, float)
+                for policy, y in values.items():
+                    ax.plot(x, y, **style.line_kwargs(policy))
+                    style.mark_hollow(ax, policy, x, y, oom[policy])
+            if ref_line is not None:
+                ax.axhline(ref_line, color="0.3", linewidth=0.7, zorder=0)
+            if grouped and not log:
+                ax.set_ylim(bottom=0)
             ax.set_title(f"{wl} · {100 * (1 - tenant):.0f}% free", fontsize=8)
             if r == len(tenants) - 1:
                 ax.set_xlabel("fragmentation (% of free blocks)")
@@ -462,25 +476,25 @@ def overhead_cpu(runs, paper):
     runs = list(dict.fromkeys(zip(df["experiment"], df["workload"])))
     policies = style.order_policies(set(df["policy"]))
     fig, (a, b) = _plt().subplots(1, 2, figsize=(style.FULL_WIDTH, 2.6))
-    width = 0.8 / max(len(policies), 1)
-    x = np.arange(len(runs))
-    for i, policy in enumerate(policies):
+    cpu, saved = {}, {}
+    for policy in policies:
         sub = df[df["policy"] == policy]
-        cpu, saved = [], []
-        for exp, wl in runs:
-            hit = sub[(sub["experiment"] == exp) & (sub["workload"] == wl)]
-            cpu.append(float(hit["cpu_pct_of_core"].iloc[0]) if len(hit) else np.nan)
-            saved.append(1e3 * float(hit["time_saved_per_promotion_s"].iloc[0])
-                         if len(hit) else np.nan)
-        off = -0.4 + width * (i + 0.5)
-        a.bar(x + off, np.nan_to_num(cpu, nan=0.0), width, **style.bar_kwargs(policy))
-        b.bar(x + off, np.nan_to_num(saved, nan=0.0), width, **style.bar_kwargs(policy))
+        hits = [sub[(sub["experiment"] == exp) & (sub["workload"] == wl)] for exp, wl in runs]
+        cpu[policy] = [float(h["cpu_pct_of_core"].iloc[0]) if len(h) else np.nan
+                       for h in hits]
+        saved[policy] = [1e3 * float(h["time_saved_per_promotion_s"].iloc[0]) if len(h)
+                         else np.nan for h in hits]
+    # the experiment beside a workload only where two experiments ran it: long labels
+    # overlap their neighbours
+    names = [wl for _, wl in runs]
+    groups = [f"{wl}\n({exp})" if names.count(wl) > 1 else wl for exp, wl in runs]
+    style.grouped(a, groups, cpu)
+    style.grouped(b, groups, saved)
     cpu_paper = paper["S6-overhead-pmu"]
     a.axhline(cpu_paper, color="#C00000", linewidth=0.9, linestyle="--",
               label=f"paper: {cpu_paper:g}%")
-    labels = [f"{wl}\n({exp})" for exp, wl in runs]
     for ax, tag in ((a, "(a)"), (b, "(b)")):
-        ax.set_xticks(x, labels, fontsize=7)
+        ax.tick_params(axis="x", labelsize=7)
         ax.set_title(tag, loc="left")
     b.axhline(0.0, color="0.3", linewidth=0.7)
     a.set_ylabel("background CPU (% of one core)")

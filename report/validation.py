@@ -101,6 +101,7 @@ def draw(table: pd.DataFrame):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import LogFormatter
     from report import style
     style.apply()
     qs = [q for q in QUANTITIES if q in set(table["quantity"])] or QUANTITIES
@@ -126,6 +127,8 @@ def draw(table: pd.DataFrame):
             ax.plot([lo, hi], [lo, hi], color="0.5", linewidth=0.8, linestyle="--")
             ax.set_xscale("log")
             ax.set_yscale("log")
+            for axis in (ax.xaxis, ax.yaxis):   # 20, 30 (not 2×10¹, 3×10¹: they overlap)
+                axis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
         ax.set_title(labels.get(q, q), fontsize=9)
         ax.set_xlabel("measured (host kernel)", fontsize=8)
         ax.set_ylabel("simulated", fontsize=8)
