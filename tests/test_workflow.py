@@ -155,3 +155,4 @@ def test_snakemake_report_lists_every_figure_with_its_own_caption(tiny_run):
         assert listed[name]["labels"] == {"figure": info.name, "experiment": "table1",
                                           "profile": "test"}
     assert "claims.yaml" in listed["claims.csv"]["caption"]
+    assert listed["claims.csv"]["labels"] == {"table": "claims", "profile": "test"}
