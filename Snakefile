@@ -35,6 +35,10 @@ sys.pycache_prefix = os.environ.get("PYTHONPYCACHEPREFIX")
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
+# the front page of `snakemake --report` (each figure's caption: report/captions/)
+report: "report/captions/workflow.rst"
+
+
 # the validation experiment simulates this host with its measured machine profile
 # (config/host.yaml, from python -m host.calibrate; README "Against the real kernel")
 from host.profile import apply_host_profile

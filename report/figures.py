@@ -4,8 +4,10 @@
 
 writes ``<out-dir>/<figure name>.svg`` for every figure registered for the
 experiment, from the runs whose summary.csv files are given (their sibling files,
-e.g. timeseries.csv, are read from the same directory; report.runs).  A figure is registered with ``@figure(EXPERIMENT, NAME, caption=...,
-width="column"|"full")``; the caption and width are used by report.render.
+e.g. timeseries.csv, are read from the same directory; report.runs).  A figure is
+registered with ``@figure(EXPERIMENT, NAME, width="column"|"full")``; the width is used
+by report.render, and its caption is ``report/captions/<NAME>.rst`` (report.captions:
+the one text that both ``snakemake --report`` and report.render show).
 Every figure uses report.style (one colour, marker and line style per policy)
 and is byte-identical across reruns.
 """
@@ -21,6 +23,7 @@ import numpy as np
 from hpsim.units import GIB, MIB
 from report import InputError, cli, log
 from report import style
+from report.captions import caption_template
 from report.runs import (Run, by_variant, dedup_timeseries, load_runs, pressure_labels,
                          read_runs, summed_timeseries)
 
@@ -29,7 +32,7 @@ from report.runs import (Run, by_variant, dedup_timeseries, load_runs, pressure_
 class Figure:
     experiment: str
     name: str            # file stem: <name>.svg
-    caption: str
+    caption: str         # template: report/captions/<name>.rst (report.captions.render_caption)
     width: str           # "column" (one column of the PDF) or "full" (both columns)
     draw: Callable       # draw(runs: list[Run], paper: dict[str, float]) -> matplotlib Figure
     cites: tuple[str, ...] = ()   # ids of config/claims.yaml whose paper_value it draws
@@ -38,18 +41,18 @@ class Figure:
 FIGURES: dict[str, list[Figure]] = {}
 
 
-def figure(experiment: str, name: str, caption: str, width: str = "column",
-           cites: tuple[str, ...] = ()):
+def figure(experiment: str, name: str, width: str = "column", cites: tuple[str, ...] = ()):
     """Register ``draw(runs: list[Run]) -> matplotlib.figure.Figure`` for an
     experiment; a figure that ``cites`` claims is drawn as ``draw(runs, paper)``
-    with ``paper`` = {claim id: the paper's value} from config/claims.yaml."""
+    with ``paper`` = {claim id: the paper's value} from config/claims.yaml.  Its caption
+    is read from report/captions/<name>.rst (ValueError if that file is missing)."""
     if width not in ("column", "full"):
         raise ValueError(f"figure {name}: width must be 'column' or 'full'")
 
     def deco(f):
         draw = f if cites else (lambda runs, paper: f(runs))
         FIGURES.setdefault(experiment, []).append(
-            Figure(experiment, name, caption, width, draw, tuple(cites)))
+            Figure(experiment, name, caption_template(name), width, draw, tuple(cites)))
         return f
     return deco
 
@@ -86,10 +89,7 @@ def _markevery(n: int, marks: int = 8) -> int:
 
 # --- Table 1 ------------------------------------------------------------------
 
-@figure("table1", "table1_fault_latency",
-        caption="Distribution of page-fault latency per policy: the share of faults that "
-                "took at most a given time (log scale). Each step is one 1%-wide latency bin "
-                "of the simulator's histogram.")
+@figure("table1", "table1_fault_latency")
 def table1_fault_latency(runs):
     hists = load_runs(runs, "fault_hist.csv", ["latency_us", "count"])
     from matplotlib.ticker import FuncFormatter
@@ -117,10 +117,7 @@ def table1_fault_latency(runs):
     return fig
 
 
-@figure("table1", "table1_cumulative_fault_time", width="full",
-        caption="Cumulative time spent in the page-fault handler while the buffer is "
-                "touched, (a) against the number of pages touched and (b) against simulated "
-                "time.")
+@figure("table1", "table1_cumulative_fault_time", width="full")
 def table1_cumulative_fault_time(runs):
     series = load_runs(runs, "timeseries.csv", ["time_s", "accesses", "fault_time_s"])
     fig, (a, b) = _plt().subplots(1, 2, figsize=(style.FULL_WIDTH, 2.5))
@@ -202,12 +199,7 @@ PHASE_LABELS = {"p1_insert": "P1", "p2_delete": "P2", "pause": "pause",
                 "p3_insert_large": "P3", "serve": "serve"}
 
 
-@figure("fig_bloat", "fig_bloat_rss", width="full",
-        caption="Redis bloat test, one panel per policy: resident memory (RSS, coloured "
-                "line), the part of it never touched since it was mapped (bloat, shaded) "
-                "and the live data set (dotted), over simulated time. Vertical lines mark "
-                "the start of each phase (P1 insert, P2 delete 80%, pause, P3 refill with "
-                "2 MiB values); a cross marks where the run ran out of memory.")
+@figure("fig_bloat", "fig_bloat_rss", width="full")
 def fig_bloat_rss(runs):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -302,18 +294,12 @@ def _promotion_panels(runs: list[Run], column: str, ylabel: str, transform):
     return fig
 
 
-@figure("fig_promotion", "fig_promotion_mmu_overhead", width="full",
-        caption="MMU overhead over time (page-walk cycles as a share of the process's "
-                "cycles in each sampling interval), one panel per workload, when huge pages "
-                "come only from background promotion. Address-order promotion (Linux, "
-                "Ingens) against access-coverage order (HawkEye).")
+@figure("fig_promotion", "fig_promotion_mmu_overhead", width="full")
 def fig_promotion_mmu_overhead(runs):
     return _promotion_panels(runs, "mmu_overhead", "MMU overhead (%)", lambda v: 100 * v)
 
 
-@figure("fig_promotion", "fig_promotion_huge_pages", width="full",
-        caption="Huge pages mapped over time, one panel per workload, when huge pages come "
-                "only from background promotion.")
+@figure("fig_promotion", "fig_promotion_huge_pages", width="full")
 def fig_promotion_huge_pages(runs):
     return _promotion_panels(runs, "huge_pages", "huge pages mapped (2 MiB, count)",
                              lambda v: v)
@@ -321,11 +307,7 @@ def fig_promotion_huge_pages(runs):
 
 # --- §6: fairness ------------------------------------------------------------------------
 
-@figure("fig_fairness", "fig_fairness_speedup", width="column",
-        caption="Co-running processes on fragmented memory: each process's speedup over "
-                "the same process under Linux with 4 KiB pages, per policy, and the "
-                "geometric mean. The legend gives each policy's Jain fairness index over "
-                "the per-process speedups (1 = equal speedups).")
+@figure("fig_fairness", "fig_fairness_speedup", width="column")
 def fig_fairness_speedup(runs):
     from report.tables import fig_fairness, ALL
     df = fig_fairness(runs)
@@ -350,10 +332,7 @@ def fig_fairness_speedup(runs):
     return fig
 
 
-@figure("fig_fairness", "fig_fairness_huge_pages", width="full",
-        caption="Huge pages held by each co-running process over time, one panel per "
-                "process, per policy: which process a policy gives huge pages to first, "
-                "and how many each gets.")
+@figure("fig_fairness", "fig_fairness_huge_pages", width="full")
 def fig_fairness_huge_pages(runs):
     series = load_runs(runs, "timeseries.csv", ["process", "time_s", "huge_pages"])
     procs = list(dict.fromkeys(p for ts in series.values() for p in ts["process"].astype(str)))
@@ -435,27 +414,17 @@ def _sweep_facets(runs, column: str, ylabel: str, transform=lambda v: v, log=Fal
     return fig
 
 
-@figure("sweep", "sweep_runtime", width="full",
-        caption="Run time normalised to Linux with 4 KiB pages at the same memory pressure "
-                "(below 1 = faster), against fragmentation; one panel per workload and "
-                "share of memory left free by other tenants. Hollow markers: the run ran "
-                "out of memory (its run time ends there).")
+@figure("sweep", "sweep_runtime", width="full")
 def sweep_runtime(runs):
     return _sweep_facets(runs, "runtime_norm", "run time / Linux 4 KiB (×)", ref_line=1.0)
 
 
-@figure("sweep", "sweep_p99_latency", width="full",
-        caption="99th-percentile page-fault latency (log scale) against fragmentation; "
-                "one panel per workload and free-memory setting. Hollow markers: out of "
-                "memory.")
+@figure("sweep", "sweep_p99_latency", width="full")
 def sweep_p99_latency(runs):
     return _sweep_facets(runs, "p99_fault_latency_us", "p99 fault latency (µs)", log=True)
 
 
-@figure("sweep", "sweep_bloat", width="full",
-        caption="Peak memory bloat (resident pages never touched since they were mapped, "
-                "MiB) against fragmentation; one panel per workload and free-memory "
-                "setting. Hollow markers: out of memory.")
+@figure("sweep", "sweep_bloat", width="full")
 def sweep_bloat(runs):
     return _sweep_facets(runs, "peak_bloat_bytes", "peak bloat (MiB)",
                          transform=lambda v: v / MIB)
@@ -463,12 +432,7 @@ def sweep_bloat(runs):
 
 # --- §6: overhead and promotion efficiency --------------------------------------------------
 
-@figure("overhead", "overhead_cpu", width="full", cites=("S6-overhead-pmu",),
-        caption="(a) CPU time of each policy's background threads, added up, as a share "
-                "of one core over the run (the line marks the paper's value, claim "
-                "S6-overhead-pmu); (b) run time saved against Linux with 4 KiB pages per "
-                "huge-page promotion, per run (fig_promotion workloads and the Redis bloat "
-                "test).")
+@figure("overhead", "overhead_cpu", width="full", cites=("S6-overhead-pmu",))
 def overhead_cpu(runs, paper):
     from report.tables import ALL, BASELINE, overhead
     df = overhead(runs)
@@ -557,10 +521,7 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-@figure("validation", "validation_measured_vs_simulated", width="full",
-        caption="Simulated against measured on the host kernel, one point per held-apart trace "
-                "and quantity (linux-4k against host-4k, linux-thp against host-thp); error bars "
-                "span the native repetitions, the dashed line is simulated = measured.")
+@figure("validation", "validation_measured_vs_simulated", width="full")
 def validation_measured_vs_simulated(runs):
     """Drawn by report.validation from the validation table (workflows/validation.smk);
     here from the simulated runs and the native runs beside them."""

@@ -1,4 +1,6 @@
 """The Snakemake workflow: config validation, dry run, tiny end-to-end run."""
+import html
+import re
 import shutil
 import subprocess
 import sys
@@ -118,3 +120,39 @@ def test_rerun_is_a_no_op_and_a_parameter_change_reruns_only_dependents(tiny_run
     r = snakemake("-n", "--configfile", "config/test.yaml", "frag.yaml", cwd=tiny_run)
     out = r.stdout + r.stderr
     assert "simulate" in out and "workload_trace" not in out
+
+
+def report_results(report_html: str) -> dict:
+    """The ``var results = {...};`` object of a ``snakemake --report`` HTML file: per
+    file its name, labels and caption (as HTML)."""
+    import json
+    m = re.search(r"var results = (\{.*?\});\s*\n", report_html)
+    assert m, "no results object in the report"
+    return json.loads(m.group(1))
+
+
+def test_snakemake_report_lists_every_figure_with_its_own_caption(tiny_run):
+    """``snakemake --report``: every figure the run drew, with its own caption (its
+    report/captions/<figure>.rst filled with this profile's scale, exactly the text the
+    PDF report prints) and labels; and the claims table."""
+    import json
+    from report.captions import render_caption
+    from report.figures import figure_info
+    out = tiny_run / "results" / "snakemake-report.html"
+    r = snakemake("--configfile", "config/test.yaml", "--report", str(out), cwd=tiny_run)
+    assert r.returncode == 0, r.stderr[-4000:]
+    listed = {Path(k).name: v for k, v in report_results(out.read_text()).items()}
+    drawn = sorted(p.name for p in (tiny_run / "results" / "figures").glob("*.svg"))
+    assert drawn == ["table1_cumulative_fault_time.svg", "table1_fault_latency.svg"]
+    assert sorted(listed) == sorted(drawn + ["claims.csv"])
+    cfg = json.loads((tiny_run / "results" / "config.json").read_text())
+    for name in drawn:
+        info = figure_info(Path(name).stem)
+        text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", listed[name]["caption"])).split())
+        assert text == render_caption(info.caption, cfg, info.experiment)
+        assert text.endswith("At this profile's scale: workload buffer (buffer_touch: "
+                             "order=sequential, size_gib=0.125), on a 1 GiB machine.")
+        assert listed[name]["labels"] == {"figure": info.name, "experiment": "table1",
+                                          "profile": "test"}
+    assert "claims.yaml" in listed["claims.csv"]["caption"]
+    assert listed["claims.csv"]["labels"] == {"table": "claims", "profile": "test"}

@@ -7,6 +7,7 @@ import os
 import sys
 
 import workloads
+from report.captions import profile_scale
 from report.figures import FIGURES
 from sim.config import (
     check_config,
@@ -137,6 +138,19 @@ def experiment_runs(wildcards):
 def experiment_figures(experiment):
     """The SVG files report.figures draws for an experiment (its registry)."""
     return [f"results/figures/{f.name}.svg" for f in FIGURES.get(experiment, [])]
+
+
+def figure_output(path, experiment):
+    """A figure file marked for Snakemake's report, with its own caption
+    (report/captions/<figure>.rst, also the PDF's: report.captions)."""
+    name = os.path.splitext(os.path.basename(path))[0]
+    return report(
+        path,
+        caption=f"../report/captions/{name}.rst",
+        category="Figures",
+        subcategory=experiment,
+        labels={"figure": name, "experiment": experiment, "profile": config["profile"]},
+    )
 
 
 def expected_claims(wildcards=None):

@@ -33,6 +33,7 @@ rule claims:
             "results/claims.csv",
             caption="../report/captions/claims.rst",
             category="Claims",
+            labels={"table": "claims", "profile": config["profile"]},
         ),
     log:
         "logs/report/claims.log",

@@ -59,15 +59,7 @@ for _exp in EXPERIMENTS:
             runs=runs_of(_exp),
             claims=repo_path("config/claims.yaml"),
         output:
-            [
-                report(
-                    f,
-                    caption="../report/captions/figure.rst",
-                    category="Figures",
-                    subcategory=_exp,
-                )
-                for f in experiment_figures(_exp)
-            ],
+            [figure_output(f, _exp) for f in experiment_figures(_exp)],
         log:
             f"logs/figures/{_exp}.log",
         benchmark:
@@ -80,6 +72,8 @@ for _exp in EXPERIMENTS:
             runtime=10,
         params:
             experiment=_exp,
+            # the captions' {{ snakemake.params.scale }} (report.captions)
+            scale=profile_scale(config, _exp),
         shell:
             "python -m report.figures {params.experiment} --out-dir results/figures "
             "--claims-spec {input.claims:q} {input.runs:q} 2> {log:q}"

@@ -78,11 +78,8 @@ if VALIDATION in EXPERIMENTS:
         input:
             "results/tables/validation.csv",
         output:
-            report(
-                "results/figures/validation_measured_vs_simulated.svg",
-                caption="../report/captions/figure.rst",
-                category="Figures",
-                subcategory=VALIDATION,
+            figure_output(
+                "results/figures/validation_measured_vs_simulated.svg", VALIDATION
             ),
         log:
             "logs/figures/validation.log",
@@ -94,6 +91,9 @@ if VALIDATION in EXPERIMENTS:
         resources:
             mem_mb=1000,
             runtime=5,
+        params:
+            # the caption's {{ snakemake.params.scale }} (report.captions)
+            scale=profile_scale(config, VALIDATION),
         shell:
             "python -m report.validation --table {input} --figure {output} 2> {log}"
 

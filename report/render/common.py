@@ -88,6 +88,7 @@ def figures_for(ctx: Context, experiment: str) -> list[Fig]:
     """The figures of an experiment found in the figures directory: those registered for it
     (report.figures), else every ``<experiment>_*.svg``; a registered one missing is warned
     about and left out."""
+    from report.captions import render_caption
     from report.figures import FIGURES, figure_info
     out = []
     registered = FIGURES.get(experiment, [])
@@ -95,14 +96,17 @@ def figures_for(ctx: Context, experiment: str) -> list[Fig]:
         for f in registered:
             path = ctx.figures_dir / f"{f.name}.svg"
             if path.is_file():
-                out.append(Fig(f"fig-{f.name}", f.caption, path, wide=f.width == "full"))
+                out.append(Fig(f"fig-{f.name}", render_caption(f.caption, ctx.cfg, f.experiment),
+                               path, wide=f.width == "full"))
             else:
                 warn(f"figure {path} not found; left out of the report")
     else:
         for path in sorted(ctx.figures_dir.glob(f"{experiment}_*.svg")):
             info = figure_info(path.stem)
-            out.append(Fig(f"fig-{path.stem}", info.caption if info else path.stem.replace("_", " "),
-                           path, wide=bool(info and info.width == "full")))
+            caption = (render_caption(info.caption, ctx.cfg, info.experiment) if info
+                       else path.stem.replace("_", " "))
+            out.append(Fig(f"fig-{path.stem}", caption, path,
+                           wide=bool(info and info.width == "full")))
     return out
 
 
