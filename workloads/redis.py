@@ -247,6 +247,7 @@ HOST_BYTES_PER_KEY = 350
 @register("redis")
 class Redis(Workload):
     __doc__ = __doc__  # the module docstring documents parameters and phases
+    work_unit = "operations"
     defaults = {
         "n_keys": 65536,
         "key_bytes": 10,
@@ -314,6 +315,7 @@ class Redis(Workload):
             while True:
                 i, done = R.run_ops(heap.st, mode, keys, reads, i, end, OUT_RECORDS)
                 em.drain()
+                self.progress(int(heap.st.S[A.OPS]), total_ops)
                 if done:
                     return
                 heap.grow()
