@@ -61,9 +61,9 @@ if TYPE_CHECKING:
 
 SPEC_KEYS = {"machine", "pressure", "policy", "run", "processes", "seed", "labels"}
 REQUIRED_SPEC_KEYS = {"machine", "policy"}
-# CPU seconds of the first compilation of the kernels (sim.warmup, every policy's):
-# `python -m sim.warmup` with an empty NUMBA_CACHE_DIR, this project's 2-core VM, 2026-11-29
-COMPILE_S = 0
+# seconds of the first compilation of the kernels (all policies'): `python -m sim.warmup`
+# with an empty NUMBA_CACHE_DIR took 42 s of CPU (this project's 2-core VM, 2026-11-29)
+COMPILE_S = 40
 # the result tables a run writes per policy (README.md "Result tables")
 TABLES = ("summary.csv", "timeseries.csv", "events.csv", "threads.csv", "fault_hist.csv",
           "phases.csv")
