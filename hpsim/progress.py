@@ -7,7 +7,10 @@ file would keep as one long line): the first after ``FIRST_S`` of wall
 time (a job done sooner prints none), then at most every ``LOG_INTERVAL_S``,
 and a last one with the whole job's rate when it ends::
 
-    linux-thp [2/6]: 41% 12.6M/30.7M records, 1.31M records/s, 00:10 elapsed, ETA 00:13, simulated 48.20 s
+    linux-thp [2/5]: 26% 18.8M/71.9M records, 18.7M records/s, 00:01 elapsed, ETA 00:02,
+    simulated 0.66 s, 31% memory free
+
+(one line in the log; a default-profile run of fig_fairness, 2026-11-29).
 
 ``Progress.update`` is called by the jobs' Python loops between chunks of
 work (never inside compiled kernels): it costs a subtraction and tqdm's
@@ -30,9 +33,10 @@ LOG_INTERVAL_S = 10.0
 FIRST_S = 1.0
 # wall seconds between two redraws of a bar on a terminal
 TTY_INTERVAL_S = 0.5
-# a log line: done of total, rate, elapsed, ETA, then the job's own note (postfix)
+# a log line: done of total, rate, elapsed, ETA, then the job's own note (postfix);
+# the unit carries its leading space (" records"), as tqdm's rate_fmt wants it
 LOG_FORMAT = ("{desc}: {percentage:.0f}% {n_fmt}/{total_fmt}{unit}, {rate_fmt}, "
-              "{elapsed} elapsed, ETA {remaining}{postfix}")  # unit: " records"
+              "{elapsed} elapsed, ETA {remaining}{postfix}")
 
 
 class _Bar(tqdm):
@@ -92,7 +96,9 @@ class Progress:
         self.interval = float(interval)
         self.log = not tty
         first = min(self.interval, FIRST_S)
-        self.bar = _Bar(total=max(int(total), 1), desc=desc, unit=f" {unit}", unit_scale=True,
+        total = max(int(total), 1)
+        # k/M/G from 1000 on; below, exact counts (tqdm would write 4 as "4.00")
+        self.bar = _Bar(total=total, desc=desc, unit=f" {unit}", unit_scale=total >= 1000,
                         mininterval=first, delay=first, miniters=1, leave=True, note=note,
                         file=stream if tty else _Lines(stream), dynamic_ncols=tty,
                         bar_format=None if tty else LOG_FORMAT)

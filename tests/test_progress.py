@@ -166,5 +166,20 @@ def test_first_compilation_announces_itself_once(tmp_path, monkeypatch):
     assert out.getvalue().strip() == msg
 
 
-def test_interval_defaults():
-    assert progress.FIRST_S <= progress.TTY_INTERVAL_S * 2 <= progress.LOG_INTERVAL_S
+def test_a_log_gets_a_line_at_least_every_10_s():   # issue 14
+    assert progress.FIRST_S <= progress.LOG_INTERVAL_S <= 10
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_on_a_terminal_the_bar_is_redrawn_in_place():
+    out = _Terminal()
+    with Progress("job", 4, interval=0, stream=out) as p:
+        for done in range(1, 5):
+            p.update(done)
+    text = out.getvalue()
+    assert text.count("\r") >= 4 and text.endswith("\n") and text.count("\n") == 1
+    assert "4/4" in text
