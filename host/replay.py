@@ -93,7 +93,7 @@ def parse(text: str) -> dict:
 
 
 def replay_once(trace, policy: str, sample_s: float, offset: int = 0,
-                instrument: bool = True, progress: float | bool | None = False,
+                instrument: bool = True, progress: float | bool | None = True,
                 desc: str = "") -> dict:
     """One native replay of ``trace`` (``instrument``: time every access that
     may fault); returns parse()'s dict plus ``vmstat`` (deltas of the

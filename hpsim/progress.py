@@ -27,6 +27,8 @@ from typing import Callable
 
 from tqdm import tqdm
 
+from hpsim.io import InputError
+
 # wall seconds between two lines in a log file (issue 14: at least every 10 s)
 LOG_INTERVAL_S = 10.0
 # wall seconds before the first line: a job of seconds shows its ETA once
@@ -141,9 +143,9 @@ def progress_options(ap: argparse.ArgumentParser) -> None:
 def progress_interval(a: argparse.Namespace) -> float | None | bool:
     """The ``interval`` for ``Progress`` from ``progress_options``' options:
     False with --quiet, the SECONDS of --progress, else None (the default).
-    Raises ValueError for a negative or NaN SECONDS."""
+    Raises InputError for a negative or NaN SECONDS."""
     if a.quiet:
         return False
     if a.progress is not None and not a.progress >= 0:
-        raise ValueError(f"--progress {a.progress}: must be >= 0 seconds")
+        raise InputError(f"--progress {a.progress}: must be >= 0 seconds")
     return a.progress
