@@ -52,6 +52,9 @@ class Workload(ABC):
     defaults: ClassVar[dict[str, Any]] = {}
     # what the generator's progress counts (``progress``), plural
     work_unit: ClassVar[str] = "accesses"
+    # progress off unless ``write`` turns it on (``generate`` called by hand)
+    _interval: float | bool | None = False
+    _bar: Progress | None = None
 
     def __init__(self, params: dict | None = None, seed: int = 0):
         """Raises ValueError, one line per problem, naming ``<kind>.params.<key>``."""
