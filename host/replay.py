@@ -46,6 +46,7 @@ import pandas as pd
 
 from hpsim.cli import cli
 from hpsim.io import InputError, atomic_paths, log
+from hpsim.progress import Progress, progress_interval, progress_options
 from host import kernel, native
 from workloads.trace import TraceReader
 
@@ -61,14 +62,19 @@ class NotMeasured(Exception):
     """This host cannot make the run; the message says why."""
 
 
-def _stream(reader: TraceReader, stdin) -> None:
-    """Write the trace's records to the child: blocks of u32 n, n words, n args."""
+def _stream(reader: TraceReader, stdin, bar: Progress) -> None:
+    """Write the trace's records to the child: blocks of u32 n, n words, n args.
+    The child replays as it reads (the pipe holds far less than a block), so
+    the records sent are the replay's progress (``bar``)."""
+    sent = 0
     for words, args in reader.columns():
         for s in range(0, len(words), BLOCK):
             w, a = words[s:s + BLOCK], args[s:s + BLOCK]
             stdin.write(struct.pack("<I", len(w)))
             stdin.write(np.ascontiguousarray(w, "<u8").tobytes())
             stdin.write(np.ascontiguousarray(a, "<u4").tobytes())
+            sent += len(w)
+            bar.update(sent)
     stdin.write(struct.pack("<I", 0))
     stdin.flush()
 
@@ -89,10 +95,12 @@ def parse(text: str) -> dict:
 
 
 def replay_once(trace, policy: str, sample_s: float, offset: int = 0,
-                instrument: bool = True) -> dict:
+                instrument: bool = True, progress: float | bool | None = True,
+                desc: str = "") -> dict:
     """One native replay of ``trace`` (``instrument``: time every access that
     may fault); returns parse()'s dict plus ``vmstat`` (deltas of the
-    machine-wide counters over the child's life)."""
+    machine-wide counters over the child's life).  progress: records
+    replayed, on stderr (``hpsim.progress.Progress``'s interval), named desc."""
     reader = TraceReader(trace)
     exe = native.binary()
     before = kernel.vmstat()
@@ -101,7 +109,9 @@ def replay_once(trace, policy: str, sample_s: float, offset: int = 0,
                                  str(int(sample_s * 1e9)), str(offset)],
                                 stdin=subprocess.PIPE, stdout=out, stderr=err)
         try:
-            _stream(reader, proc.stdin)
+            with Progress(desc or policy, int(reader.trailer["n_records"]),
+                          interval=progress) as bar:
+                _stream(reader, proc.stdin, bar)
         except BrokenPipeError:
             pass
         finally:
@@ -241,13 +251,14 @@ def not_measured_row(reason: str, policy: str, labels: dict, trace) -> dict:
 
 def run(trace, policy: str, out_dir, repeat: int = 5, sample_s: float = 0.01,
         labels: dict | None = None, max_share: float = 0.5, max_bytes: int = 2 << 30,
-        offset: int = 0) -> pd.DataFrame:
+        offset: int = 0, progress: float | bool | None = True) -> pd.DataFrame:
     """Replay ``trace`` natively ``repeat`` times under ``policy`` and write
     summary.csv, repeats.csv, timeseries.csv, phases.csv, fault_hist.csv,
     events.csv and threads.csv into ``out_dir`` (all or none).  Refuses
     (a ``not_measured`` row) a trace mapping more than ``max_bytes`` or
     ``max_share`` of MemAvailable at peak, checked before every repetition.
-    Returns the summary.  Raises InputError for a bad trace or argument."""
+    progress: each replay's progress lines (``replay_once``).  Returns the
+    summary.  Raises InputError for a bad trace or argument."""
     if policy not in MODES:
         raise InputError(f"--policy {policy!r}: allowed: {sorted(MODES)}")
     if repeat < 1:
@@ -267,8 +278,11 @@ def run(trace, policy: str, out_dir, repeat: int = 5, sample_s: float = 0.01,
         if reason is not None:
             break
         try:
-            plain = replay_once(trace, policy, sample_s, offset, instrument=False)
-            res = replay_once(trace, policy, sample_s, offset, instrument=True)
+            rep = f"{policy} repetition {i + 1}/{repeat}"
+            plain = replay_once(trace, policy, sample_s, offset, instrument=False,
+                                progress=progress, desc=f"{rep}, timed")
+            res = replay_once(trace, policy, sample_s, offset, instrument=True,
+                              progress=progress, desc=f"{rep}, instrumented")
         except native.NativeUnavailable as e:
             reason = str(e)
             break
@@ -322,6 +336,7 @@ def main(argv=None) -> int:
     ap.add_argument("--max-share", type=float, default=0.5,
                     help="largest share of MemAvailable a run may map")
     ap.add_argument("--max-gib", type=float, default=2.0, help="largest mapping, GiB")
+    progress_options(ap)
     a = ap.parse_args(argv)
     try:
         labels = json.loads(a.labels)
@@ -330,7 +345,7 @@ def main(argv=None) -> int:
     if not a.sample_interval_s > 0 or not 0 < a.max_share <= 1 or not a.max_gib > 0:
         raise InputError("--sample-interval-s and --max-gib must be > 0, --max-share in (0, 1]")
     s = run(a.trace, a.policy, a.out_dir, a.repeat, a.sample_interval_s, labels, a.max_share,
-            int(a.max_gib * 2**30))
+            int(a.max_gib * 2**30), progress=progress_interval(a))
     r = s.iloc[0]
     if r.get("not_measured"):
         print(f"not measured: {r['not_measured']}", file=sys.stderr)

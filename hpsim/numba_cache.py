@@ -10,6 +10,7 @@ made here also key on the bytes of every file of the group.  Used by
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 
 from numba.core.caching import CompileResultCacheImpl, FunctionCache
@@ -40,3 +41,32 @@ def keyed_cache(stamp: bytes) -> type[FunctionCache]:
     impl = type("KeyedCacheImpl", (CompileResultCacheImpl,),
                 {"_locator_classes": [keyed(c) for c in CompileResultCacheImpl._locator_classes]})
     return type("KeyedFunctionCache", (FunctionCache,), {"_impl_class": impl})
+
+
+def is_cached(dispatcher) -> bool:
+    """Whether numba's on-disk cache holds a compiled ``dispatcher`` (any
+    signature) that is valid for its sources now, i.e. whether its first call
+    loads instead of compiling.  Reads numba's index file the way numba's
+    ``IndexDataCacheFile._load_index`` does (through it: a stale stamp or
+    another numba version reads as empty); False if that private API moved."""
+    try:
+        return bool(dispatcher._cache._cache_file._load_index())
+    except (AttributeError, OSError, ValueError, EOFError):
+        return False
+
+
+def cache_dir(dispatcher) -> str:
+    """The folder of ``dispatcher``'s on-disk cache (under NUMBA_CACHE_DIR
+    when set, else ``__pycache__`` beside its source), or "?" if unknown."""
+    return str(getattr(getattr(dispatcher, "_cache", None), "_cache_path", "?"))
+
+
+def announce_compile(dispatcher, what: str, seconds: float, stream=None) -> bool:
+    """Before a first call that will compile (``is_cached`` false), say so on
+    ``stream`` (default stderr), with the measured duration ``seconds`` and
+    the cache folder, instead of a silent pause; returns whether it did."""
+    if is_cached(dispatcher):
+        return False
+    print(f"compiling {what}, about {seconds:.0f} s, once per machine "
+          f"(numba cache: {cache_dir(dispatcher)})", file=stream or sys.stderr, flush=True)
+    return True

@@ -29,11 +29,14 @@ from pathlib import Path
 
 from hpsim.cli import cli
 from hpsim.io import InputError, atomic_paths
+from hpsim.numba_cache import announce_compile
 from hpsim.units import MIB
+from machine import engine
 from machine.constants import C_ACCESSES
 from policies.base import policy_class
 from sim import budget
-from sim.simulate import TABLES, Simulation, TraceCursor, machine_params, parse_run_args
+from sim.simulate import (COMPILE_S, TABLES, Simulation, TraceCursor, machine_params,
+                          parse_run_args)
 from workloads.trace import RECORD_BYTES, TraceReader
 
 
@@ -92,12 +95,14 @@ def cache_fits(spec: dict, traces: list[str], mem_mb: float | None) -> int:
 
 
 def simulate_all(spec: dict, traces: list[str], out_dir, mem_mb: float | None = None,
-                 progress: bool = True) -> dict[str, int]:
+                 progress: float | bool | None = True) -> dict[str, int]:
     """Run every policy of ``spec`` (see module doc) on ``traces`` and write
     each one's tables into ``out_dir``/<policy>/, all policies' or none
     (written beside their names as each policy ends, renamed into place
     when the last one is done: ``hpsim.io.atomic_paths``); returns each policy's
-    accesses replayed (the machines themselves are freed).  Raises what
+    accesses replayed (the machines themselves are freed).  progress: each
+    simulation's progress lines (``Simulation``), named by its policy and
+    place in the run, e.g. "linux-thp [2/6]".  Raises what
     ``Simulation`` raises (InputError, ValueError) for a bad spec, trace or
     budget."""
     specs = policy_specs(spec)
@@ -113,7 +118,8 @@ def simulate_all(spec: dict, traces: list[str], out_dir, mem_mb: float | None = 
             name = one["policy"]["name"]
             print(f"simulating {name} on {', '.join(traces)}", file=sys.stderr, flush=True)
             sim = Simulation(one, traces, progress=progress, mem_mb=sim_mb,
-                             cursor=cache.cursor if cache else TraceCursor)
+                             cursor=cache.cursor if cache else TraceCursor,
+                             desc=f"{name} [{k + 1}/{len(specs)}]")
             sim.run()
             for data, tmp in zip(sim.tables().values(), tmps[k * len(TABLES):]):
                 tmp.write_bytes(data)
@@ -137,7 +143,8 @@ def main(argv=None) -> int:
     if not isinstance(spec, dict):
         raise InputError("--spec must be a JSON object (see --help)")
     t0 = time.perf_counter()
-    simulate_all(spec, a.trace, a.out_dir, mem_mb=a.mem_mb, progress=not a.quiet)
+    announce_compile(engine.replay, "simulation kernels", COMPILE_S)
+    simulate_all(spec, a.trace, a.out_dir, mem_mb=a.mem_mb, progress=a.progress)
     print(f"run done in {time.perf_counter() - t0:.1f} s wall", file=sys.stderr)
     return 0
 

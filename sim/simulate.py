@@ -34,6 +34,8 @@ import numpy as np
 from hpsim import options
 from hpsim.cli import cli
 from hpsim.io import InputError, atomic_paths
+from hpsim.numba_cache import announce_compile
+from hpsim.progress import Progress, progress_interval, progress_options
 from hpsim.units import HUGE_SHIFT, PAGE_SHIFT, PAGE_SIZE
 from machine import engine
 from machine.constants import (C_ACCESSES, C_BLOAT_PAGES, C_CLOCK, C_COMPACT_MIGRATED,
@@ -59,6 +61,9 @@ if TYPE_CHECKING:
 
 SPEC_KEYS = {"machine", "pressure", "policy", "run", "processes", "seed", "labels"}
 REQUIRED_SPEC_KEYS = {"machine", "policy"}
+# seconds of the first compilation of the kernels (all policies'): `python -m sim.warmup`
+# with an empty NUMBA_CACHE_DIR took 42 s of CPU (this project's 2-core VM, 2026-11-29)
+COMPILE_S = 40
 # the result tables a run writes per policy (README.md "Result tables")
 TABLES = ("summary.csv", "timeseries.csv", "events.csv", "threads.csv", "fault_hist.csv",
           "phases.csv")
@@ -121,9 +126,12 @@ def machine_params(spec: dict) -> MachineParams:
 
 
 class Simulation:
-    def __init__(self, spec: dict, traces: list[str], progress: bool = True,
-                 cursor=TraceCursor, mem_mb: float | None = None):
-        """cursor: what streams a trace's records (``sim.bench`` passes
+    def __init__(self, spec: dict, traces: list[str], progress: float | bool | None = True,
+                 cursor=TraceCursor, mem_mb: float | None = None, desc: str | None = None):
+        """progress: ``hpsim.progress.Progress``'s interval (True or None: the
+        default, lines on stderr at most every 10 s in a log; seconds; False:
+        none); desc names the run in its lines (default: the policy).
+        cursor: what streams a trace's records (``sim.bench`` passes
         one that replays records decoded beforehand, to time the loop alone).
         mem_mb: the host-memory budget in MiB (default: the host's memory);
         a run that would need more is refused before it starts
@@ -172,7 +180,9 @@ class Simulation:
         self._phase_open = {pr.pid: (pr.phase, _phase_counters(pr)) for pr in self.m.procs}
         self.phase_spans: list[dict] = []
         self.progress = progress
-        self._last_report = time.perf_counter()
+        self.desc = desc or pol["name"]
+        self._bar = None
+        self._t_s = 0.0          # the simulated time the progress lines show
         self._prev = {}
         self._row_bytes = None   # host bytes of one time-series row, measured on the first
 
@@ -184,6 +194,7 @@ class Simulation:
         while pr.running:
             limit = int(self.t_next * self.hz)
             if cur.words is None or cur.i >= len(cur.words):
+                self.report_progress(pr.C[C_CLOCK] / self.hz)   # between chunks
                 if not cur.next_chunk():
                     pr.running = False
                     pr.exit_cycles = int(pr.C[C_CLOCK])
@@ -245,6 +256,12 @@ class Simulation:
                 pr.C[C_CLOCK] += int(pause * self.hz)
 
     def run(self) -> None:
+        """Replay the traces to their ends (or ``run.max_time_s``); progress
+        on stderr: records replayed of the traces' (their ``n_records``)."""
+        if self.progress is not False:
+            self._bar = Progress(self.desc, sum(int(c.reader.trailer["n_records"])
+                                                for c in self.cursors),
+                                 interval=self.progress, note=self._note)
         m = self.m
         self.sample(0.0)
         t_sample = self.sample_s
@@ -283,16 +300,20 @@ class Simulation:
         if end > t_sample - self.sample_s:   # else the last sample already shows the end
             self.sample(end, final=True)
         self.end_s = end
+        self.report_progress(end)
+        if self._bar is not None:
+            self._bar.close()
 
     def report_progress(self, t: float) -> None:
-        if not self.progress:
+        """A progress line at simulated time ``t`` (s), if its interval has passed."""
+        if self._bar is None:
             return
-        now = time.perf_counter()
-        if now - self._last_report > 5:
-            acc = sum(int(p.C[C_ACCESSES]) for p in self.m.procs)
-            print(f"  simulated {t:9.2f} s, {acc:,} accesses, "
-                  f"{self.m.free_fraction():.1%} memory free", file=sys.stderr, flush=True)
-            self._last_report = now
+        self._t_s = t
+        self._bar.update(sum(c.record_base + (c.i if c.words is not None else 0)
+                             for c in self.cursors))
+
+    def _note(self) -> str:
+        return f"simulated {self._t_s:.2f} s, {self.m.free_fraction():.0%} memory free"
 
     # --- results ----------------------------------------------------------
     def sample(self, t: float, final: bool = False) -> None:
@@ -525,17 +546,20 @@ def _quantile(hist: np.ndarray, edges: np.ndarray, q: float) -> float:
 
 def parse_run_args(argv, prog: str, doc: str, out_dir_help: str, mem_mb_help: str):
     """The command line shared by ``sim.simulate`` and ``sim.batch``: --spec
-    (JSON), --trace (one per process), --out-dir, --quiet, --mem-mb.  Returns
-    (the parsed arguments, the decoded spec, not yet checked for shape).
-    Raises InputError for --mem-mb <= 0 or a --spec that is not JSON."""
+    (JSON), --trace (one per process), --out-dir, --progress [SECONDS] /
+    --quiet (``hpsim.progress``; ``a.progress`` becomes ``Progress``'s
+    interval), --mem-mb.  Returns (the parsed arguments, the decoded spec,
+    not yet checked for shape).  Raises InputError for --mem-mb <= 0, a
+    negative --progress or a --spec that is not JSON."""
     ap = argparse.ArgumentParser(prog=prog, description=doc,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--spec", required=True, help="JSON run specification (see above)")
     ap.add_argument("--trace", action="append", required=True, help="trace file, per process")
     ap.add_argument("--out-dir", required=True, help=out_dir_help)
-    ap.add_argument("--quiet", action="store_true")
     ap.add_argument("--mem-mb", type=float, default=None, help=mem_mb_help)
+    progress_options(ap)
     a = ap.parse_args(argv)
+    a.progress = progress_interval(a)
     if a.mem_mb is not None and not a.mem_mb > 0:
         raise InputError(f"--mem-mb {a.mem_mb}: must be > 0")
     try:
@@ -553,7 +577,8 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     if not isinstance(spec, dict) or not isinstance(spec.get("policy"), dict):
         raise InputError("--spec must be a JSON object with a 'policy' object (see --help)")
-    sim = Simulation(spec, a.trace, progress=not a.quiet, mem_mb=a.mem_mb)
+    announce_compile(engine.replay, "simulation kernels", COMPILE_S)
+    sim = Simulation(spec, a.trace, progress=a.progress, mem_mb=a.mem_mb)
     print(f"simulating {spec['policy'].get('name')} on {', '.join(a.trace)}", file=sys.stderr,
           flush=True)
     sim.run()          # a trace error found mid-run is an input error too (hpsim.cli)

@@ -12,8 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from hpsim.cli import cli
+from hpsim.numba_cache import announce_compile
 from hpsim.units import MIB, PAGE_SIZE
+from machine import engine
 from policies import REGISTRY
+from sim.simulate import COMPILE_S
 from sim.testing import run, small_spec
 
 A = 0x40000000
@@ -34,6 +37,7 @@ def exercise(w):
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     t0 = time.perf_counter()
+    announce_compile(engine.replay, "simulation kernels", COMPILE_S)
     for policy in sorted(REGISTRY):
         sim = run(small_spec(policy, memory_mib=64), [exercise])
         sim.m.check_invariants()

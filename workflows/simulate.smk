@@ -2,7 +2,7 @@
 import glob
 import re
 
-from sim.simulate import TABLES
+from sim.simulate import COMPILE_S, TABLES
 
 KERNELS = kernels_flag()
 
@@ -38,6 +38,11 @@ rule compile_kernels:
     resources:
         mem_mb=2000,
         runtime=10,
+    message:
+        (
+            f"compiling simulation kernels, about {COMPILE_S} s, once per machine "
+            f"(numba cache: {os.path.dirname(KERNELS)})"
+        )
     shell:
         "python -m sim.warmup {output} 2> {log}"
 

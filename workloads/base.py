@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from hpsim.options import validate_params
+from hpsim.progress import Progress
 from hpsim.units import MIB, PAGE_SIZE
 from workloads.trace import VERSION, TraceWriter
 
@@ -49,6 +50,11 @@ class Workload(ABC):
 
     kind: ClassVar[str]
     defaults: ClassVar[dict[str, Any]] = {}
+    # what the generator's progress counts (``progress``), plural
+    work_unit: ClassVar[str] = "accesses"
+    # progress off unless ``write`` turns it on (``generate`` called by hand)
+    _interval: float | bool | None = False
+    _bar: Progress | None = None
 
     def __init__(self, params: dict | None = None, seed: int = 0):
         """Raises ValueError, one line per problem, naming ``<kind>.params.<key>``."""
@@ -82,13 +88,30 @@ class Workload(ABC):
     def generate(self, out: TraceWriter) -> None:
         """Write the whole trace through ``out``."""
 
-    def write(self, path, version: int = VERSION) -> dict:
+    def progress(self, done: int, total: int) -> None:
+        """Generators call this between chunks of work (never in compiled
+        code): ``done`` of ``total`` ``work_unit`` by now.  A progress line on
+        stderr (``hpsim.progress``) when its interval has passed, with the
+        records written so far."""
+        if self._bar is None and self._interval is not False:
+            w = self._writer
+            self._bar = Progress(f"generate {self.kind}", total, self.work_unit, self._interval,
+                                 note=lambda: f"{w.n_records + w._n:,} records written")
+        if self._bar is not None:
+            self._bar.update(done)
+
+    def write(self, path, version: int = VERSION, progress: float | bool | None = True) -> dict:
         """Generate into ``path`` atomically (in trace format ``version``);
-        returns the trailer totals."""
+        returns the trailer totals.  progress: ``hpsim.progress.Progress``'s
+        interval (True or None: its default; seconds; False: no lines)."""
         self.trailer_extra: dict = {}
+        self._interval, self._bar = progress, None
         with TraceWriter(path, self.header(), version=version) as w:
+            self._writer = w
             self.generate(w)
             # generators may add totals (e.g. live-bytes checkpoints) to the trailer
             w.close(extra=self.trailer_extra)
+        if self._bar is not None:
+            self._bar.close()
         return {"n_accesses": w.n_accesses, "n_records": w.n_records,
                 "peak_mapped_bytes": w.peak_mapped_pages * PAGE_SIZE}

@@ -16,6 +16,7 @@ from workloads.trace import PAGE_SIZE
 
 @register("buffer_touch")
 class BufferTouch(Workload):
+    work_unit = "pages"
     defaults = {
         "size_gib": 10.0,          # paper Table 1: 10 GB buffer
         "base_addr": 0x7F0000000000,  # 2 MiB aligned, like a large glibc malloc -> mmap
@@ -57,8 +58,11 @@ class BufferTouch(Workload):
         out.cycles(int(p["cycles_per_access"]), float(p["llc_misses_per_access"]))
         out.mmap(base, size)
         out.phase("touch")
+        done = 0
         for pages in self.page_order(size // PAGE_SIZE):
             out.access(np.uint64(base) + pages * np.uint64(PAGE_SIZE), bool(p["write"]))
+            done += len(pages)
+            self.progress(done, size // PAGE_SIZE)
         if p["free_at_end"]:
             out.phase("free")
             out.munmap(base, size)

@@ -1,7 +1,10 @@
 """Command line: generate one workload trace.
 
     python -m workloads.generate --spec '{"kind": "buffer_touch", "params": {...}, "seed": 1}' \
-        --out results/traces/buffer.trace
+        --out results/traces/buffer.trace [--progress SECONDS | --quiet]
+
+Progress on stderr: work done of the total (the generator's unit), rate,
+ETA and the records written so far (``hpsim.progress``).
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import time
 
 from hpsim.cli import cli
 from hpsim.io import InputError
+from hpsim.progress import progress_interval, progress_options
 from workloads import base
 
 
@@ -22,6 +26,7 @@ def main(argv=None) -> int:
     ap.add_argument("--spec", required=True,
                     help="JSON object with keys kind, params, seed")
     ap.add_argument("--out", required=True, help="trace file to write")
+    progress_options(ap)
     a = ap.parse_args(argv)
     try:
         spec = json.loads(a.spec)
@@ -35,7 +40,7 @@ def main(argv=None) -> int:
     wl = base.get(spec["kind"])(spec.get("params", {}), int(spec.get("seed", 0)))
     t0 = time.perf_counter()
     print(f"generating {spec['kind']} -> {a.out}", file=sys.stderr, flush=True)
-    totals = wl.write(a.out)
+    totals = wl.write(a.out, progress=progress_interval(a))
     print(f"done in {time.perf_counter() - t0:.1f} s: {totals}", file=sys.stderr)
     return 0
 

@@ -317,6 +317,7 @@ HOST_BYTES_PER_EDGE = 70
 @register("graph500")
 class Graph500(Workload):
     __doc__ = __doc__  # the module docstring documents parameters and layout
+    work_unit = "BFS roots"
     defaults = {
         "scale": 16,
         "edgefactor": 16,
@@ -424,7 +425,9 @@ class Graph500(Workload):
                             Slot(ta, True, is_disc)])
             emit_rows(out, nf, [head, body])
 
-        for root in self.traced_roots(roots):
+        traced = self.traced_roots(roots)
+        for k, root in enumerate(traced):
+            self.progress(k, len(traced))
             mmap("vlist")
             sweep(out, va["bfs_tree"], sizes["bfs_tree"], write=True)   # bfs_tree[k] = -1
             out.access(np.array([va["vlist"], va["bfs_tree"] + ELEM * int(root)], np.uint64),
@@ -433,6 +436,7 @@ class Graph500(Workload):
             reached.append(int((par >= 0).sum()))
             scanned.append(int(sc))
             munmap("vlist")
+        self.progress(len(traced), len(traced))
         self.trailer_extra["graph500"] = {
             "n_vertices": nv, "n_edges_generated": m, "n_edges_undirected": int(g.n_edges),
             "n_self_loops": g.n_self_loops, "roots": [int(r) for r in roots],

@@ -52,6 +52,7 @@ class Hotspot(Workload):
         for s in range(0, n, step):
             out.access(base + np.arange(s, min(s + step, n), dtype=np.uint64)
                        * np.uint64(PAGE_SIZE), True)
+            self.progress(min(s + step, n), n + int(p["accesses"]))
         out.phase("run")
         left = int(p["accesses"])
         while left:
@@ -62,4 +63,5 @@ class Hotspot(Workload):
             out.access(base + page.astype(np.uint64) * np.uint64(PAGE_SIZE),
                        rng.random(k) < p["write_fraction"])
             left -= k
+            self.progress(n + int(p["accesses"]) - left, n + int(p["accesses"]))
         self.trailer_extra["hotspot"] = {"hot_first_page": int(hot0), "hot_pages": int(n_hot)}

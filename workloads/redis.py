@@ -96,6 +96,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hpsim.numba_cache import announce_compile
 from workloads import arena_state as A
 from workloads import redis_jit as R
 from workloads import zipf
@@ -105,6 +106,10 @@ from workloads.jemalloc import Jemalloc
 YCSB_READ = {"A": 0.5, "B": 0.95, "C": 1.0}
 # records the output may hold before the generator hands them to the trace writer
 OUT_RECORDS = 1 << 20
+# seconds of the first compilation of the Redis and jemalloc kernels: a small redis
+# trace with an empty NUMBA_CACHE_DIR took 68 s of CPU, 1.2 s with the cache
+# (`python -m workloads.generate`, this project's 2-core VM, 2026-11-29)
+COMPILE_S = 65
 _SLICE = 1 << 22                     # records per TraceWriter.access call
 
 
@@ -247,6 +252,7 @@ HOST_BYTES_PER_KEY = 350
 @register("redis")
 class Redis(Workload):
     __doc__ = __doc__  # the module docstring documents parameters and phases
+    work_unit = "operations"
     defaults = {
         "n_keys": 65536,
         "key_bytes": 10,
@@ -285,6 +291,7 @@ class Redis(Workload):
 
     def generate(self, out):
         p = self.params
+        announce_compile(R.run_ops, "Redis trace generator kernels", COMPILE_S)
         rng = np.random.default_rng(self.seed)
         n = int(p["n_keys"])
         kb, vb, bvb = int(p["key_bytes"]), int(p["value_bytes"]), int(p["big_value_bytes"])
@@ -314,6 +321,7 @@ class Redis(Workload):
             while True:
                 i, done = R.run_ops(heap.st, mode, keys, reads, i, end, OUT_RECORDS)
                 em.drain()
+                self.progress(int(heap.st.S[A.OPS]), total_ops)
                 if done:
                     return
                 heap.grow()

@@ -133,6 +133,7 @@ def grid_search(grid: np.ndarray, energy: np.ndarray):
 @register("xsbench")
 class XSBench(Workload):
     __doc__ = __doc__  # the module docstring documents parameters and layout
+    work_unit = "lookups"
     defaults = {
         "size": "large",
         "grid_scale": 1.0,
@@ -258,6 +259,7 @@ class XSBench(Workload):
                           Slot(lo_a, False, None, 6),
                           Slot(lo_a + U(2 * POINT_BYTES - 1), False, None, 6)])
             emit_rows(out, k, [search, head, body])
+            self.progress(int(p["lookups"]) - left, int(p["lookups"]))
         self.trailer_extra["xsbench"] = {
             "n_isotopes": n_iso, "n_gridpoints": n_gp, "array_bytes": sizes,
             "footprint_bytes": self.footprint_bytes(), "lookups_per_material": per_mat.tolist()}
