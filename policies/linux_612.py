@@ -42,15 +42,15 @@ reclaim -> shrink_slab) when an allocation   SWAP_CLUSTER_MAX (``direct_reclaim_
 fails                                        pages are freed; the faulting process pays
 ``deferred_split_scan``: from the list       ``ThpShrinker.shrink``: the same walk; the
 head, a THP not underused is removed         whole list when the goal is not reached
-(``list_del_init``), an underused one split  (kswapd lowers its priority until it has
+(``list_del_init``), an underused one split (kswapd lowers its priority until it has
                                              scanned every object)
 ``thp_underused``: false at once if          ``thp_underused(mask, max_ptes_none)``:
 max_ptes_none == 511; memchr_inv each        the same early exits on the region's
 sub-page in order, true once zero pages >    zero sub-pages (``zero_subpage_mask``)
 max_ptes_none, false once filled >= 512 -
 max_ptes_none
-``split_folio`` -> ``__split_huge_page`` ->  ``release_zero_pages(..., to_zero_page=
-``remap_page(RMP_USE_SHARED_ZEROPAGE)`` ->   True)``: every zero-filled sub-page onto the
+``split_folio`` -> ``__split_huge_page``     ``release_zero_pages(..., to_zero_page=
+-> ``remap_page(RMP_USE_SHARED_ZEROPAGE)``   True)``: every zero-filled sub-page onto the
 ``try_to_map_unused_to_zeropage``            zero page, its frame freed
 vmstat ``thp_underused_split_page``          counter ``thp_underused_split_page``
 ==========================================  ==========================================

@@ -172,4 +172,5 @@ def test_a_read_of_a_remapped_page_does_not_fault_a_write_copies_it():
 
 def test_high_watermark_below_low_is_refused():
     with pytest.raises(ValueError, match="watermark_high_pct must be >= watermark_low_pct"):
-        check_params("linux-6.12", {"shrinker": {"watermark_low_pct": 1, "watermark_high_pct": 0.5}})
+        check_params("linux-6.12",
+                     {"shrinker": {"watermark_low_pct": 1, "watermark_high_pct": 0.5}})
