@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 from hpsim.units import HUGE_SIZE, PAGE_SIZE, PAGES_PER_HUGE
 from machine.constants import C_RSS_PAGES
@@ -72,6 +73,29 @@ def test_thp_underused_stops_where_the_kernel_loop_stops():
     assert thp_underused(~zero, 0) == (False, 0, 512)
 
 
+def kernel_loop(zero_mask, max_ptes_none):
+    """Linux 6.12 thp_underused, line by line (mm/huge_memory.c)."""
+    if max_ptes_none == PAGES_PER_HUGE - 1:
+        return False, 0, 0
+    num_zero = num_filled = 0
+    for z in zero_mask:
+        if z:
+            num_zero += 1
+            if num_zero > max_ptes_none:
+                return True, num_zero, num_filled
+        else:
+            num_filled += 1
+            if num_filled >= PAGES_PER_HUGE - max_ptes_none:
+                return False, num_zero, num_filled
+    return False, num_zero, num_filled
+
+
+@given(st.lists(st.booleans(), min_size=PAGES_PER_HUGE, max_size=PAGES_PER_HUGE),
+       st.integers(0, PAGES_PER_HUGE - 1))
+def test_thp_underused_is_the_kernel_loop(mask, max_ptes_none):
+    assert thp_underused(np.array(mask), max_ptes_none) == kernel_loop(mask, max_ptes_none)
+
+
 def test_thp_underused_is_false_without_a_scan_at_the_kernel_default_511():
     assert thp_underused(np.ones(PAGES_PER_HUGE, bool), 511) == (False, 0, 0)
 
@@ -111,6 +135,19 @@ def test_kswapd_stops_at_the_high_watermark():
     th = sim.threads_table().set_index("thread")
     expect = ((410 + 511) * 4096 + 2 * 9.11) / 10e9 + 2e-6 + 511 * 0.1e-6
     assert th.loc["kswapd", "cpu_s"] == pytest.approx(expect, rel=1e-6)
+
+
+def test_the_oldest_huge_page_is_examined_first():
+    # region 1 faults before region 0: kswapd (high watermark 88 frames) splits
+    # region 1, the list's head, and stops
+    def body(w):
+        w.mmap(A, N * HUGE_SIZE)
+        w.access([A + HUGE_SIZE], True)
+        w.access([A], True)
+        w.access(A + np.arange(2, N, dtype=np.uint64) * HUGE_SIZE, True)
+        compute(w, 2.0)
+    sim = run(small_spec("linux-6.12", **PRESSURE), [body])
+    assert splits(sim) == [(1, "thp_shrinker: underused")]
 
 
 def test_without_pressure_nothing_is_split():
