@@ -71,7 +71,11 @@ Where kernel versions differ, and what is not modelled:
   PMD, queues the folio as partially mapped and frees those frames when the
   shrinker splits it under pressure.
 - The shrinker's batch size (nr_to_scan from the object count and reclaim
-  priority) and kswapd's back-off after failures are not modelled.
+  priority) and kswapd's back-off after failures are not modelled; kswapd
+  tests the high watermark after every split (balance_pgdat: after each
+  priority's pass).
+- Direct reclaim starts when no frame is free; the kernel enters it below
+  the min watermark (0.067% of the 96 GiB machine), a few MiB earlier.
 - David Hildenbrand's 2025 proposal to drop the 511 early exit of
   thp_underused is not in 6.12 (nor in the kernels checked up to 6.18).
 """
