@@ -21,6 +21,9 @@ vm_reserv_break / _reclaim_inactive    ``break_reservation(slot)``
 vm_reserv_level_iffullpop              ``reservation_full(slot)``
 HawkEye remove.c zero sub-page scan    ``zero_subpages(slots)``,
                                        ``release_zero_pages(slot, ...)``
+deferred split list, thp_underused     ``huge_pages_by_age()``,
+(Linux >= 6.12 mm/huge_memory.c)       ``zero_subpage_mask(slot)``,
+                                       ``release_zero_pages(..., to_zero_page=True)``
 HawkEye asynczero.c                    ``free_dirty_blocks()``, ``zero_free_block()``
 compact_zone / migrate_pages           ``compact(thread)`` (a kernel thread's
 (mm/compaction.c, mm/migrate.c)        compaction), ``direct_compact(pr)`` (in a
@@ -57,7 +60,7 @@ from machine.constants import (BLK_HUGE, BLK_RESERVED, C_CLOCK, C_COLLAPSE_CYCLE
                                C_COMPACT_MIGRATED, C_COMPACT_PENDING, C_COMPACT_STALL,
                                C_TLB_INVALIDATIONS,
                                G_FREE_FRAMES, HUGE_PMD, G_RESV_BROKEN, G_TOTAL_FRAMES, L_FREE_DIRTY,
-                               PG_ACCESSED, PG_MAPPED, PG_ZEROPAGE)
+                               PG_ACCESSED, PG_MAPPED, PG_WRITTEN, PG_ZEROPAGE)
 from machine.results import ScanResult
 
 
@@ -146,6 +149,27 @@ class Mechanisms:
         aligned with slots."""
         return pt.zero_page_counts(self.rg, np.asarray(slots, np.int64))
 
+    def zero_subpage_mask(self, slot: int) -> np.ndarray:
+        """bool array of 512, page order: sub-page i of the region is a resident
+        private page whose content is zero (never written), as a byte scan of
+        it (Linux thp_underused's memchr_inv) finds it."""
+        st = self.rg.pg_state[slot * PAGES_PER_HUGE:(slot + 1) * PAGES_PER_HUGE]
+        return (((st & PG_MAPPED) != 0) & ((st & PG_ZEROPAGE) == 0)
+                & ((st & PG_WRITTEN) == 0))
+
+    def huge_pages_by_age(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every region mapped by a 2 MiB page (the huge zero page excluded),
+        oldest first: the order in which Linux >= 6.12 queues THPs on the
+        deferred split list (deferred_split_folio at fault and at collapse,
+        list_add_tail).  Returns (slots, ids), int64 arrays: ``ids`` are the
+        pages' allocation stamps, unique per huge page ever mapped, so a
+        region split and collapsed again has a new id."""
+        rg = self.rg
+        slots = np.flatnonzero((rg.valid != 0) & (rg.huge == HUGE_PMD))
+        ids = self.ph.blk_stamp[rg.block[slots]]
+        order = np.argsort(ids, kind="stable")
+        return slots[order].astype(np.int64), ids[order].astype(np.int64)
+
     # --- accessed bits ---------------------------------------------------------
     def clear_accessed(self, slots) -> None:
         """Clear the accessed bits of the regions' PTEs (test_and_clear_young)."""
@@ -224,12 +248,17 @@ class Mechanisms:
                 self._record("split", slot, now_s, reason)
 
     def release_zero_pages(self, slot: int, max_pages: int = PAGES_PER_HUGE,
-                           now_s: float | None = None, reason: str = ""):
+                           now_s: float | None = None, reason: str = "",
+                           to_zero_page: bool = False):
         """Split a huge region and unmap up to ``max_pages`` of its zero-filled
-        pages (HawkEye remove.c).  Returns (released, zero_scanned, nonzero_scanned)."""
+        pages (HawkEye remove.c), or with ``to_zero_page`` remap them to the
+        shared zero page (Linux >= 6.12 split_huge_page: remap_page with
+        RMP_USE_SHARED_ZEROPAGE, mm/migrate.c try_to_map_unused_to_zeropage).
+        Returns (released, zero_scanned, nonzero_scanned)."""
         was_huge = self.rg.huge[slot] == HUGE_PMD
         pr = self.procs[self.rg.pid[slot]]
-        out = pt.release_zero_pages(self.ph, self.G, self.rg, pr.C, pr.tlb, slot, max_pages)
+        out = pt.release_zero_pages(self.ph, self.G, self.rg, pr.C, pr.tlb, slot, max_pages,
+                                    to_zero_page)
         if was_huge:
             self._record("split", slot, now_s, reason)
         return out

@@ -325,11 +325,34 @@ def promote_in_place(ph, G, rg, P, C, tlb, slot):
     return P[P_PROMOTE_INPLACE]
 
 
+@kernel(inline="always")
+def map_zero_page(ph, G, rg, C, tlb, slot, i):
+    """Replace the private frame of page i of a non-huge region by a PTE onto
+    the shared zero page and free the frame (Linux >= 6.12 mm/migrate.c
+    try_to_map_unused_to_zeropage: a new special PTE, not young; a later
+    read hits it, a later write copies it).  Returns 1 (one frame freed)."""
+    p = slot * PAGES_PER_HUGE + i
+    st = rg.pg_state[p]
+    if physmem.free_frame(ph, G, rg.pg_frame[p]) >= 0:
+        rg.block[slot] = -1
+    C[C_RSS_PAGES] -= 1
+    if not st & PG_TOUCHED:
+        C[C_BLOAT_PAGES] -= 1
+    rg.pg_state[p] = PG_MAPPED | PG_ZEROPAGE | PG_TOUCHED
+    rg.pg_frame[p] = NO_FRAME
+    rg.zpages[slot] += 1
+    tlbmod.invalidate_page(tlb, (rg.vaddr[slot] >> PAGE_SHIFT) + i)
+    return 1
+
+
 @kernel
-def release_zero_pages(ph, G, rg, C, tlb, slot, max_pages):
-    """HawkEye's bloat recovery on one region: split a huge mapping and unmap
-    its zero-filled pages (a later read maps the zero page, a later write
-    faults in a fresh page).  Returns (released, zero_pages_scanned,
+def release_zero_pages(ph, G, rg, C, tlb, slot, max_pages, to_zero_page=False):
+    """Bloat recovery on one region: split a huge mapping and release its
+    zero-filled pages.  HawkEye (remove.c) unmaps them (a later read maps
+    the zero page, a later write faults in a fresh page); with
+    ``to_zero_page`` (Linux >= 6.12 __split_huge_page -> remap_page with
+    RMP_USE_SHARED_ZEROPAGE) each is remapped to the shared zero page
+    (``map_zero_page``).  Returns (released, zero_pages_scanned,
     nonzero_pages_scanned).  A huge zero mapping: remove.c's follow_page
     returns the huge zero page (PageTransHuge), all 512 sub-pages read zero
     and zap_page_range removes the PMD; no frame is freed."""
@@ -350,7 +373,10 @@ def release_zero_pages(ph, G, rg, C, tlb, slot, max_pages):
         if st & PG_WRITTEN:
             nonzero += 1
             continue
-        released += zap_page(ph, G, rg, C, tlb, slot, i)
+        if to_zero_page:
+            released += map_zero_page(ph, G, rg, C, tlb, slot, i)
+        else:
+            released += zap_page(ph, G, rg, C, tlb, slot, i)
     C[C_ZERO_RELEASED] += released
     return released, released, nonzero
 
@@ -380,6 +406,7 @@ def zero_page_counts(rg: Regions, slots: np.ndarray) -> np.ndarray:
 
 __all__ = ["Regions", "new_regions", "grow_regions", "map_huge", "map_huge_zero",
            "split_huge_zero", "wp_huge_zero", "zap_page", "zap_range",
-           "split_region", "collapse_region", "promote_in_place", "release_zero_pages",
+           "split_region", "collapse_region", "promote_in_place", "map_zero_page",
+           "release_zero_pages",
            "clear_accessed", "accessed_counts", "zero_page_counts",
            "BLK_HUGE", "BLK_RESERVED"]

@@ -21,6 +21,7 @@ POLICY_LABELS = {
     "ingens": "Ingens",
     "hawkeye-pmu": "HawkEye-PMU",
     "hawkeye-g": "HawkEye-G",
+    "linux-6.12": "Linux 6.12 THP + shrinker",
 }
 
 # colour, marker, line style (matplotlib dash spec), hatch
@@ -32,6 +33,7 @@ POLICY_STYLES = {
     "hawkeye-pmu": dict(color="#D55E00", marker="v", linestyle=(0, (5, 1)), hatch="\\\\"),
     "hawkeye-g": dict(color="#0072B2", marker="P", linestyle=(0, (3, 1, 1, 1, 1, 1)),
                       hatch="++"),
+    "linux-6.12": dict(color="#CC79A7", marker="h", linestyle=(0, (1, 1)), hatch="oo"),
 }
 
 # Figure sizes in inches: one column of the two-column PDF, and the full width.

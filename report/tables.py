@@ -178,7 +178,8 @@ BLOAT_SUMMARY_COLUMNS = ["peak_rss_bytes", "peak_bloat_bytes", "oom", "oom_time_
                          "faults_2m"]
 BLOAT_TS_COLUMNS = ["time_s", "rss_bytes", "bloat_bytes", "live_bytes", "faults_2m",
                     "zero_pages_released"]
-RECOVERY_REASON = "bloat_recovery"   # events.csv reason of HawkEye's recovery splits
+# events.csv reasons of recovery splits: HawkEye's bloat recovery, linux-6.12's THP shrinker
+RECOVERY_REASON = ("bloat_recovery", "thp_shrinker")
 BLOAT_PHASES = ("p1_insert", "p2_delete", "pause", "p3_insert_large")
 FIG_BLOAT_COLUMNS = ["policy", "p1_live_bytes", "peak_rss_bytes", "rss_end_p2_bytes",
                      "live_end_p2_bytes", "bloat_end_p2_bytes", "bloat_share_of_rss",

@@ -54,6 +54,7 @@ _HAWKEYE_FAST = {
 FAST = {   # short periods: each background thread runs several times per trace
     "linux-4k": {},
     "linux-thp": {"khugepaged": {"scan_sleep_millisecs": 300, "alloc_sleep_millisecs": 600}},
+    "linux-6.12": {"khugepaged": {"scan_sleep_millisecs": 300, "alloc_sleep_millisecs": 600}},
     "freebsd": {},
     "ingens": {"khugepaged": {"scan_sleep_millisecs": 300, "alloc_sleep_millisecs": 600},
                "scand": {"scan_sleep_millisecs": 200}},
@@ -78,6 +79,14 @@ SWITCHES = {   # random policy options (paper-vs-code switches, thresholds)
     "linux-thp": st.fixed_dictionaries({
         "fault_huge": st.booleans(),
         "khugepaged": st.fixed_dictionaries({"max_ptes_none": st.sampled_from([0, 256, 511])})}),
+    "linux-6.12": st.fixed_dictionaries({
+        "fault_huge": st.booleans(), "defrag": st.sampled_from(["always", "madvise"]),
+        "khugepaged": st.fixed_dictionaries({"max_ptes_none": st.sampled_from([0, 256, 409, 511])}),
+        "shrinker": st.sampled_from([   # (low, high) watermarks: kernel's, mid, always below
+            {"watermark_low_pct": 0.167, "watermark_high_pct": 0.267},
+            {"watermark_low_pct": 50, "watermark_high_pct": 60},
+            {"watermark_low_pct": 100, "watermark_high_pct": 100, "shrink_underused": False},
+            {"watermark_low_pct": 100, "watermark_high_pct": 100}])}),
     "freebsd": st.fixed_dictionaries({"pg_ps_enabled": st.booleans()}),
     "ingens": st.fixed_dictionaries({
         "util_threshold": st.sampled_from([0, 50, 90]), "fairness": st.booleans(),
@@ -358,6 +367,17 @@ def test_hawkeye_g_promotes_every_warm_region():
     changes, n = scenario("hawkeye-g", {"fault_huge": False}, WARM_ALL + [("sleep", 1.0)])
     assert changes == [("collapse", r, "hawkeye-g: bucket 4") for r in range(N_REGIONS)]
     assert n["hawkeye_promotions"] == N_REGIONS
+
+
+def test_linux_612_shrinker_splits_underused_huge_pages():
+    # one written page per huge page (511 zero > 409); kswapd always below its
+    # low watermark (100%): every huge page split, its zero pages remapped
+    changes, n = scenario("linux-6.12", {"shrinker": {"watermark_low_pct": 100,
+                                                      "watermark_high_pct": 100}},
+                          [("access", 0, N_PAGES, PAGES_PER_HUGE, True), ("sleep", 1.0)])
+    assert changes == [("split", r, "thp_shrinker: underused") for r in range(N_REGIONS)]
+    assert n["thp_underused_split_page"] == N_REGIONS
+    assert n["thp_shrinker_pages_released"] == N_REGIONS * (PAGES_PER_HUGE - 1)
 
 
 @pytest.mark.parametrize("policy", ["hawkeye-pmu", "hawkeye-g"])

@@ -33,6 +33,22 @@ import numpy as np
 from hpsim.units import PAGE_SIZE, PAGES_PER_HUGE, cycles_from_us
 
 
+def scan_bytes(zero_pages, nonzero_pages, nonzero_scan_bytes: float):
+    """Bytes a zero-page scan reads: a zero sub-page whole (4 KiB), a non-zero
+    one up to its first non-zero byte (``nonzero_scan_bytes`` on average).
+    Also Linux's thp_underused and try_to_map_unused_to_zeropage (memchr_inv)."""
+    return zero_pages * PAGE_SIZE + nonzero_pages * nonzero_scan_bytes
+
+
+def cycle_costs(m, scan_gb_per_s: float, split_us: float) -> tuple[float, int, int]:
+    """At ``m``'s clock: (cycles per byte scanned at ``scan_gb_per_s`` GB/s,
+    cycles per split of ``split_us`` µs, cycles per 4 KiB page freed:
+    the machine's ``free_4k_us``)."""
+    p = m.params
+    return (p.cpu_hz / (scan_gb_per_s * 1e9), cycles_from_us(split_us, p.cpu_hz),
+            cycles_from_us(p.costs["free_4k_us"], p.cpu_hz))
+
+
 class BloatRecovery:
     """The bloat-recovery kthread (remove.c); ``work`` is one wake-up."""
 
@@ -61,10 +77,7 @@ class BloatRecovery:
             return 0
         self.passes_triggered += 1
         goal = math.ceil(c["target_free_pct"] / 100 * total)
-        p = m.params
-        cyc_per_byte = p.cpu_hz / (c["scan_gb_per_s"] * 1e9)
-        split_cyc = cycles_from_us(c["split_us"], p.cpu_hz)
-        free_cyc = cycles_from_us(p.costs["free_4k_us"], p.cpu_hz)
+        cyc_per_byte, split_cyc, free_cyc = cycle_costs(m, c["scan_gb_per_s"], c["split_us"])
         cycles = 0.0
         released_total = 0
         order = sorted((pr for pr in m.procs if pr.region_slot),
@@ -81,7 +94,7 @@ class BloatRecovery:
             for s, z in zip(slots.tolist(), zeros.tolist()):
                 if m.free_frames >= goal:
                     break
-                scanned = z * PAGE_SIZE + (PAGES_PER_HUGE - z) * c["nonzero_scan_bytes"]
+                scanned = scan_bytes(z, PAGES_PER_HUGE - z, c["nonzero_scan_bytes"])
                 self.bytes_scanned += scanned
                 cycles += scanned * cyc_per_byte
                 if z < c["min_zero_pages"]:
