@@ -64,3 +64,19 @@ def test_no_python_file_over_600_lines():
     long = {str(f.relative_to(ROOT)): n for f in mine
             if (n := len(f.read_text().splitlines())) > MAX_LINES}
     assert not long, f"files over {MAX_LINES} lines: {long}"
+
+
+def test_machine_array_indices_are_unique():
+    """Each index of the machine's parameter (P_), per-process counter (C_) and global
+    counter (G_) arrays names one quantity: two names on one slot would silently share it
+    (policies and mechanisms added in parallel pick free numbers)."""
+    import re
+    text = (ROOT / "machine" / "constants.py").read_text()
+    for prefix, size in (("P_", "N_PARAMS"), ("C_", "N_COUNTERS"), ("G_", "N_GLOBAL")):
+        slots = {}
+        for name, idx in re.findall(rf"^({prefix}[A-Z0-9_]+) = (\d+)", text, re.M):
+            slots.setdefault(int(idx), []).append(name)
+        shared = {i: n for i, n in slots.items() if len(n) > 1}
+        assert not shared, f"{prefix} slots used twice: {shared}"
+        limit = int(re.search(rf"^{size} = (\d+)", text, re.M).group(1))
+        assert max(slots) < limit, f"{prefix} index {max(slots)} >= {size} {limit}"
