@@ -12,7 +12,8 @@ import zlib
 from pathlib import Path
 
 # The paper's policies, in the order every table and legend uses.
-POLICY_ORDER = ["linux-4k", "linux-thp", "freebsd", "ingens", "hawkeye-pmu", "hawkeye-g"]
+POLICY_ORDER = ["linux-4k", "linux-thp", "freebsd", "ingens", "hawkeye-pmu", "hawkeye-g",
+                "quicksilver"]
 
 POLICY_LABELS = {
     "linux-4k": "Linux 4 KiB",
@@ -21,6 +22,7 @@ POLICY_LABELS = {
     "ingens": "Ingens",
     "hawkeye-pmu": "HawkEye-PMU",
     "hawkeye-g": "HawkEye-G",
+    "quicksilver": "Quicksilver",
 }
 
 # colour, marker, line style (matplotlib dash spec), hatch
@@ -32,6 +34,7 @@ POLICY_STYLES = {
     "hawkeye-pmu": dict(color="#D55E00", marker="v", linestyle=(0, (5, 1)), hatch="\\\\"),
     "hawkeye-g": dict(color="#0072B2", marker="P", linestyle=(0, (3, 1, 1, 1, 1, 1)),
                       hatch="++"),
+    "quicksilver": dict(color="#CC79A7", marker="X", linestyle=(0, (1, 1)), hatch="oo"),
 }
 
 # Policies not listed above get a style picked by a stable hash of their name,
