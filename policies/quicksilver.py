@@ -26,12 +26,12 @@ makes ``popcnt >= sync_popthreshold``        maps every unmapped page onto its f
 every free page of the reservation,          maps the region huge; the fault's latency
 ``pmap_zero_pages_idle`` clears them         grows by (pages cleared x ``zero_4k_us`` +
 (non-temporal bulk zeroing) and              ``promote_inplace_us``)
-``pmap_enter(psind=1)`` maps the superpage.  (``Machine.extend_trigger_fault``: clock,
+``pmap_enter(psind=1)`` maps 2 MiB.          (``Machine.extend_trigger_fault``: clock,
 On failure the reservation is marked bad.    fault and zeroing cycles, histogram).
                                              Failure (no reservation of its own, region
                                              not inside one VMA) counted in
                                              ``qs_sync_failed``.
-**async** (``vm.reserv.enable_prezero=1``):  Thread ``asyncpromo`` every ``wakeup_s``:
+**async** (``vm.reserv.enable_prezero``):    Thread ``asyncpromo`` every ``wakeup_s``:
 the ``asyncpromo`` kthread (idle priority)   the same scan (``Machine.partpopq``), then
 wakes every second; ``vm_reserv_scan_``      zeroes the reservations one after another
 ``partpopq`` walks partpopq from its tail    at the machine's zeroing rate (``zero_4k_``
@@ -136,10 +136,6 @@ class Quicksilver(FreeBSD):
                                 "qs_async_promoted", "qs_async_failed", "qs_evicted",
                                 "qs_evict_failed", "qs_evict_migrated",
                                 "qs_prepared_pages"), 0)
-
-    def validate(self):
-        # "variants" is complete (schema: required); nothing else crosses options
-        return None
 
     # --- sync: in the fault ---------------------------------------------------
     def on_trigger(self, proc, slot, now_s):
