@@ -269,11 +269,8 @@ class Mechanisms:
     def partpopq_head(self) -> int:
         """Region slot of the partially populated reservation changed least
         recently (the head of vm_reserv.c's ``partpopq``), or -1 if none."""
-        ph = self.ph
-        cand = np.flatnonzero((ph.blk_state == BLK_RESERVED) & (ph.blk_used < PAGES_PER_HUGE))
-        if len(cand) == 0:
-            return -1
-        return int(ph.blk_owner[cand[np.argmin(ph.blk_stamp[cand])]])
+        slots, _ = self.partpopq()
+        return int(slots[0]) if len(slots) else -1
 
     def break_reservation(self, slot: int) -> None:
         """Break the region's reservation (vm_reserv_break): its free frames go

@@ -42,9 +42,9 @@ def test_rows_of_the_default_profile():
     counts = {s: len(setup_rows(DEFAULT, SCHEMA, s)) for s in SECTIONS}
     # machine: 3 scalars + 3 TLBs x 2 + 13 costs; pressure: unmovable and movable
     # fragmentation, pages per movable block, tenants; policies: linux-4k's empty block is one
-    # row; workloads: 26 + the validation experiment's 18 (val_*) + fig_fairness's
+    # row, quicksilver's 15 (variant, 4 variants x 2, 6 options); workloads: 26 + the validation experiment's 18 (val_*) + fig_fairness's
     # redis_serving's 7 (kind and six params)
-    assert counts == {"machine": 22, "pressure": 4, "policies": 100, "workloads": 51}
+    assert counts == {"machine": 22, "pressure": 4, "policies": 115, "workloads": 51}
     df = setup_rows(DEFAULT, SCHEMA, "policies").set_index("key")
     row = df.loc["linux-thp.khugepaged.scan_sleep_millisecs"]
     assert (row.value, row.unit) == (10000, "ms")
