@@ -95,6 +95,17 @@ def compact_block(ph, G, rg, P, moved):
     src, used = pick_block(ph)
     if src < 0 or free_target_frames(ph, src) < used:
         return -1, 0, 0, 0
+    return migrate_block(ph, G, rg, P, moved, src)
+
+
+@kernel
+def migrate_block(ph, G, rg, P, moved, src):
+    """compact_block's migration of one chosen BASE block ``src`` (the
+    caller checked that ``free_target_frames(ph, src)`` covers its used
+    frames): each used frame moves to a target frame, the block is freed.
+    Also Quicksilver's eviction of an inactive reservation
+    (vm_page_reclaim_run on its 512 frames, after the caller broke it).
+    Returns (src, pages migrated, n, cycles) as compact_block."""
     physmem.list_remove(ph, src)       # never a target of its own pages
     base = src * PAGES_PER_HUGE
     migrated = 0
@@ -124,4 +135,5 @@ def new_moved_buffer() -> np.ndarray:
     return np.empty(PAGES_PER_HUGE, np.int64)
 
 
-__all__ = ["pick_block", "free_target_frames", "compact_block", "new_moved_buffer"]
+__all__ = ["pick_block", "free_target_frames", "compact_block", "migrate_block",
+           "new_moved_buffer"]

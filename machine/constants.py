@@ -146,6 +146,7 @@ C_ZERO_RELEASED = 47  # zero-filled pages released by release_zero_pages (HawkEy
 C_DATA_CYCLES = 42   # part of user cycles spent waiting for DRAM (LLC misses x latency)
 C_DATA_CPA = 43      # data cycles per access from the last CYCLES record
 C_FAULTS_HUGE_ZERO = 38  # read faults that mapped the shared huge zero page
+C_TRIG_LAT = 39      # latency (cycles) of the fault that fired the last ST_TRIGGER
 N_COUNTERS = 48
 
 # fault-latency histogram: log-spaced bins, HIST_RATIO wide, from HIST_MIN_NS

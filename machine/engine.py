@@ -50,7 +50,8 @@ from machine.constants import (BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES, C_CLOCK,
                                C_CYCLES_PER_ACCESS, C_DATA_CPA, C_DATA_CYCLES, C_FAST_RECORDS,
                                C_FAULT_CYCLES, C_FREE_CYCLES, C_HIST_BIN, C_HIST_LAT, C_L1_HITS,
                                C_L2_HITS, C_LAST_VMA, C_MADVISED_PAGES, C_NVMA, C_REPEAT_DONE,
-                               C_SEGV_ADDR, C_TRIG_SLOT, C_USER_CYCLES, C_WALKS, C_WALK_CYCLES,
+                               C_SEGV_ADDR, C_TRIG_LAT, C_TRIG_SLOT, C_USER_CYCLES, C_WALKS,
+                               C_WALK_CYCLES,
                                C_WRITES, HIST_BINS, HIST_MIN_NS, HIST_RATIO, PAGES_PER_HUGE,
                                PG_MAPPED, PG_ZEROPAGE, P_ACCESS_CYCLES, P_CPU_HZ, P_DRAM_LATENCY,
                                P_FAST_PATH, P_FAULT_BASE_4K, P_FREE_2M, P_FREE_4K, P_L2_HIT,
@@ -485,6 +486,7 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
         if fired:
             rg.trig[slot] = 1
             C[C_TRIG_SLOT] = slot
+            C[C_TRIG_LAT] = lat
             status = ST_TRIGGER
             break
     C[C_CLOCK] = clock

@@ -19,6 +19,13 @@ split_huge_page                        ``split_region(slot, ...)``
 vm_reserv partpopq head (vm_reserv.c)  ``partpopq_head()``
 vm_reserv_break / _reclaim_inactive    ``break_reservation(slot)``
 vm_reserv_level_iffullpop              ``reservation_full(slot)``
+vm_reserv partpopq, timestamps         ``partpopq()``, ``change_stamp()``
+vm_reserv_from_page                    ``reservation_block(slot)``
+Quicksilver prepopulation (vm_reserv.c ``fill_reservation(slot)``
+vm_reserv_prepopulate, vm_fault.c
+syncpromo)
+Quicksilver vm_reserv_evict_inactive   ``evict_reservation(slot, thread)``
+(vm_page_reclaim_run)
 HawkEye remove.c zero sub-page scan    ``zero_subpages(slots)``,
                                        ``release_zero_pages(slot, ...)``
 deferred split list, thp_underused     ``huge_pages_by_age()``,
@@ -34,7 +41,8 @@ page_idle / test_and_clear_young       ``clear_accessed(slots)``,
                                        ``accessed_counts(slots)``,
                                        ``idle_page_counts(slots)``
 kthread CPU time                       ``charge``, ``charge_ns``, ``charge_us``
-in-fault work on the faulting task     ``charge_process(pr, cycles)``
+in-fault work on the faulting task     ``charge_process(pr, cycles)``,
+                                       ``extend_trigger_fault(pr, cycles, zero)``
 =====================================  ==========================================
 
 Every promotion and split is recorded as one row of ``Machine.events`` (the
@@ -56,9 +64,11 @@ import numpy as np
 from hpsim.units import (HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT, PAGES_PER_HUGE, cycles_from_ns,
                          cycles_from_us)
 from machine import compaction, pagetable as pt, physmem, tlb as tlbmod
+from machine.engine import latency_bin
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_CLOCK, C_COLLAPSE_CYCLES,
                                C_COMPACT_MIGRATED, C_COMPACT_PENDING, C_COMPACT_STALL,
-                               C_TLB_INVALIDATIONS,
+                               C_FAULT_CYCLES, C_TLB_INVALIDATIONS, C_TRIG_LAT, C_ZERO_CYCLES,
+                               G_STAMP,
                                G_FREE_FRAMES, HUGE_PMD, G_RESV_BROKEN, G_TOTAL_FRAMES, L_FREE_DIRTY,
                                PG_ACCESSED, PG_MAPPED, PG_WRITTEN, PG_ZEROPAGE)
 from machine.results import ScanResult
@@ -288,11 +298,8 @@ class Mechanisms:
     def partpopq_head(self) -> int:
         """Region slot of the partially populated reservation changed least
         recently (the head of vm_reserv.c's ``partpopq``), or -1 if none."""
-        ph = self.ph
-        cand = np.flatnonzero((ph.blk_state == BLK_RESERVED) & (ph.blk_used < PAGES_PER_HUGE))
-        if len(cand) == 0:
-            return -1
-        return int(ph.blk_owner[cand[np.argmin(ph.blk_stamp[cand])]])
+        slots, _ = self.partpopq()
+        return int(slots[0]) if len(slots) else -1
 
     def break_reservation(self, slot: int) -> None:
         """Break the region's reservation (vm_reserv_break): its free frames go
@@ -303,6 +310,72 @@ class Mechanisms:
         physmem.release_reservation(self.ph, self.G, b)
         self.rg.block[slot] = -1
         self.G[G_RESV_BROKEN] += 1
+
+    def reservation_block(self, slot: int) -> int:
+        """The block of the region's own reservation (vm_reserv_from_page), or
+        -1 when it has none (never made, broken, freed, or promoted)."""
+        b = int(self.rg.block[slot])
+        if b < 0 or self.ph.blk_state[b] != BLK_RESERVED or self.ph.blk_owner[b] != slot:
+            return -1
+        return b
+
+    def partpopq(self) -> tuple[np.ndarray, np.ndarray]:
+        """vm_reserv.c's ``partpopq``: the region slots of the partially
+        populated reservations, least recently changed first, and the change
+        stamp of each (int64 arrays; a stamp is ``change_stamp()``'s value at
+        the reservation's last populate or depopulate)."""
+        ph = self.ph
+        cand = np.flatnonzero((ph.blk_state == BLK_RESERVED) & (ph.blk_used < PAGES_PER_HUGE))
+        stamps = ph.blk_stamp[cand]
+        order = np.argsort(stamps, kind="stable")
+        return ph.blk_owner[cand[order]].astype(np.int64), stamps[order].astype(np.int64)
+
+    def change_stamp(self) -> int:
+        """The machine's change counter: every frame taken from or returned to
+        a block advances it (a clock of population changes; a policy maps it
+        to time by reading it at known times)."""
+        return int(self.G[G_STAMP])
+
+    def fill_reservation(self, slot: int) -> tuple[int, int]:
+        """Quicksilver's all-at-once preparation: map every unmapped page of a
+        4 KiB-mapped region onto its frame in the region's own reservation
+        (vm_reserv_prepopulate; vm_fault.c's sync promotion), so that the
+        reservation is full and ``promote_in_place`` may follow.  No cost is
+        charged here (the caller charges the zeroing to whoever does it).
+        Returns (pages mapped, pages of them to clear), or (-1, 0) and
+        nothing changes when the region is gone, huge, outside one VMA, maps
+        a zero page or has no reservation of its own (vm_page_alloc with
+        VM_ALLOC_RESERVONLY fails then)."""
+        rg, ph = self.rg, self.ph
+        b = self.reservation_block(slot)
+        if (b < 0 or not rg.valid[slot] or rg.huge[slot] or rg.zpages[slot]
+                or ph.blk_used[b] != self.populated(slot) or not self.region_eligible(slot)):
+            return -1, 0
+        pr = self.procs[rg.pid[slot]]
+        filled, cleared = pt.fill_reservation(ph, self.G, rg, pr.C, slot)
+        return int(filled), int(cleared)
+
+    def evict_reservation(self, slot: int, thread: str) -> int:
+        """Quicksilver's eviction of an inactive reservation
+        (vm_reserv_evict_inactive -> vm_page_reclaim_run over its 512
+        frames): its used frames migrate to free frames of other partially
+        used blocks (``machine.compaction.migrate_block``: PTEs updated,
+        accessed bits cleared, TLB entries shot down), the emptied block goes
+        back whole to the free list, the region keeps 4 KiB pages and no
+        reservation.  ``thread`` is charged the migration.  Returns the pages
+        migrated, or -1 (no reservation of its own, or too few target frames
+        elsewhere: vm_page_reclaim_run fails; nothing changed)."""
+        rg, ph = self.rg, self.ph
+        b = self.reservation_block(slot)
+        if b < 0 or compaction.free_target_frames(ph, b) < ph.blk_used[b]:
+            return -1
+        # freeing every page of a reservation frees it (vm_reserv_depopulate
+        # reaches popcnt 0), it is not "broken": G_RESV_BROKEN stays
+        physmem.release_reservation(ph, self.G, b)
+        rg.block[slot] = -1
+        _, migrated, cyc = self._compact_once(src=b)
+        self.charge(thread, cyc)
+        return migrated
 
     # --- free memory -------------------------------------------------------------------
     @property
@@ -341,12 +414,18 @@ class Mechanisms:
         return b
 
     # --- compaction (machine.compaction) ------------------------------------------
-    def _compact_once(self) -> tuple[int, int, int]:
+    def _compact_once(self, src: int = -1) -> tuple[int, int, int]:
         """One compaction with its TLB shootdowns (try_to_unmap flushes each
-        moved page's translation in its owner's TLB).  Updates
-        ``compact_stats``.  Returns (block or -1, pages migrated, cycles)."""
-        blk, migrated, n, cyc = compaction.compact_block(self.ph, self.G, self.rg, self.P,
-                                                          self._moved)
+        moved page's translation in its owner's TLB), of the block
+        compaction picks, or with ``src`` of that BASE block (the caller
+        checked the target frames).  Updates ``compact_stats``.  Returns
+        (block or -1, pages migrated, cycles)."""
+        if src < 0:
+            blk, migrated, n, cyc = compaction.compact_block(self.ph, self.G, self.rg, self.P,
+                                                              self._moved)
+        else:
+            blk, migrated, n, cyc = compaction.migrate_block(self.ph, self.G, self.rg, self.P,
+                                                              self._moved, src)
         rg = self.rg
         for p in self._moved[:n]:
             slot, i = divmod(int(p), PAGES_PER_HUGE)
@@ -408,6 +487,23 @@ class Mechanisms:
         """Add ``cycles`` to a process's clock: kernel work done inside its
         fault (e.g. FreeBSD's promotion in pmap_enter)."""
         pr.C[C_CLOCK] += int(cycles)
+
+    def extend_trigger_fault(self, pr, cycles: int, zero_cycles: int = 0) -> None:
+        """Work done inside the fault that just fired the population trigger
+        (``on_trigger``), counted as part of that fault: ``cycles`` (of which
+        ``zero_cycles`` clearing pages) are added to the process's clock, its
+        fault and zeroing cycles, and the fault moves to the latency
+        histogram's bin of its longer latency (e.g. Quicksilver's
+        synchronous all-at-once preparation in vm_fault)."""
+        c = int(cycles)
+        lat = int(pr.C[C_TRIG_LAT])
+        pr.C[C_CLOCK] += c
+        pr.C[C_FAULT_CYCLES] += c
+        pr.C[C_ZERO_CYCLES] += int(zero_cycles)
+        h = pr.arrays.hist
+        h[latency_bin(self.P, lat)] -= 1
+        h[latency_bin(self.P, lat + c)] += 1
+        pr.C[C_TRIG_LAT] = lat + c
 
 
 __all__ = ["Mechanisms", "PteSummary", "IdleCounts", "ScanResult"]

@@ -346,6 +346,36 @@ def map_zero_page(ph, G, rg, C, tlb, slot, i):
 
 
 @kernel
+def fill_reservation(ph, G, rg, C, slot):
+    """Map every unmapped page i of a region onto frame i of its reservation
+    (Quicksilver's all-at-once preparation: vm_page_alloc with
+    VM_ALLOC_RESERVONLY for each clear popmap bit).  The caller checked that
+    the region is 4 KiB-mapped, holds no zero-page PTE and owns its
+    reservation.  The new pages are resident but not touched by the program
+    (bloat until it accesses them).  Returns (pages mapped, pages of them
+    that need clearing: all unless the block was pre-zeroed)."""
+    b = rg.block[slot]
+    base = slot * PAGES_PER_HUGE
+    filled = 0
+    cleared = 0
+    for i in range(PAGES_PER_HUGE):
+        p = base + i
+        if rg.pg_state[p] & PG_MAPPED:
+            continue
+        f = b * PAGES_PER_HUGE + i
+        if not physmem.alloc_frame_at(ph, G, f):
+            cleared += 1
+        rg.pg_state[p] = PG_MAPPED
+        rg.pg_frame[p] = f
+        ph.frame_page[f] = p
+        rg.mapped[slot] += 1
+        filled += 1
+    C[C_RSS_PAGES] += filled
+    C[C_BLOAT_PAGES] += filled
+    return filled, cleared
+
+
+@kernel
 def release_zero_pages(ph, G, rg, C, tlb, slot, max_pages, to_zero_page=False):
     """Bloat recovery on one region: split a huge mapping and release its
     zero-filled pages.  HawkEye (remove.c) unmaps them (a later read maps

@@ -12,7 +12,9 @@ import os
 from pathlib import Path
 
 # The paper's policies, in the order every table and legend uses.
-POLICY_ORDER = ["linux-4k", "linux-thp", "freebsd", "ingens", "hawkeye-pmu", "hawkeye-g"]
+# the paper's policies, then those it did not compare (report.render.sections.beyond)
+POLICY_ORDER = ["linux-4k", "linux-thp", "freebsd", "ingens", "hawkeye-pmu", "hawkeye-g",
+                "linux-6.12", "quicksilver"]
 
 POLICY_LABELS = {
     "linux-4k": "Linux 4 KiB",
@@ -22,6 +24,7 @@ POLICY_LABELS = {
     "hawkeye-pmu": "HawkEye-PMU",
     "hawkeye-g": "HawkEye-G",
     "linux-6.12": "Linux 6.12 THP + shrinker",
+    "quicksilver": "Quicksilver",
 }
 
 # colour, marker, line style (matplotlib dash spec), hatch
@@ -34,6 +37,7 @@ POLICY_STYLES = {
     "hawkeye-g": dict(color="#0072B2", marker="P", linestyle=(0, (3, 1, 1, 1, 1, 1)),
                       hatch="++"),
     "linux-6.12": dict(color="#CC79A7", marker="h", linestyle=(0, (1, 1)), hatch="oo"),
+    "quicksilver": dict(color="#999999", marker="X", linestyle=(0, (5, 2, 1, 2)), hatch="**"),
 }
 
 # Figure sizes in inches: one column of the two-column PDF, and the full width.

@@ -60,6 +60,7 @@ FAST = {   # short periods: each background thread runs several times per trace
                "scand": {"scan_sleep_millisecs": 200}},
     "hawkeye-g": _HAWKEYE_FAST,
     "hawkeye-pmu": {**_HAWKEYE_FAST, "pmu": {"interval_s": 0.5, "window_s": 0.2}},
+    "quicksilver": {"wakeup_s": 0.3, "inactive_thre_ms": 600},
 }
 
 _hawkeye_switches = {
@@ -88,6 +89,9 @@ SWITCHES = {   # random policy options (paper-vs-code switches, thresholds)
             {"watermark_low_pct": 100, "watermark_high_pct": 100, "shrink_underused": False},
             {"watermark_low_pct": 100, "watermark_high_pct": 100}])}),
     "freebsd": st.fixed_dictionaries({"pg_ps_enabled": st.booleans()}),
+    "quicksilver": st.fixed_dictionaries({
+        "variant": st.sampled_from(["sync-0", "sync-64", "async-64", "async-256"]),
+        "enable_compact": st.booleans(), "migrate_budget": st.sampled_from([0, 16, 262144])}),
     "ingens": st.fixed_dictionaries({
         "util_threshold": st.sampled_from([0, 50, 90]), "fairness": st.booleans(),
         "fairness_skip_exhausted": st.booleans(), "adaptive_fmfi": st.booleans(),
@@ -348,6 +352,21 @@ def test_freebsd_promotes_a_full_reservation_in_place():
     assert n["freebsd_promoted"] == 1
     changes, n = scenario("freebsd", {}, [("access", 0, PAGES_PER_HUGE - 1, 1, True)])
     assert changes == [] and n["freebsd_promoted"] == 0
+
+
+def test_quicksilver_prepares_and_evicts():
+    # sync-64: the 64th page promotes in the fault; async-64: the thread's pass
+    changes, n = scenario("quicksilver", {"variant": "sync-64"}, [("access", 0, 64, 1, True)])
+    assert changes == [("promote_in_place", 0, "quicksilver sync: popcnt reached 64")]
+    assert n["qs_sync_promoted"] == 1
+    changes, n = scenario("quicksilver", {"variant": "async-64"},
+                          [("access", 0, 64, 1, True), ("sleep", 1.0)])
+    assert changes == [("promote_in_place", 0, "quicksilver async: popcnt >= 64")]
+    assert n["qs_async_promoted"] == 1
+    # an inactive reservation is evicted under fragmentation (free target frames)
+    sim = simulate("quicksilver", {}, {"fragmentation": 0.5, "tenant_fraction": 0.0}, 64,
+                   [[("access", 0, 10, 1, True), ("sleep", 2.0)]])
+    assert sim.policy.counters()["qs_evicted"] == 1
 
 
 def test_hawkeye_pmu_promotion_path_is_reached():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 from report import InputError, atomic_write_bytes
@@ -52,11 +53,21 @@ def render_typst(doc: Document, typ_path: Path) -> str:
 
 
 def compile_pdf(typ_path: Path, out_pdf: Path, figures_dir: Path) -> None:
-    """Compile with typst; the root directory holds both the source and the figures."""
+    """Compile with typst; the root directory holds both the source and the figures.
+    typst-pdf 0.15's tagging of floats can fail where a float meets a page
+    break ("internal error: parent group", typst/typst#8487, #8776): then
+    the PDF is made again without accessibility tags (``pdf_tags=False``)."""
     import typst
     root = Path(os.path.commonpath([typ_path.parent.resolve(), figures_dir.resolve()]))
     try:
-        pdf = typst.compile(str(typ_path), root=str(root))
+        try:
+            pdf = typst.compile(str(typ_path), root=str(root))
+        except Exception as e:
+            if "internal error" not in str(e):
+                raise
+            print(f"render: typst tagging failed ({str(e).splitlines()[0]}); "
+                  "PDF made without tags", file=sys.stderr)
+            pdf = typst.compile(str(typ_path), root=str(root), pdf_tags=False)
     except Exception as e:  # typst.TypstError and friends: name the source
         raise InputError(f"typst could not compile {typ_path}: {e}") from e
     atomic_write_bytes(out_pdf, pdf)
