@@ -21,9 +21,10 @@ them for every policy: the job's ``--mem-mb`` is this number, so its own
 Measured (``benchmarks/simulate/*.tsv`` of the default profile,
 ``snakemake --cores 2``, 2026-11-29, commit cd8bf96, 2-vCPU EPYC VM): over the
 23 runs, max_rss less the estimate and the decoded traces is 135-230 MB
-(fig_bloat 230: the time series of 0.01 s samples), the interpreter with
-numpy and numba's kernels loaded; the largest job, fig_fairness, held
-1023 MB for an estimate of 10 MB and 823 MB of decoded records.
+(fig_bloat 230), the interpreter with numpy and numba's kernels loaded; the
+largest job, fig_fairness, held 1023 MB (asks 1298) for an estimate of 10 MB
+and 823 MB of decoded records.  Paper profile (/work/paper, 2026-11-29):
+sweep/buffer_small_f90_t0 on 96 GiB held 376 MB (asks 499).
 
 Limits: the estimate counts region-table slots for each trace's peak mapped
 bytes; slots are never reused (``machine.pagetable``), so a trace that maps
@@ -36,7 +37,7 @@ import errno
 import math
 import os
 
-from hpsim.units import MIB
+from hpsim.units import MIB, PAGE_SIZE
 from sim import budget
 from sim.batch import TraceCache
 from workloads.trace import DEFAULT_CHUNK_RECORDS, RECORD_BYTES, TraceReader
@@ -46,12 +47,17 @@ HEADROOM = 1.25          # over the estimate (the estimate already counts a tabl
 SIM_CACHE_MAX_MB = 4000  # the old fixed budget: runs that kept their records still do
 DECODE_CHUNKS = 4        # chunks per trace alive while streaming: current, next, their planes
 
-# runtime: the slowest replay measured per access and policy (table1, whose
-# every access faults: 3.18 s for 6 policies x 2.62 M accesses, less 0.8 s of
-# start-up = 151 ns), times SLOWDOWN for a slower or shared node; start-up
-# allows a compilation of the kernels on a node of another CPU model (numba's
-# cache is per CPU: compile_kernels took 33.8 s default, 36.6 s paper profile)
-SIM_NS_PER_ACCESS = 151
+# runtime: per policy, every access replayed plus a fault for every page
+# mapped at peak, each at the slowest cost measured: per access, fig_bloat's
+# 32 ns (default profile, load about 1: 21.3 M accesses, 0.68 s per policy
+# after 0.8 s of start-up); per page, the paper profile's sweep/buffer_small_f90
+# 2.7 us (2.62 M pages, every access a first touch, 7.1 s per policy, on the VM
+# shared with other work at load average about 11; the default profile's
+# table1: 151 ns).  Times SLOWDOWN for a slower node.  The start-up allows a
+# compilation of the kernels on a node of another CPU model (numba's cache is
+# per CPU: compile_kernels took 33.8 s default, 36.6 s paper profile).
+SIM_NS_PER_ACCESS = 40
+SIM_NS_PER_PAGE = 3000
 SLOWDOWN = 3
 SIM_START_S = 120
 MIN_RUNTIME_MIN = 10
@@ -96,10 +102,12 @@ def simulation_mem_mb(readers: list[TraceReader], n_blocks: int) -> int:
 
 def simulation_runtime_min(readers: list[TraceReader], n_policies: int) -> int:
     """Wall-clock minutes (Snakemake's runtime) a simulation job may take: every
-    policy replays every access of the traces (see the constants above)."""
+    policy replays every access of the traces and faults each page they map
+    (see the constants above)."""
     accesses = sum(int(r.trailer["n_accesses"]) for r in readers)
-    s = SIM_START_S + SLOWDOWN * n_policies * accesses * SIM_NS_PER_ACCESS * 1e-9
-    return max(MIN_RUNTIME_MIN, math.ceil(s / 60))
+    pages = sum(int(r.trailer.get("peak_mapped_bytes", 0)) for r in readers) // PAGE_SIZE
+    per_policy = (accesses * SIM_NS_PER_ACCESS + pages * SIM_NS_PER_PAGE) * 1e-9
+    return max(MIN_RUNTIME_MIN, math.ceil((SIM_START_S + SLOWDOWN * n_policies * per_policy) / 60))
 
 
 def generator_mem_mb(host_bytes: int) -> int:

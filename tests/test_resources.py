@@ -45,10 +45,12 @@ def test_simulation_memory_streams_when_records_exceed_the_cache_limit(tmp_path,
 def test_simulation_runtime_from_accesses_and_policies(tmp_path):
     small = resources.trace_readers([small_trace(tmp_path / "a.trace")])
     assert resources.simulation_runtime_min(small, 6) == 10          # the minimum
-    # 2e9 + 9 accesses x 6 policies x 151 ns x 3, + 120 s: 5556.0 s
+    # 120 s + 3 x 6 policies x (2e9 + 9 accesses x 40 ns + 1024 pages x 3 us) = 1560.06 s
     big = resources.trace_readers([small_trace(tmp_path / "b.trace", repeats=2_000_000_000)])
     assert int(big[0].trailer["n_accesses"]) == 2_000_000_009
-    assert resources.simulation_runtime_min(big, 6) == 93
+    assert resources.simulation_runtime_min(big, 6) == 27
+    # pages alone: 2 traces of 1024 pages; 120 s + 3 x 1 x 2048 x 3 us: 10 min (the minimum)
+    assert resources.simulation_runtime_min(small + small, 1) == 10
 
 
 def test_missing_trace_is_file_not_found_naming_it(tmp_path):
