@@ -23,8 +23,11 @@ Measured (``benchmarks/simulate/*.tsv`` of the default profile,
 23 runs, max_rss less the estimate and the decoded traces is 135-230 MB
 (fig_bloat 230), the interpreter with numpy and numba's kernels loaded; the
 largest job, fig_fairness, held 1023 MB (asks 1298) for an estimate of 10 MB
-and 823 MB of decoded records.  Paper profile (/work/paper, 2026-11-29):
-sweep/buffer_small_f90_t0 on 96 GiB held 376 MB (asks 499).
+and 823 MB of decoded records.  Paper profile (2026-11-29, the same VM at
+load average about 10), 96 GiB machine: sweep/redis_f0_t60 (359 M records,
+too many to keep: streamed) held 511 MB in 468 s (asks 1050 MB, 74 min);
+sweep/graph500_f0_t60 374 MB in 108 s (asks 486 MB, 21 min);
+sweep/buffer_small_f90_t0 376 MB in 44 s (asks 499 MB, 10 min).
 
 Limits: the estimate counts region-table slots for each trace's peak mapped
 bytes; slots are never reused (``machine.pagetable``), so a trace that maps
@@ -63,15 +66,16 @@ SIM_START_S = 120
 MIN_RUNTIME_MIN = 10
 
 # trace generation: memory is the generator's own estimate (Workload.host_bytes,
-# measured per generator) x GEN_MEM_FACTOR; the paper profile's Redis generator
-# peaked at 3.7 GB for an estimate of 4.09 GB, redis_serving at 1.98 GB for 1.71 GB
+# measured per generator) x GEN_MEM_FACTOR.  Paper profile (max_rss, asked):
+# graph500 5382 MB (5928), redis 3620 MB (4908), redis_serving 1976 MB (2051).
 GEN_MEM_FACTOR = 1.2
 GEN_MIN_MB = 1000
 # runtime: GEN_MIN_PER_GB per GB of that estimate on top of GEN_START_MIN.  The
-# slowest measured: the paper profile's redis_serving, 305 s for 1.71 GB (178 s
-# per GB, on a VM shared with other work); the default profile's graph500, 12.4 s
-# for 0.51 GB.  GEN_START_MIN covers generators whose work does not grow with
-# memory: the paper profile's hotspot makes 2e9 accesses in 0.24 GB (the default
+# slowest measured per GB: the paper profile's graph500, 2159 s for 4.94 GB
+# (7.3 min per GB, on the VM at load average about 10; asks 105 min); redis
+# 1541 s for 4.09 GB (asks 92 min); redis_serving 305 s for 1.71 GB.
+# GEN_START_MIN covers generators whose work does not grow with memory: the
+# paper profile's hotspot makes 2e9 accesses in 0.24 GB (the default
 # profile's made 3e7 in 2.4 s: about 160 s).
 GEN_MIN_PER_GB = 15
 GEN_START_MIN = 30
