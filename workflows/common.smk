@@ -9,7 +9,6 @@ import sys
 import workloads
 from report.figures import FIGURES
 from sim import resources
-from sim.simulate import machine_params
 from sim.config import (
     check_config,
     expand_runs,
@@ -17,6 +16,7 @@ from sim.config import (
     policy_params,
     selected_experiments,
 )
+from sim.simulate import machine_params
 
 
 def repo_path(rel):
@@ -73,7 +73,7 @@ def workload_host_bytes(wildcards):
 
 # Resources of the trace and simulation jobs, from the profile's scale
 # (sim/resources.py: the formulas and the measurements they come from).  A
-# simulation's read its traces' trailers: "TBD" until the traces exist.
+# simulation's come from its traces' trailers: "TBD" until the traces exist.
 def workload_mem_mb(wildcards):
     return resources.generator_mem_mb(workload_host_bytes(wildcards))
 
