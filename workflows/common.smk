@@ -9,6 +9,7 @@ import sys
 import workloads
 from report.captions import profile_scale
 from report.figures import FIGURES
+from sim import resources
 from sim.config import (
     check_config,
     expand_runs,
@@ -16,6 +17,7 @@ from sim.config import (
     policy_params,
     selected_experiments,
 )
+from sim.simulate import machine_params
 
 
 def repo_path(rel):
@@ -64,11 +66,33 @@ def workload_spec(wildcards):
     )
 
 
-def workload_mem_mb(wildcards):
-    """The trace generator's host memory estimate (Workload.host_bytes), in MB."""
+def workload_host_bytes(wildcards):
+    """The trace generator's host memory estimate (Workload.host_bytes), bytes."""
     wl = config["workloads"][wildcards.workload]
-    gen = workloads.get(wl["kind"])(wl.get("params", {}), config["seed"])
-    return max(1000, int(gen.host_bytes() * 1.2 / 1e6))
+    return workloads.get(wl["kind"])(wl.get("params", {}), config["seed"]).host_bytes()
+
+
+# Resources of the trace and simulation jobs, from the profile's scale
+# (sim/resources.py: the formulas and the measurements they come from).  A
+# simulation's come from its traces' trailers: "TBD" until the traces exist.
+def workload_mem_mb(wildcards):
+    return resources.generator_mem_mb(workload_host_bytes(wildcards))
+
+
+def workload_runtime(wildcards):
+    return resources.generator_runtime_min(workload_host_bytes(wildcards))
+
+
+def sim_mem_mb(wildcards, input):
+    n_blocks = machine_params(RUNS[wildcards.run]).n_blocks
+    return resources.simulation_mem_mb(resources.trace_readers(input.traces), n_blocks)
+
+
+def sim_runtime(wildcards, input):
+    n_policies = len(RUNS[wildcards.run]["policies"])
+    return resources.simulation_runtime_min(
+        resources.trace_readers(input.traces), n_policies
+    )
 
 
 def workload_inputs(wildcards):

@@ -80,9 +80,10 @@ for _exp in sorted({r["experiment"] for r in RUNS.values()}):
         threads: 1
         resources:
             # the policies run one after the other: a run needs the largest one's
-            # memory (and the decoded traces, kept only if they fit: sim.batch)
-            mem_mb=4000,
-            runtime=60,
+            # memory (and the decoded traces, kept only if they fit: sim.batch);
+            # from the run's machine and traces (sim/resources.py)
+            mem_mb=sim_mem_mb,
+            runtime=sim_runtime,
         params:
             spec=run_spec,
             traces=lambda wc, input: [

@@ -15,8 +15,8 @@ rule workload_trace:
         "../environment.yml"
     threads: 1
     resources:
-        mem_mb=workload_mem_mb,  # the generator's estimate, x1.2
-        runtime=30,
+        mem_mb=workload_mem_mb,  # the generator's estimate, x1.2 (sim/resources.py)
+        runtime=workload_runtime,
     params:
         spec=workload_spec,
     shell:
