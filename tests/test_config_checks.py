@@ -217,4 +217,4 @@ def test_check_command_names_the_file_and_line_of_a_yaml_syntax_error(tmp_path, 
 def test_check_command_accepts_the_test_profile_and_counts_its_runs(capsys):
     from sim.config import main
     assert main([str(ROOT / "config" / "test.yaml")]) == 0
-    assert "1 run(s), 7 simulation(s)" in capsys.readouterr().out
+    assert "1 run(s), 8 simulation(s)" in capsys.readouterr().out
