@@ -59,8 +59,8 @@ def test_every_registered_policy_has_a_style_a_label_and_a_place():
 
 
 def test_a_policy_without_a_style_is_an_error_naming_it():
-    with pytest.raises(style.MissingStyle, match=r"'quicksilver'.*report/style\.py"):
-        style.policy_style("quicksilver")
+    with pytest.raises(style.MissingStyle, match=r"'my-policy'.*report/style\.py"):
+        style.policy_style("my-policy")
     style.apply()
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots()
