@@ -17,7 +17,7 @@ how it was measured, on what date, how many runs and their spread
 | costs.walk_cycles_4k | pointer chase, one line per page over 512 MiB: 4 KiB pages (far beyond the STLB's reach) minus 2 MiB pages, in cycles |
 | costs.l2_hit_cycles | the same over 4 MiB (inside the STLB's reach, beyond the L1 DTLB's) |
 | costs.dram_latency_ns | pointer chase through every line of 512 MiB on 2 MiB pages (no TLB miss) |
-| costs.access_cycles | native replay of 2M accesses (half writes, no compute) over 16 KiB: run time per access, in cycles (the replay's serialized load/store latency, which the workloads' cycles_per_access do not hold for it) |
+| costs.access_cycles | native replay of 2M accesses (half writes, no compute) over 16 KiB: run time per access, in cycles (the least an access of the replay takes; the simulator charges max(compute, access_cycles)) |
 | memory_gib | MemTotal |
 
 Not measured (kept from config.yaml, said so in the file): walk_cycles_2m

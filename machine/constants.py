@@ -90,7 +90,7 @@ P_DEFRAG = 26       # 1: a huge fault that finds no free block asks for direct c
 P_MIGRATE_4K = 27   # cycles to migrate one 4 KiB page (compaction)
 P_DRAM_LATENCY = 36  # cycles an LLC miss waits for DRAM (machine.costs.dram_latency_ns)
 P_HUGE_ZERO_PAGE = 32  # 1: a read fault in an empty huge-eligible region maps the huge zero page
-P_ACCESS_CYCLES = 37  # cycles an access adds beyond the trace's compute (costs.access_cycles)
+P_ACCESS_CYCLES = 37  # least cycles an access takes, compute included (costs.access_cycles)
 N_PARAMS = 40
 
 # --- global counters (int64 array G) ---

@@ -9,10 +9,10 @@ It never makes a policy decision: the policy's choices arrive as parameters
 
 Cost model per access (cycles): compute (set by the workload) + data
 (the workload's LLC misses per access x the DRAM latency, both from the
-trace's CYCLES record and ``P_DRAM_LATENCY``) + the machine's
-``P_ACCESS_CYCLES`` (0 unless a host profile measured it; all three folded
-into the per-access constant ``cpa`` at each CYCLES record, so the loops pay
-nothing for them) + an L2 TLB hit penalty or
+trace's CYCLES record and ``P_DRAM_LATENCY``), the compute at least the
+machine's ``P_ACCESS_CYCLES`` (0 unless a host profile measured it; all
+folded into the per-access constant ``cpa`` at each CYCLES record, so the
+loops pay nothing for them) + an L2 TLB hit penalty or
 a page walk on a miss + the fault latency when the page is not mapped
 (``machine.fault``).  A walk's own cache misses are part of the walk
 cycles, not of the data cost.
@@ -394,7 +394,10 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
                 acc_mark = accesses
                 dcpa = ((np.int64(w >> PAGE_SHIFT) * P[P_DRAM_LATENCY] + MISS_SCALE // 2)
                         // MISS_SCALE)
-                cpa = np.int64(args[i]) + dcpa + P[P_ACCESS_CYCLES]
+                # an access takes at least P_ACCESS_CYCLES (0 unless a host
+                # profile measured its replay loop): fewer compute cycles hide
+                # behind the loop's own instructions, more hide them
+                cpa = max(np.int64(args[i]), P[P_ACCESS_CYCLES]) + dcpa
                 C[C_CYCLES_PER_ACCESS] = cpa
                 C[C_DATA_CPA] = dcpa
                 i += 1
