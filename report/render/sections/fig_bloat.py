@@ -125,6 +125,20 @@ def section_fig_bloat(ctx: Context, df: pd.DataFrame) -> Section:
                          f"{fmt_num(val(r, 'p3_recovery_passes'), 0)} bloat-recovery passes in "
                          f"P3 releasing {fmt_mib(val(r, 'p3_pages_released') * 4096)}, RSS at "
                          f"the end {fmt_num(val(r, 'rss_over_live_end'), 3)}× the live data set.")
+    r, thp = policy_row(df, "linux-6.12"), policy_row(df, "linux-thp")
+    if r is not None:
+        # the shrinker's splits are counted as its recovery (report.tables, reason thp_shrinker)
+        splits = val(r, "p3_recovery_passes")
+        parts.append(f" {policy_label('linux-6.12')}: peak bloat "
+                     f"{fmt_num(val(r, 'peak_bloat_ratio'), 3)} of the P1 data set, out of memory "
+                     f"{_oom_text(r)}, {fmt_num(val(r, 'faults_2m'), 0)} huge pages mapped at "
+                     f"fault (Linux THP: {fmt_num(val(thp, 'faults_2m'), 0)}); its THP shrinker "
+                     + (f"split {fmt_num(splits, 0)} huge pages in P3, releasing "
+                        f"{fmt_mib(val(r, 'p3_pages_released') * 4096)}."
+                        if splits > 0 else
+                        "split none (it runs only below the low watermark): it differs from "
+                        "Linux THP here by its fault path (no direct compaction at fault, "
+                        "defrag=madvise) and khugepaged's max_ptes_none (409)."))
     b = policy_row(df, "linux-4k")
     if b is not None:
         parts.append(f" With 4 KiB pages the RSS ends at {fmt_num(val(b, 'rss_over_live_end'), 3)}× "
