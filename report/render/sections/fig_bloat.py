@@ -126,6 +126,7 @@ def section_fig_bloat(ctx: Context, df: pd.DataFrame) -> Section:
                          f"P3 releasing {fmt_mib(val(r, 'p3_pages_released') * 4096)}, RSS at "
                          f"the end {fmt_num(val(r, 'rss_over_live_end'), 3)}× the live data set.")
     r, thp = policy_row(df, "linux-6.12"), policy_row(df, "linux-thp")
+    opts = (ctx.cfg.get("policies") or {}).get("linux-6.12") or {}
     if r is not None:
         # the shrinker's splits are counted as its recovery (report.tables, reason thp_shrinker)
         splits = val(r, "p3_recovery_passes")
@@ -137,8 +138,9 @@ def section_fig_bloat(ctx: Context, df: pd.DataFrame) -> Section:
                         f"{fmt_mib(val(r, 'p3_pages_released') * 4096)}."
                         if splits > 0 else
                         "split none (it runs only below the low watermark): it differs from "
-                        "Linux THP here by its fault path (no direct compaction at fault, "
-                        "defrag=madvise) and khugepaged's max_ptes_none (409)."))
+                        f"Linux THP here by its fault path (defrag={opts.get('defrag')}) and "
+                        f"khugepaged's max_ptes_none "
+                        f"({(opts.get('khugepaged') or {}).get('max_ptes_none')})."))
     b = policy_row(df, "linux-4k")
     if b is not None:
         parts.append(f" With 4 KiB pages the RSS ends at {fmt_num(val(b, 'rss_over_live_end'), 3)}× "
