@@ -29,9 +29,10 @@
  * set by the replay loop's own read/write mix, not by the trace).  The trace
  * records pages, not lines: each access goes to a pseudo-random 8-byte word of
  * its page (`line_of`), so that the accesses spread over the cache's sets as an
- * application's do (always offset 0 would use 1 set in 64).  A page's first access since it was mapped, and its first write, can
- * fault: only those accesses are timed (rdtsc around the access) and
- * followed by getrusage(RUSAGE_SELF) to see whether they faulted (and whether
+ * application's do (always offset 0 would use 1 set in 64).  A page's first
+ * access since it was mapped, and its first write, can fault: only those
+ * accesses are timed (rdtsc around the access) and followed by
+ * getrusage(RUSAGE_SELF) to see whether they faulted (and whether
  * the thread was descheduled meanwhile: then the fault counts the thread's CPU
  * time over the access instead, as the TSC's span held other programs'); that
  * instrumentation's own time is measured and left out of the run time
