@@ -71,6 +71,14 @@ def _stats(xs: list[float]) -> tuple[float, float]:
     return med, (max(xs) - min(xs)) / med if med else 0.0
 
 
+def _write_trace(tmp: Path, name: str) -> Path:
+    """The calibration trace ``name`` (CALIBRATION_WORKLOADS, seed 1) written under tmp."""
+    spec = CALIBRATION_WORKLOADS[name]
+    trace = tmp / f"{name}.trace"
+    workloads.get(spec["kind"])(spec["params"], 1).write(trace)
+    return trace
+
+
 def _chase(bytes_: int, mode: int, stride: int, seed: int) -> float:
     return float(native.run("chase", bytes_, mode, CHASE_HOPS, seed, stride))
 
@@ -105,8 +113,7 @@ def measure(repeat: int = 5, workdir=None) -> dict:
                                             "clear_page_erms)", zero, "µs"))
     tmp = Path(workdir or tempfile.mkdtemp(prefix="hpsim-calib-"))
     spec = CALIBRATION_WORKLOADS["calib_touch"]
-    trace = tmp / "calib_touch.trace"
-    workloads.get(spec["kind"])(spec["params"], 1).write(trace)
+    trace = _write_trace(tmp, "calib_touch")
     for policy, key, n_zero, label in (("host-4k", "fault_base_4k_us", 1, "4 KiB"),
                                        ("host-thp", "fault_base_2m_us", 512, "2 MiB")):
         reason = kernel.unavailable(policy)
@@ -145,9 +152,7 @@ def measure(repeat: int = 5, workdir=None) -> dict:
     out["dram_latency_ns"] = (round(_stats(dram)[0], 1),
                               src("pointer chase through every line of 512 MiB on 2 MiB pages",
                                   dram, "ns"))
-    spec = CALIBRATION_WORKLOADS["calib_access"]
-    trace = tmp / "calib_access.trace"
-    workloads.get(spec["kind"])(spec["params"], 1).write(trace)
+    trace = _write_trace(tmp, "calib_access")
     acc = []
     for _ in range(repeat):
         t = replay.replay_once(trace, "host-4k", 0.0, instrument=False)["T"]
