@@ -15,6 +15,7 @@ import pandas as pd
 from report.render.common import Context, policy_row, val
 from report.render.document import Section, Table
 from report.render.fmt import fmt_mib, fmt_num
+from report.scorecard import TIE
 from report.style import policy_label
 
 # the policies the paper did not compare (config/config.yaml `policies`), in report order
@@ -33,8 +34,6 @@ METRICS = [
     ("fig_fairness", "jain_index", "§6 fairness: Jain's index", lambda x: fmt_num(x, 3), False),
     ("sweep", "runtime_s", "Sweep: run time (s)", lambda x: fmt_num(x, 4), True),
 ]
-# two values within this share of each other are a tie (as report.scorecard.TIE)
-TIE = 0.005
 
 
 def present(ctx: Context) -> list[str]:
@@ -55,6 +54,8 @@ def _settings(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 
 
 def _outcome(ours: float, ref: float, lower_better: bool) -> str:
+    """win/tie/loss for ``ours``; two values within report.scorecard.TIE of the larger
+    are a tie (the scorecard's rule for run times, here for any metric, zero included)."""
     if any(math.isnan(x) for x in (ours, ref)):
         return ""
     if abs(ours - ref) <= TIE * max(abs(ours), abs(ref)):
