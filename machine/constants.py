@@ -57,7 +57,10 @@ ST_SEGV = 5        # access outside every VMA; record i not consumed
 ST_COMPACT = 6     # a huge fault found no free block and P_DEFRAG asks for direct
                    # compaction (done in Python: it may move other processes' pages,
                    # whose TLBs replay does not hold); record i not consumed
-STATUS_NAMES = ["end", "event", "time", "trigger", "nomem", "segv", "compact"]
+ST_WMARK = 7       # free frames fell below the armed watermark (G_WMARK) at a fault of
+                   # record i, which is consumed: the allocator wakes a pressure-driven
+                   # thread at once (mm/page_alloc.c wakeup_kswapd), not at the step's end
+STATUS_NAMES = ["end", "event", "time", "trigger", "nomem", "segv", "compact", "wmark"]
 
 # --- machine parameters (int64 array P, cycles unless noted) ---
 P_FAULT_MODE = 0
@@ -100,6 +103,8 @@ G_TOTAL_FRAMES = 2
 G_RESERVATIONS = 3   # reservations made
 G_RESV_PROMOTED = 4
 G_RESV_BROKEN = 5
+G_WMARK = 6          # free-frame watermark: replay stops (ST_WMARK) at the fault that takes
+                     # G_FREE_FRAMES below it; -1 when no thread waits for one (disarmed)
 N_GLOBAL = 8
 
 # --- per-process counters (int64 array C) ---

@@ -51,13 +51,13 @@ from machine.constants import (BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES, C_CLOCK,
                                C_FAULT_CYCLES, C_FREE_CYCLES, C_HIST_BIN, C_HIST_LAT, C_L1_HITS,
                                C_L2_HITS, C_LAST_VMA, C_MADVISED_PAGES, C_NVMA, C_REPEAT_DONE,
                                C_SEGV_ADDR, C_TRIG_LAT, C_TRIG_SLOT, C_USER_CYCLES, C_WALKS,
-                               C_WALK_CYCLES,
-                               C_WRITES, HIST_BINS, HIST_MIN_NS, HIST_RATIO, PAGES_PER_HUGE,
+                               C_WALK_CYCLES, C_WRITES, G_FREE_FRAMES, G_WMARK, HIST_BINS,
+                               HIST_MIN_NS, HIST_RATIO, PAGES_PER_HUGE,
                                PG_MAPPED, PG_ZEROPAGE, P_ACCESS_CYCLES, P_CPU_HZ, P_DRAM_LATENCY,
                                P_FAST_PATH, P_FAULT_BASE_4K, P_FREE_2M, P_FREE_4K, P_L2_HIT,
                                P_POP_COUNTS_ZERO,
                                P_POP_TRIGGER, P_WALK_2M, P_WALK_4K, P_ZERO_4K, ST_COMPACT, ST_END,
-                               ST_EVENT, ST_NOMEM, ST_SEGV, ST_TIME, ST_TRIGGER)
+                               ST_EVENT, ST_NOMEM, ST_SEGV, ST_TIME, ST_TRIGGER, ST_WMARK)
 from machine.fault import count_touch_run, fault, touch_run
 from machine.pagetable import mark_accessed, zap_range
 from machine.tlb import tlb_access
@@ -360,6 +360,9 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
                             hist[latency_bin(P, P[P_FAULT_BASE_4K] + P[P_ZERO_4K])] += n_clr
                         if n_pz > 0:
                             hist[latency_bin(P, P[P_FAULT_BASE_4K])] += n_pz
+                        if G[G_FREE_FRAMES] < G[G_WMARK]:
+                            status = ST_WMARK    # touch_run stopped after that fault
+                            break
                         skip_fast = 0
                         continue
             else:
@@ -491,6 +494,9 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
             C[C_TRIG_SLOT] = slot
             C[C_TRIG_LAT] = lat
             status = ST_TRIGGER
+            break
+        if lat > 0 and G[G_FREE_FRAMES] < G[G_WMARK]:
+            status = ST_WMARK
             break
     C[C_CLOCK] = clock
     C[C_REPEAT_DONE] = repeat_done

@@ -22,7 +22,8 @@ from machine.constants import (BLK_HUGE, BLK_RESERVED, C_COMPACT_PENDING, C_FAUL
                                C_FAULTS_4K, C_FAULTS_COW, C_FAULTS_HUGE_ZERO,
                                C_FAULTS_PREZEROED, C_FAULTS_ZEROPAGE, C_RSS_PAGES,
                                C_THP_FALLBACK, C_TLB_INVALIDATIONS, C_ZERO_CYCLES, FAULT_BASE,
-                               FAULT_HUGE, FAULT_RESERVE, G_RESERVATIONS, HUGE_ZERO, P_DEFRAG,
+                               FAULT_HUGE, FAULT_RESERVE, G_FREE_FRAMES, G_RESERVATIONS, G_WMARK,
+                               HUGE_ZERO, P_DEFRAG,
                                P_L2_HIT, P_WALK_2M, P_WALK_4K,
                                P_FAULT_BASE_2M, P_FAULT_BASE_4K, P_FAULT_MODE,
                                P_HUGE_ZERO_PAGE, P_PREFER_ZEROED, P_ZEROPAGE_FAULT,
@@ -167,8 +168,9 @@ def touch_run(words, args, i, limit, clock, cpa, vlo, vhi, rb, ph, G, rg, P, slo
     would handle them one by one, with the counters kept in registers.  It
     stops before a record it cannot take: another kind, another VMA, a
     mapped page, a run of repeats crossing the time limit, a fault that would
-    fire the population trigger, memory exhausted.  (The caller checks that
-    no direct compaction is pending.)  Returns (next record, clock, and the
+    fire the population trigger, memory exhausted; and after a fault that
+    takes free frames below the armed watermark (``G_WMARK``).  (The caller
+    checks that no direct compaction is pending.)  Returns (next record, clock, and the
     added accesses, writes, L1 hits, L2 hits, walks, walk cycles, user
     cycles, faults whose frame was cleared, faults onto a pre-zeroed frame)."""
     n = len(words)
@@ -218,6 +220,8 @@ def touch_run(words, args, i, limit, clock, cpa, vlo, vhi, rb, ph, G, rg, P, slo
         user_cycles += cyc
         clock += cyc + lat
         i += 1
+        if G[G_FREE_FRAMES] < G[G_WMARK]:
+            break                   # the caller returns ST_WMARK
     return (i, clock, accesses, writes, l1_hits, l2_hits, walks, walk_cycles, user_cycles,
             n_cleared, n_prezeroed)
 

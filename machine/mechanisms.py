@@ -57,6 +57,7 @@ compiled replay hands over every madvise record that would split one).
 from __future__ import annotations
 
 import bisect
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -68,8 +69,8 @@ from machine.engine import latency_bin
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_CLOCK, C_COLLAPSE_CYCLES,
                                C_COMPACT_MIGRATED, C_COMPACT_PENDING, C_COMPACT_STALL,
                                C_FAULT_CYCLES, C_TLB_INVALIDATIONS, C_TRIG_LAT, C_ZERO_CYCLES,
-                               G_STAMP,
-                               G_FREE_FRAMES, HUGE_PMD, G_RESV_BROKEN, G_TOTAL_FRAMES, L_FREE_DIRTY,
+                               G_STAMP, G_FREE_FRAMES, HUGE_PMD, G_RESV_BROKEN, G_TOTAL_FRAMES,
+                               G_WMARK, L_FREE_DIRTY,
                                PG_ACCESSED, PG_MAPPED, PG_WRITTEN, PG_ZEROPAGE)
 from machine.results import ScanResult
 
@@ -387,6 +388,20 @@ class Mechanisms:
     def total_frames(self) -> int:
         """All 4 KiB frames of the machine."""
         return int(self.G[G_TOTAL_FRAMES])
+
+    def watermark_frames(self, pct: float) -> int:
+        """Free 4 KiB frames below which free memory is under ``pct`` % of all
+        memory: ``free < pct / 100 * total`` exactly when ``free <`` this."""
+        return math.ceil(pct / 100 * self.total_frames)
+
+    def arm_watermark(self, frames: int) -> None:
+        """Arm the allocator's watermark: replay stops with ``ST_WMARK`` after
+        the fault that takes the free frames below ``frames`` (4 KiB frames;
+        < 0 disarms).  The stop lets a thread waiting for that watermark run
+        at the crossing, as the page allocator wakes kswapd at the allocation
+        that crosses the low watermark (mm/page_alloc.c ``wakeup_kswapd``),
+        rather than at the end of a scheduling step."""
+        self.G[G_WMARK] = int(frames)
 
     def free_fraction(self) -> float:
         return self.free_frames / self.total_frames

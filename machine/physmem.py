@@ -22,7 +22,7 @@ import numpy as np
 from machine.jit import kernel
 
 from machine.constants import (BLK_BASE, BLK_FREE, BLK_HUGE, BLK_RESERVED, FP_MOVABLE, FP_NONE,
-                               FP_TENANT, FP_UNMOVABLE, G_FREE_FRAMES,
+                               FP_TENANT, FP_UNMOVABLE, G_FREE_FRAMES, G_WMARK,
                                G_STAMP, G_TOTAL_FRAMES, L_FREE_DIRTY, L_FREE_ZEROED, L_PARTIAL,
                                N_GLOBAL, N_LISTS, OWNER_NONE, OWNER_TENANT, PAGES_PER_HUGE)
 
@@ -81,6 +81,7 @@ def new_phys(n_blocks: int) -> tuple[Phys, np.ndarray]:
     G = np.zeros(N_GLOBAL, np.int64)
     G[G_TOTAL_FRAMES] = n_blocks * PAGES_PER_HUGE
     G[G_FREE_FRAMES] = n_blocks * PAGES_PER_HUGE
+    G[G_WMARK] = -1                 # disarmed (Machine.arm_watermark)
     _link_all_free(ph)
     return ph, G
 

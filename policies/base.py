@@ -97,14 +97,21 @@ class KernelThread:
     ``charge_ns``/``charge_us``, or ``policies.khugepaged.charge_scan``).
     """
 
-    def __init__(self, name: str, work, first_wake_s: float, wake_when=None):
+    def __init__(self, name: str, work, first_wake_s: float, wake_when=None,
+                 watermark=None):
         """``wake_when()``, if given, is asked at the end of every scheduling
         step (as kswapd is woken when free memory falls below a watermark);
-        True wakes the thread at once, before its period ends."""
+        True wakes the thread at once, before its period ends.
+        ``watermark()``, if given, returns the free 4 KiB frames below which
+        ``wake_when`` turns true: the run then ends the step at the fault
+        that crosses it (``Machine.arm_watermark``), so the thread wakes at
+        the crossing, as the page allocator wakes kswapd (mm/page_alloc.c
+        ``wakeup_kswapd``), not up to a step later."""
         self.name = name
         self.work = work
         self.next_wake_s = first_wake_s
         self.wake_when = wake_when
+        self.watermark = watermark
         self.passes = 0
 
     def run(self, now_s: float) -> None:

@@ -161,16 +161,20 @@ class ThpShrinker:
         return released, cycles
 
     # --- kswapd -----------------------------------------------------------------
+    def low_frames(self) -> int:
+        """The low watermark in free 4 KiB frames (``watermark_low_pct``)."""
+        return self.m.watermark_frames(self.cfg["watermark_low_pct"])
+
     def below_low(self) -> bool:
         """Free memory is below the low watermark (wakeup_kswapd)."""
-        return self.m.free_frames < self.cfg["watermark_low_pct"] / 100 * self.m.total_frames
+        return self.m.free_frames < self.low_frames()
 
     def kswapd(self, now_s: float) -> float:
         """One kswapd wake-up: shrink until free memory reaches the high
         watermark (balance_pgdat), charged to the thread; then sleep until
         woken again."""
         self.kswapd_runs += 1
-        high = math.ceil(self.cfg["watermark_high_pct"] / 100 * self.m.total_frames)
+        high = self.m.watermark_frames(self.cfg["watermark_high_pct"])
         _, cycles = self.shrink(now_s, lambda rel: self.m.free_frames >= high)
         self.m.charge("kswapd", int(cycles))
         return math.inf
@@ -210,7 +214,7 @@ class Linux612(LinuxTHP):
         out = super().threads()
         if self.p["shrinker"]["shrink_underused"]:
             out.append(KernelThread("kswapd", self.shrinker.kswapd, math.inf,
-                                    self.shrinker.below_low))
+                                    self.shrinker.below_low, self.shrinker.low_frames))
         return out
 
     def counters(self):

@@ -46,15 +46,16 @@ from machine.constants import (C_ACCESSES, C_BLOAT_PAGES, C_CLOCK, C_COMPACT_MIG
                                C_PROMOTIONS, C_RSS_PAGES, C_SEGV_ADDR, C_SPLITS, C_THP_FALLBACK,
                                C_TRIG_SLOT, C_USER_CYCLES, C_WALK_CYCLES, C_WALKS, C_WRITES,
                                C_ZERO_CYCLES, C_ZERO_RELEASED, G_RESERVATIONS, G_RESV_BROKEN,
-                               G_RESV_PROMOTED, ST_COMPACT, ST_END, ST_EVENT, ST_NOMEM, ST_SEGV,
-                               ST_TIME, ST_TRIGGER)
+                               G_RESV_PROMOTED, G_WMARK, ST_COMPACT, ST_END, ST_EVENT, ST_NOMEM, ST_SEGV,
+                               ST_TIME, ST_TRIGGER, ST_WMARK)
 from machine.machine import Machine, Process
 from machine.params import MachineParams
 from policies import create
 from policies.base import policy_class
 from sim import budget
 from sim.csvout import csv_bytes
-from workloads.trace import KIND_MASK, MADV_DONTNEED, MMAP, MUNMAP, PHASE, TraceReader
+from sim.cursor import TraceCursor
+from workloads.trace import KIND_MASK, MADV_DONTNEED, MMAP, MUNMAP, PHASE
 
 if TYPE_CHECKING:
     import pandas
@@ -72,46 +73,6 @@ TABLES = ("summary.csv", "timeseries.csv", "events.csv", "threads.csv", "fault_h
 class SimulationError(InputError):
     """The trace asks for something the machine cannot do (an access outside
     every mapped VMA); the message names the file and record."""
-
-
-class TraceCursor:
-    """Streams one process's trace chunk by chunk: ``words``/``args`` are the
-    current chunk's records, valid until the next call of ``next_chunk``
-    (with ``ahead``, the decode of the chunk after that reuses their arrays).
-
-    ahead (default True): decode the next chunk on a second thread while this
-    one replays (``TraceReader.columns_ahead``; same records, same order);
-    False decodes each chunk when it is asked for (``sim.bench`` times both)."""
-
-    def __init__(self, path, ahead: bool = True):
-        self.reader = TraceReader(path)
-        self.path = path
-        self._chunks = self.reader.columns_ahead() if ahead else self.reader.columns()
-        self.words = self.args = None
-        self.i = 0
-        self.record_base = 0
-        self.phases = self.reader.phases
-        self.pauses = self.reader.trailer.get("pauses", {})
-        live = self.reader.trailer.get("live_bytes")
-        self.live = np.asarray(live, dtype=np.float64) if live else None
-        self.header = self.reader.header
-
-    def next_chunk(self) -> bool:
-        if self.words is not None:
-            self.record_base += len(self.words)
-        cols = next(self._chunks, None)
-        if cols is None:
-            self.words = None
-            return False
-        self.words, self.args = cols
-        self.i = 0
-        return True
-
-    def live_bytes(self, accesses: int) -> float:
-        if self.live is None or len(self.live) == 0:
-            return float("nan")
-        k = np.searchsorted(self.live[:, 0], accesses, side="right") - 1
-        return float(self.live[max(k, 0), 1])
 
 
 def machine_params(spec: dict) -> MachineParams:
@@ -226,6 +187,12 @@ class Simulation:
                     f"{cur.path}: record {cur.record_base + i}: access to "
                     f"{int(pr.C[C_SEGV_ADDR]):#x} lies outside every mapped VMA of process "
                     f"{pr.name!r} (the trace must mmap before it accesses)")
+            if st == ST_WMARK or m.free_frames < m.G[G_WMARK]:
+                # free memory crossed a waiting thread's watermark (at a fault,
+                # or in the policy's own allocation): the step ends here
+                m.arm_watermark(-1)
+                self.t_next = min(self.t_next, now_s)
+                return
 
     def event(self, pr: Process, cur: TraceCursor, word: int, arg: int) -> None:
         kind = word & KIND_MASK
@@ -270,6 +237,7 @@ class Simulation:
             wake = min([t.next_wake_s for t in self.threads], default=float("inf"))
             stop = float("inf") if self.max_time_s is None else float(self.max_time_s)
             self.t_next = min(t_sample, wake, stop)
+            self.arm_watermark()
             for pr, cur in zip(m.procs, self.cursors):
                 if pr.running:
                     self.advance(pr, cur)
@@ -303,6 +271,14 @@ class Simulation:
         self.report_progress(end)
         if self._bar is not None:
             self._bar.close()
+
+    def arm_watermark(self) -> None:
+        """Arm the highest watermark of the threads woken by pressure that
+        free memory has not crossed yet (``KernelThread.watermark``)."""
+        free = self.m.free_frames
+        marks = [w for w in (t.watermark() for t in self.threads if t.watermark is not None)
+                 if free >= w]
+        self.m.arm_watermark(max(marks, default=-1))
 
     def report_progress(self, t: float) -> None:
         """A progress line at simulated time ``t`` (s), if its interval has passed."""

@@ -214,31 +214,47 @@ def test_bloat_recovery_returns_rss_to_the_written_memory_linux_keeps_bloat():
         assert th.loc["bloat_recovery", "cpu_s"] == pytest.approx(n * per_region, rel=1e-6)
 
 
-def test_under_pressure_recovery_runs_within_one_step_of_the_crossing():
-    """The paper's recovery "under high memory pressure": the 19 huge faults
-    take free memory from 100% to 0% in the first step (sample interval 0.5 s);
-    the thread wakes at the end of that step, not at its 120 s period."""
+def test_under_pressure_recovery_runs_at_the_fault_that_crosses_the_trigger():
+    """The paper's recovery "under high memory pressure", woken as kswapd is,
+    by the allocation that crosses its watermark.  128 MiB, 70% held by
+    tenants: 19 free blocks (9728 frames).  The trigger is free < 15% of 32768
+    frames, i.e. < 4916: the 10th huge fault (free 9728 - 10 x 512 = 4608)
+    crosses it, and the pass runs there, in the middle of the first step
+    (sample interval 0.5 s).  It splits those 10 huge pages (5110 zero pages;
+    free 9718, short of the 30% goal, 9831), and faults 11-19 leave 5110 free
+    frames, above the trigger: no second pass, 9 huge pages kept.  (Woken at
+    the end of the step, as before, the pass found all 19 and split them.)"""
     n = 19
     sim = run(small_spec("hawkeye-pmu", memory_mib=128, tenant_fraction=0.7,
                          sample_interval_s=0.5), [sparse_writer(n, 10)])
+    assert sim.m.watermark_frames(15) == 4916
     c = sim.policy.counters()
-    assert c["hawkeye_bloat_passes"] == 1 and c["hawkeye_bloat_pages_released"] == n * 511
+    assert c["hawkeye_bloat_passes"] == 1 and c["hawkeye_bloat_regions_split"] == 10
+    assert c["hawkeye_bloat_pages_released"] == 10 * 511
     splits = [e for e in sim.m.events if e["event"] == "split"]
-    assert len(splits) == n and max(e["time_s"] for e in splits) <= 0.5
+    assert len(splits) == 10 and max(e["time_s"] for e in splits) < 0.5
     ts = {r["time_s"]: r for r in sim.rows}
-    assert ts[0.5]["rss_bytes"] == n * PAGE_SIZE and ts[0.5]["bloat_bytes"] == 0
+    assert ts[0.5]["rss_bytes"] == 10 * PAGE_SIZE + 9 * HUGE_SIZE
+    assert ts[0.5]["free_bytes"] == 5110 * PAGE_SIZE
+    sim.m.check_invariants()
 
 
 def test_recovery_finishes_the_huge_page_it_started():
-    """remove.c tests its goal after a whole huge page.  Target 15% of 32768
-    frames = 4916 (ceil): 9 pages release 4599, and the 10th all its 511 zero
-    pages (not only the 317 still missing): 5110 in all."""
+    """remove.c tests its goal after a whole huge page.  Trigger and target
+    15% of 32768 frames = 4916 (ceil), 19 free blocks (9728 frames).  The 10th
+    huge fault leaves 4608 free: the pass needs 308 frames and releases all 511
+    zero pages of the first huge page (5119 free).  Each later fault takes free
+    memory below 4916 again (5119 - 512 = 4607), a new crossing, and its pass
+    releases one whole huge page (511, where 309 would reach the goal): 10
+    passes, 10 huge pages, 5110 pages, 5110 frames free at the end."""
     spec = small_spec("hawkeye-g", memory_mib=128, tenant_fraction=0.7,
                       policy_params={"bloat_recovery": {"target_free_pct": 15}})
     sim = run(spec, [sparse_writer(19, 10)])
     c = sim.policy.counters()
     assert math.ceil(0.15 * sim.m.total_frames) == 4916
+    assert c["hawkeye_bloat_passes"] == 10
     assert c["hawkeye_bloat_regions_split"] == 10 and c["hawkeye_bloat_pages_released"] == 5110
+    assert sim.m.free_frames == 5110
 
 
 def test_bloat_recovery_is_not_triggered_above_15_percent_free():

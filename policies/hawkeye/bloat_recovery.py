@@ -26,7 +26,6 @@ machine's ``free_4k_us`` per page released.
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -72,11 +71,10 @@ class BloatRecovery:
         address order), split those with zero sub-pages and release them,
         until ``target_free_pct`` is free.  Returns the pages released."""
         m, c = self.m, self.cfg
-        total = m.total_frames
         if not self.below_trigger():
             return 0
         self.passes_triggered += 1
-        goal = math.ceil(c["target_free_pct"] / 100 * total)
+        goal = m.watermark_frames(c["target_free_pct"])
         cyc_per_byte, split_cyc, free_cyc = cycle_costs(m, c["scan_gb_per_s"], c["split_us"])
         cycles = 0.0
         released_total = 0
@@ -109,12 +107,19 @@ class BloatRecovery:
                 cycles += split_cyc + rel * free_cyc
         self.pages_released += released_total
         m.charge(self.name, int(cycles))
+        # the pass's own release counts as a rise above the trigger: the next
+        # fall below it is a new crossing (a watermark re-armed)
+        self._was_low = self.below_trigger()
         return released_total
 
+    def trigger_frames(self) -> int:
+        """Free 4 KiB frames below which recovery is due: ``trigger_free_pct``
+        of all memory (remove.c count_pages_to_free: free < 15% of managed)."""
+        return self.m.watermark_frames(self.cfg["trigger_free_pct"])
+
     def below_trigger(self) -> bool:
-        """Free memory is below ``trigger_free_pct`` of all memory (remove.c
-        count_pages_to_free: free < 15% of managed)."""
-        return self.m.free_frames < self.cfg["trigger_free_pct"] / 100 * self.m.total_frames
+        """Free memory is below ``trigger_free_pct`` of all memory."""
+        return self.m.free_frames < self.trigger_frames()
 
     def pressure(self) -> bool:
         """Free memory has just fallen below ``trigger_free_pct`` (the

@@ -216,9 +216,11 @@ class HawkEye(Policy):
             out.append(KernelThread(PreZeroer.name, self.prezero.work, 0.0))
         if self.p["bloat_recovery"]["enabled"]:
             b = self.p["bloat_recovery"]
+            wake = b["wake_on_pressure"]
             out.append(KernelThread(BloatRecovery.name, self.bloat.work,
                                     0.0 if b["run_at_start"] else float(b["period_s"]),
-                                    self.bloat.pressure if b["wake_on_pressure"] else None))
+                                    self.bloat.pressure if wake else None,
+                                    self.bloat.trigger_frames if wake else None))
         return out
 
     def counters(self) -> dict[str, int]:
