@@ -111,91 +111,11 @@ from __future__ import annotations
 import numpy as np
 
 from workloads.base import Workload, register
+from workloads.graph500_csr import Graph, running_rank, search_keys
 from workloads.rows import Slot, emit_rows, hoist, sweep
 from workloads.trace import HUGE_SIZE, PAGE_SIZE
 
-A, B, C = 0.57, 0.19, 0.19
 ELEM = 8  # int64 everywhere, as the reference
-GEN_BLOCK = 1 << 20
-
-
-# --------------------------------------------------------------------------
-# generator and kernel 1
-# --------------------------------------------------------------------------
-def kronecker_edges(scale: int, edgefactor: int, rng: np.random.Generator):
-    """The Graph500 Kronecker edge list (src, dst), zero-based, permuted."""
-    n = 1 << scale
-    m = edgefactor * n
-    vdt = np.int32 if scale < 31 else np.int64
-    src = np.empty(m, vdt)
-    dst = np.empty(m, vdt)
-    ab = A + B
-    c_norm = C / (1 - (A + B))
-    a_norm = A / (A + B)
-    for s in range(0, m, GEN_BLOCK):
-        c = min(GEN_BLOCK, m - s)
-        ii = np.zeros(c, np.int64)
-        jj = np.zeros(c, np.int64)
-        for ib in range(scale):
-            ii_bit = rng.random(c) > ab
-            jj_bit = rng.random(c) > np.where(ii_bit, c_norm, a_norm)
-            ii += ii_bit.astype(np.int64) << ib
-            jj += jj_bit.astype(np.int64) << ib
-        src[s:s + c] = ii
-        dst[s:s + c] = jj
-    p = rng.permutation(n).astype(vdt)
-    src = p[src]
-    dst = p[dst]
-    perm = rng.permutation(m)
-    return src[perm], dst[perm]
-
-
-class Graph:
-    """seq-csr CSR of an edge list; keeps what kernel 1's trace needs."""
-
-    def __init__(self, src: np.ndarray, dst: np.ndarray, nv: int):
-        self.nv = nv = int(nv)
-        self.n_edges_generated = len(src)
-        ns = src != dst
-        self.n_self_loops = int(len(src) - ns.sum())
-        vdt = np.int32 if nv <= (1 << 31) else np.int64
-        keep = ((src ^ dst) & 1).astype(bool) == (src < dst)
-        self.ns_mask = ns
-        self.ci = np.where(keep, src, dst).astype(vdt)   # canonical first endpoint per edge
-        self.cj = np.where(keep, dst, src).astype(vdt)
-        del keep
-        # distinct canonical non-loop edges, sorted by (ci, cj): the deduped half lists
-        key = np.unique(self.ci[ns].astype(np.int64) * nv + self.cj[ns])
-        self.hi = (key // nv).astype(vdt)
-        self.hj = (key % nv).astype(vdt)
-        del key
-        hi, hj = self.hi, self.hj
-        self.n_edges = len(hi)
-        # final CSR: (v=hi, u=hj, step=hi) and (v=hj, u=hi, step=hi), ordered (v, step, u)
-        v = np.concatenate((hi, hj))
-        u = np.concatenate((hj, hi))
-        order = np.lexsort((u, np.concatenate((hi, hi)), v))
-        self.xadj = u[order]
-        deg = np.bincount(v, minlength=nv)
-        del u, v
-        self.xoff = np.concatenate(([0], np.cumsum(deg))).astype(np.int64)
-        pdt = np.int32 if len(order) < (1 << 31) else np.int64
-        inv = np.empty(len(order), pdt)
-        inv[order] = np.arange(len(order), dtype=pdt)
-        del order
-        self.pos_own = inv[:len(hi)]      # xadj position of (hi -> hj)
-        self.pos_scatter = inv[len(hi):]  # xadj position of (hj -> hi)
-
-    @property
-    def degree(self) -> np.ndarray:
-        return np.diff(self.xoff)
-
-
-def search_keys(graph: Graph, n_roots: int, rng: np.random.Generator) -> np.ndarray:
-    """Graph500.m: randperm, drop degree-0 vertices, keep the first n_roots."""
-    perm = rng.permutation(graph.nv)
-    perm = perm[graph.degree[perm] > 0]
-    return perm[:n_roots].astype(np.int64)
 
 
 # --------------------------------------------------------------------------
@@ -337,10 +257,12 @@ class Graph500(Workload):
         return super().host_bytes() + HOST_BYTES_PER_EDGE * p["edgefactor"] * (1 << p["scale"])
 
     # -- graph construction shared with tests ------------------------------
-    def make_graph(self):
+    def make_graph(self, keep_edges: bool = True):
+        """(src, dst, graph, search keys); src and dst are None unless ``keep_edges``
+        (``Graph.kronecker``)."""
         rng = np.random.default_rng(self.seed)
-        src, dst = kronecker_edges(int(self.params["scale"]), int(self.params["edgefactor"]), rng)
-        g = Graph(src, dst, 1 << int(self.params["scale"]))
+        src, dst, g = Graph.kronecker(int(self.params["scale"]), int(self.params["edgefactor"]),
+                                      rng, keep_edges)
         roots = search_keys(g, int(self.params["n_roots"]), rng)
         return src, dst, g, roots
 
@@ -357,9 +279,8 @@ class Graph500(Workload):
 
     def generate(self, out):
         p = self.params
-        src, dst, g, roots = self.make_graph()
-        nv, m = g.nv, len(src)
-        del src, dst                                 # Graph keeps what the trace needs
+        _, _, g, roots = self.make_graph(keep_edges=False)   # Graph keeps what the trace needs
+        nv, m = g.nv, g.n_edges_generated
         raw_half = int(g.ns_mask.sum())
         sizes = {"IJ": 16 * m, "xoff": ELEM * (nv + 1), "xoff_half": ELEM * (nv + 1),
                  "xadj_half": ELEM * raw_half, "xadj": ELEM * 2 * g.n_edges,
@@ -463,25 +384,26 @@ class Graph500(Workload):
         xah_a, xa_a = U(va["xadj_half"]), U(va["xadj"])
         ns = g.ns_mask
         ci = g.ci
-        # raw position of each non-loop edge in xadj_half (edge order within ci)
-        cnt_half = np.bincount(ci[ns], minlength=nv)
+        cnt_half = np.zeros(nv, np.int64)       # non-loop edges per canonical first endpoint
+        for s in range(0, m, blk):
+            cnt_half += np.bincount(ci[s:s + blk][ns[s:s + blk]], minlength=nv)
         off_half = np.concatenate(([0], np.cumsum(cnt_half))).astype(np.int64)
-        nsi = np.flatnonzero(ns)
-        o = np.argsort(ci[nsi], kind="stable")
-        rawpos = np.zeros(m, np.int64)
-        rawpos[nsi[o]] = np.arange(len(nsi))
-        del o, nsi
 
         def edge_pass(copy: bool):
+            placed = np.zeros(nv, np.int64)     # copy pass: entries put in xadj_half, per ci
             for s in range(0, m, blk):
                 e = np.arange(s, min(s + blk, m))
                 ija = ij_a + e.astype(U) * U(16)
                 mk, cnt = hoist(ija, per_elem=2)
-                nsb = ns[e]
+                nsb = ns[s:s + blk]
+                cib = ci[s:s + blk]
                 slots = [Slot(ija, False, mk, cnt),
-                         Slot(xh_a + (ci[e].astype(U) + U(1)) * E, True, nsb)]
+                         Slot(xh_a + (cib.astype(U) + U(1)) * E, True, nsb)]
                 if copy:
-                    slots.append(Slot(xah_a + rawpos[e].astype(U) * E, True, nsb))
+                    # raw position in xadj_half: edge order within each ci's segment
+                    rawpos = np.zeros(len(e), np.int64)
+                    rawpos[nsb] = off_half[cib[nsb]] + running_rank(cib[nsb], placed)
+                    slots.append(Slot(xah_a + rawpos.astype(U) * E, True, nsb))
                 emit_rows(out, len(e), [(np.arange(len(e)), slots)])
 
         edge_pass(copy=False)                                              # count
@@ -491,9 +413,7 @@ class Graph500(Workload):
         sweep(out, va["xoff"], sizes["xoff"], write=True)                  # zero xoff
 
         # per-vertex passes; vertices in blocks with about blk half entries each
-        hi = g.hi
-        ucnt = np.bincount(hi, minlength=nv)
-        uoff = np.concatenate(([0], np.cumsum(ucnt))).astype(np.int64)
+        ucnt, uoff = g.own, g.first_own          # deduped half list of each vertex
         cum = off_half[1:]
 
         def vertex_blocks():
@@ -538,6 +458,7 @@ class Graph500(Workload):
             emit_rows(out, b - a, [head, sort, scat])
         sweep(out, va["xoff"], sizes["xoff"], read=True, write=True)       # prefix sum
         mmap("xadj")
+        seen = np.zeros(nv, np.int64)            # for Graph.csr_positions, block by block
         for a, b in vertex_blocks():                                       # final copy
             vs = np.arange(a, b)
             nonempty = cnt_half[a:b] > 0
@@ -552,13 +473,14 @@ class Graph500(Workload):
             brk2 = np.zeros(len(own2), bool)
             brk2[first2[c2 > 0]] = True
             mk2, cnt2 = hoist(da, brk2)
-            wa = xa_a + g.pos_own[upos].astype(U) * E
+            pos_own, pos_scatter = g.csr_positions(int(uoff[a]), int(uoff[b]), seen)
+            wa = xa_a + pos_own.astype(U) * E
             mkw, cntw = hoist(wa, brk2)
             copy = (own2, [Slot(da, False, mk2, cnt2), Slot(wa, True, mkw, cntw)])
             tail = (np.arange(b - a), [Slot(xo_a + (vu + U(1)) * E, True, nonempty)])
             scat = (own2, [Slot(da, False, mk2, cnt2),
                            Slot(xo_a + (g.hj[upos].astype(U) + U(1)) * E, True),
-                           Slot(xa_a + g.pos_scatter[upos].astype(U) * E, True)])
+                           Slot(xa_a + pos_scatter.astype(U) * E, True)])
             emit_rows(out, b - a, [head, copy, tail, scat])
         munmap("xoff_half")
         munmap("xadj_half")
