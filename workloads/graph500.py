@@ -17,7 +17,8 @@ kernel 2, ``graph500.c`` for the driver).
   undirected edge put in canonical order (``((i^j)&1) == (i<j)``), duplicates
   removed, and an int64 CSR built whose adjacency order is exactly seq-csr's
   (for vertex v: the scattered entries of lower "steps" first, its own sorted
-  half list at step v, then scattered entries of later steps).
+  half list at step v, then scattered entries of later steps).  Built by
+  counting, in blocks (``workloads/graph500_csr.py``).
 * Search keys (``octave/Graph500.m``): a random permutation of the vertices,
   vertices of degree 0 (self loops excluded) removed, the first ``n_roots``
   kept.  ``sample`` = k keeps every k-th of those keys (recorded in the header
@@ -72,12 +73,14 @@ STLB reach (1024 entries): the BFS working set, about N (24 + 256 E/M) bytes,
 exceeds the 4 KiB-page reach (4 MiB) from scale 15 (7.5 MiB; scale 14: 3.6
 MiB) and the 2 MiB-page reach (2 GiB) from scale 23 (about 2.1 GiB with E/M
 ~0.965 extrapolated; scale 22 measured: 1.05 GiB).  Scale 18 (64 MiB) or 20
-(264 MiB) fits in the huge-page reach.  Cost here (2-core VM, 2026-11-29,
-one root traced): scale 22 took 280 s and 5.8 GB to generate (547M records,
-0.9 GB) and 13 s to simulate under linux-4k; scale 23 needs about twice that
-(~11 GB of host memory).  The generator itself holds the graph
-in numpy, about 90 bytes per generated edge at its peak (scale 20: 1.5 GB,
-80 s); only the access stream is streamed.
+(264 MiB) fits in the huge-page reach.  Cost here (2-core VM, one root
+traced): scale 22 took 130 CPU s and 1.72 GiB peak RSS to generate
+(2026-11-30, load average 3.6-4.2; 547M records, 0.9 GB; 252 CPU s and 5.47
+GiB before kernel 1 was built by counting, ``workloads/graph500_csr.py``) and
+13 s to simulate under linux-4k; scale 23 needs about twice that.  The
+generator holds the graph in numpy, about 24 bytes per generated edge at its
+peak (the edges' canonical first endpoints and loop mask, the deduped half
+lists, xadj); only the access stream is streamed.
 
 Phases
 ------
@@ -228,10 +231,11 @@ def _page_len(nbytes: int) -> int:
     return max(PAGE_SIZE, (nbytes + PAGE_SIZE - 1) // PAGE_SIZE * PAGE_SIZE)
 
 
-# Generator memory per generated edge: peak RSS grew by 211 MB from scale 16
-# to 18 (3.15 M more edges at edgefactor 16), measured with /usr/bin/time -f %M
-# on this project's 2-core VM, 2026-11-29; rounded up.
-HOST_BYTES_PER_EDGE = 70
+# Generator memory per generated edge: peak RSS (/usr/bin/time -f %M, this
+# project's 2-core VM, 2026-11-30) 316 MiB at scale 18 (config.yaml's graph500),
+# 608 MiB at 20 and 1760 MiB at 22 (n_roots 64, sample 64): 24.3 and 24.0 bytes
+# per added edge (edgefactor 16); rounded up.
+HOST_BYTES_PER_EDGE = 25
 
 
 @register("graph500")
