@@ -88,9 +88,11 @@ def running_rank(keys: np.ndarray, counter: np.ndarray) -> np.ndarray:
 class Graph:
     """seq-csr CSR of an edge list; keeps what kernel 1's trace needs.
 
-    src, dst: the edge list, equal shapes (M,), integer vertex labels in
-    [0, nv).  Attributes (E = distinct undirected non-loop edges; vertex arrays
-    int32 while nv <= 2^31, else int64):
+    Models ``create_graph_from_edgelist`` of the Graph500 reference's
+    ``seq-csr/seq-csr.c``.  src, dst: the edge list, equal shapes (M,), integer
+    vertex labels in [0, nv).  Counts: ``n_edges_generated`` (M),
+    ``n_self_loops``, ``n_edges`` (E, distinct undirected non-loop edges).
+    Arrays (vertex arrays of dtype ``vdt``: int32 while nv <= 2^31, else int64):
 
     * ``ns_mask`` bool (M,): edge is not a self loop; ``ci`` (M,): each edge's
       canonical first endpoint (``((i^j)&1) == (i<j)`` keeps (i, j));
