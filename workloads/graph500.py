@@ -17,7 +17,8 @@ kernel 2, ``graph500.c`` for the driver).
   undirected edge put in canonical order (``((i^j)&1) == (i<j)``), duplicates
   removed, and an int64 CSR built whose adjacency order is exactly seq-csr's
   (for vertex v: the scattered entries of lower "steps" first, its own sorted
-  half list at step v, then scattered entries of later steps).
+  half list at step v, then scattered entries of later steps).  Built by
+  counting, in blocks (``workloads/graph500_csr.py``).
 * Search keys (``octave/Graph500.m``): a random permutation of the vertices,
   vertices of degree 0 (self loops excluded) removed, the first ``n_roots``
   kept.  ``sample`` = k keeps every k-th of those keys (recorded in the header
@@ -72,12 +73,14 @@ STLB reach (1024 entries): the BFS working set, about N (24 + 256 E/M) bytes,
 exceeds the 4 KiB-page reach (4 MiB) from scale 15 (7.5 MiB; scale 14: 3.6
 MiB) and the 2 MiB-page reach (2 GiB) from scale 23 (about 2.1 GiB with E/M
 ~0.965 extrapolated; scale 22 measured: 1.05 GiB).  Scale 18 (64 MiB) or 20
-(264 MiB) fits in the huge-page reach.  Cost here (2-core VM, 2026-11-29,
-one root traced): scale 22 took 280 s and 5.8 GB to generate (547M records,
-0.9 GB) and 13 s to simulate under linux-4k; scale 23 needs about twice that
-(~11 GB of host memory).  The generator itself holds the graph
-in numpy, about 90 bytes per generated edge at its peak (scale 20: 1.5 GB,
-80 s); only the access stream is streamed.
+(264 MiB) fits in the huge-page reach.  Cost here (2-core VM, one root
+traced): scale 22 took 130 CPU s and 1.72 GiB peak RSS to generate
+(2026-11-30, load average 3.6-4.2; 547M records, 0.9 GB; 252 CPU s and 5.47
+GiB before kernel 1 was built by counting, ``workloads/graph500_csr.py``) and
+13 s to simulate under linux-4k; scale 23 needs about twice that.  The
+generator holds the graph in numpy, about 24 bytes per generated edge at its
+peak (the edges' canonical first endpoints and loop mask, the deduped half
+lists, xadj); only the access stream is streamed.
 
 Phases
 ------
@@ -111,91 +114,11 @@ from __future__ import annotations
 import numpy as np
 
 from workloads.base import Workload, register
+from workloads.graph500_csr import Graph, running_rank, search_keys
 from workloads.rows import Slot, emit_rows, hoist, sweep
 from workloads.trace import HUGE_SIZE, PAGE_SIZE
 
-A, B, C = 0.57, 0.19, 0.19
 ELEM = 8  # int64 everywhere, as the reference
-GEN_BLOCK = 1 << 20
-
-
-# --------------------------------------------------------------------------
-# generator and kernel 1
-# --------------------------------------------------------------------------
-def kronecker_edges(scale: int, edgefactor: int, rng: np.random.Generator):
-    """The Graph500 Kronecker edge list (src, dst), zero-based, permuted."""
-    n = 1 << scale
-    m = edgefactor * n
-    vdt = np.int32 if scale < 31 else np.int64
-    src = np.empty(m, vdt)
-    dst = np.empty(m, vdt)
-    ab = A + B
-    c_norm = C / (1 - (A + B))
-    a_norm = A / (A + B)
-    for s in range(0, m, GEN_BLOCK):
-        c = min(GEN_BLOCK, m - s)
-        ii = np.zeros(c, np.int64)
-        jj = np.zeros(c, np.int64)
-        for ib in range(scale):
-            ii_bit = rng.random(c) > ab
-            jj_bit = rng.random(c) > np.where(ii_bit, c_norm, a_norm)
-            ii += ii_bit.astype(np.int64) << ib
-            jj += jj_bit.astype(np.int64) << ib
-        src[s:s + c] = ii
-        dst[s:s + c] = jj
-    p = rng.permutation(n).astype(vdt)
-    src = p[src]
-    dst = p[dst]
-    perm = rng.permutation(m)
-    return src[perm], dst[perm]
-
-
-class Graph:
-    """seq-csr CSR of an edge list; keeps what kernel 1's trace needs."""
-
-    def __init__(self, src: np.ndarray, dst: np.ndarray, nv: int):
-        self.nv = nv = int(nv)
-        self.n_edges_generated = len(src)
-        ns = src != dst
-        self.n_self_loops = int(len(src) - ns.sum())
-        vdt = np.int32 if nv <= (1 << 31) else np.int64
-        keep = ((src ^ dst) & 1).astype(bool) == (src < dst)
-        self.ns_mask = ns
-        self.ci = np.where(keep, src, dst).astype(vdt)   # canonical first endpoint per edge
-        self.cj = np.where(keep, dst, src).astype(vdt)
-        del keep
-        # distinct canonical non-loop edges, sorted by (ci, cj): the deduped half lists
-        key = np.unique(self.ci[ns].astype(np.int64) * nv + self.cj[ns])
-        self.hi = (key // nv).astype(vdt)
-        self.hj = (key % nv).astype(vdt)
-        del key
-        hi, hj = self.hi, self.hj
-        self.n_edges = len(hi)
-        # final CSR: (v=hi, u=hj, step=hi) and (v=hj, u=hi, step=hi), ordered (v, step, u)
-        v = np.concatenate((hi, hj))
-        u = np.concatenate((hj, hi))
-        order = np.lexsort((u, np.concatenate((hi, hi)), v))
-        self.xadj = u[order]
-        deg = np.bincount(v, minlength=nv)
-        del u, v
-        self.xoff = np.concatenate(([0], np.cumsum(deg))).astype(np.int64)
-        pdt = np.int32 if len(order) < (1 << 31) else np.int64
-        inv = np.empty(len(order), pdt)
-        inv[order] = np.arange(len(order), dtype=pdt)
-        del order
-        self.pos_own = inv[:len(hi)]      # xadj position of (hi -> hj)
-        self.pos_scatter = inv[len(hi):]  # xadj position of (hj -> hi)
-
-    @property
-    def degree(self) -> np.ndarray:
-        return np.diff(self.xoff)
-
-
-def search_keys(graph: Graph, n_roots: int, rng: np.random.Generator) -> np.ndarray:
-    """Graph500.m: randperm, drop degree-0 vertices, keep the first n_roots."""
-    perm = rng.permutation(graph.nv)
-    perm = perm[graph.degree[perm] > 0]
-    return perm[:n_roots].astype(np.int64)
 
 
 # --------------------------------------------------------------------------
@@ -308,10 +231,11 @@ def _page_len(nbytes: int) -> int:
     return max(PAGE_SIZE, (nbytes + PAGE_SIZE - 1) // PAGE_SIZE * PAGE_SIZE)
 
 
-# Generator memory per generated edge: peak RSS grew by 211 MB from scale 16
-# to 18 (3.15 M more edges at edgefactor 16), measured with /usr/bin/time -f %M
-# on this project's 2-core VM, 2026-11-29; rounded up.
-HOST_BYTES_PER_EDGE = 70
+# Generator memory per generated edge: peak RSS (/usr/bin/time -f %M, this
+# project's 2-core VM, 2026-11-30) 316 MiB at scale 18 (config.yaml's graph500),
+# 608 MiB at 20 and 1760 MiB at 22 (n_roots 64, sample 64): 24.3 and 24.0 bytes
+# per added edge (edgefactor 16); rounded up.
+HOST_BYTES_PER_EDGE = 25
 
 
 @register("graph500")
@@ -337,10 +261,12 @@ class Graph500(Workload):
         return super().host_bytes() + HOST_BYTES_PER_EDGE * p["edgefactor"] * (1 << p["scale"])
 
     # -- graph construction shared with tests ------------------------------
-    def make_graph(self):
+    def make_graph(self, keep_edges: bool = True):
+        """(src, dst, graph, search keys); src and dst are None unless ``keep_edges``
+        (``Graph.kronecker``)."""
         rng = np.random.default_rng(self.seed)
-        src, dst = kronecker_edges(int(self.params["scale"]), int(self.params["edgefactor"]), rng)
-        g = Graph(src, dst, 1 << int(self.params["scale"]))
+        src, dst, g = Graph.kronecker(int(self.params["scale"]), int(self.params["edgefactor"]),
+                                      rng, keep_edges)
         roots = search_keys(g, int(self.params["n_roots"]), rng)
         return src, dst, g, roots
 
@@ -357,9 +283,8 @@ class Graph500(Workload):
 
     def generate(self, out):
         p = self.params
-        src, dst, g, roots = self.make_graph()
-        nv, m = g.nv, len(src)
-        del src, dst                                 # Graph keeps what the trace needs
+        _, _, g, roots = self.make_graph(keep_edges=False)   # Graph keeps what the trace needs
+        nv, m = g.nv, g.n_edges_generated
         raw_half = int(g.ns_mask.sum())
         sizes = {"IJ": 16 * m, "xoff": ELEM * (nv + 1), "xoff_half": ELEM * (nv + 1),
                  "xadj_half": ELEM * raw_half, "xadj": ELEM * 2 * g.n_edges,
@@ -463,25 +388,26 @@ class Graph500(Workload):
         xah_a, xa_a = U(va["xadj_half"]), U(va["xadj"])
         ns = g.ns_mask
         ci = g.ci
-        # raw position of each non-loop edge in xadj_half (edge order within ci)
-        cnt_half = np.bincount(ci[ns], minlength=nv)
+        cnt_half = np.zeros(nv, np.int64)       # non-loop edges per canonical first endpoint
+        for s in range(0, m, blk):
+            cnt_half += np.bincount(ci[s:s + blk][ns[s:s + blk]], minlength=nv)
         off_half = np.concatenate(([0], np.cumsum(cnt_half))).astype(np.int64)
-        nsi = np.flatnonzero(ns)
-        o = np.argsort(ci[nsi], kind="stable")
-        rawpos = np.zeros(m, np.int64)
-        rawpos[nsi[o]] = np.arange(len(nsi))
-        del o, nsi
 
         def edge_pass(copy: bool):
+            placed = np.zeros(nv, np.int64)     # copy pass: entries put in xadj_half, per ci
             for s in range(0, m, blk):
                 e = np.arange(s, min(s + blk, m))
                 ija = ij_a + e.astype(U) * U(16)
                 mk, cnt = hoist(ija, per_elem=2)
-                nsb = ns[e]
+                nsb = ns[s:s + blk]
+                cib = ci[s:s + blk]
                 slots = [Slot(ija, False, mk, cnt),
-                         Slot(xh_a + (ci[e].astype(U) + U(1)) * E, True, nsb)]
+                         Slot(xh_a + (cib.astype(U) + U(1)) * E, True, nsb)]
                 if copy:
-                    slots.append(Slot(xah_a + rawpos[e].astype(U) * E, True, nsb))
+                    # raw position in xadj_half: edge order within each ci's segment
+                    rawpos = np.zeros(len(e), np.int64)
+                    rawpos[nsb] = off_half[cib[nsb]] + running_rank(cib[nsb], placed)
+                    slots.append(Slot(xah_a + rawpos.astype(U) * E, True, nsb))
                 emit_rows(out, len(e), [(np.arange(len(e)), slots)])
 
         edge_pass(copy=False)                                              # count
@@ -491,9 +417,7 @@ class Graph500(Workload):
         sweep(out, va["xoff"], sizes["xoff"], write=True)                  # zero xoff
 
         # per-vertex passes; vertices in blocks with about blk half entries each
-        hi = g.hi
-        ucnt = np.bincount(hi, minlength=nv)
-        uoff = np.concatenate(([0], np.cumsum(ucnt))).astype(np.int64)
+        ucnt, uoff = g.own, g.first_own          # deduped half list of each vertex
         cum = off_half[1:]
 
         def vertex_blocks():
@@ -538,6 +462,7 @@ class Graph500(Workload):
             emit_rows(out, b - a, [head, sort, scat])
         sweep(out, va["xoff"], sizes["xoff"], read=True, write=True)       # prefix sum
         mmap("xadj")
+        seen = np.zeros(nv, np.int64)            # for Graph.csr_positions, block by block
         for a, b in vertex_blocks():                                       # final copy
             vs = np.arange(a, b)
             nonempty = cnt_half[a:b] > 0
@@ -552,13 +477,14 @@ class Graph500(Workload):
             brk2 = np.zeros(len(own2), bool)
             brk2[first2[c2 > 0]] = True
             mk2, cnt2 = hoist(da, brk2)
-            wa = xa_a + g.pos_own[upos].astype(U) * E
+            pos_own, pos_scatter = g.csr_positions(int(uoff[a]), int(uoff[b]), seen)
+            wa = xa_a + pos_own.astype(U) * E
             mkw, cntw = hoist(wa, brk2)
             copy = (own2, [Slot(da, False, mk2, cnt2), Slot(wa, True, mkw, cntw)])
             tail = (np.arange(b - a), [Slot(xo_a + (vu + U(1)) * E, True, nonempty)])
             scat = (own2, [Slot(da, False, mk2, cnt2),
                            Slot(xo_a + (g.hj[upos].astype(U) + U(1)) * E, True),
-                           Slot(xa_a + g.pos_scatter[upos].astype(U) * E, True)])
+                           Slot(xa_a + pos_scatter.astype(U) * E, True)])
             emit_rows(out, b - a, [head, copy, tail, scat])
         munmap("xoff_half")
         munmap("xadj_half")
