@@ -67,7 +67,8 @@ MIN_RUNTIME_MIN = 10
 
 # trace generation: memory is the generator's own estimate (Workload.host_bytes,
 # measured per generator) x GEN_MEM_FACTOR.  Paper profile (max_rss, asked):
-# graph500 5382 MB (5928), redis 3620 MB (4908), redis_serving 1976 MB (2051).
+# graph500 5382 MB (5928) before its kernel 1 counted in blocks (2026-11-30: 1760 MB
+# at scale 22, 129 CPU s), redis 3620 MB (4908), redis_serving 1976 MB (2051).
 GEN_MEM_FACTOR = 1.2
 GEN_MIN_MB = 1000
 # runtime: GEN_MIN_PER_GB per GB of that estimate on top of GEN_START_MIN.  The
