@@ -12,8 +12,9 @@ machine and pressure sections and the policy's block in config/config.yaml
 
 Scheduling: processes run on their own cores with their own clocks;
 physical memory is shared.  Time advances in steps that end at the next
-background-thread wake-up or sample point; within a step, processes run in
-pid order.  Background threads run on other cores: their CPU time is
+background-thread wake-up or sample point, or earlier at the fault that takes
+free memory below the watermark of a thread woken by pressure (kswapd-like);
+within a step, processes run in pid order.  Background threads run on other cores: their CPU time is
 accounted separately and does not delay the processes.
 
 Outputs (CSV, documented in README.md "Result tables"): summary.csv,
@@ -242,7 +243,8 @@ class Simulation:
                 if pr.running:
                     self.advance(pr, cur)
             t_now = self.t_next
-            for t in self.threads:            # pressure wake-ups, checked at every step
+            for t in self.threads:            # pressure wake-ups (at the crossing fault:
+                                              # the step ended there, arm_watermark)
                 if t.wake_when is not None and t.next_wake_s > t_now and t.wake_when():
                     t.next_wake_s = t_now
             for t in self.threads:            # in the policy's declared order

@@ -14,8 +14,9 @@ free; walk the huge regions at 2 MiB steps, byte-scan every sub-page, zap each
 all-zero one (the whole huge page, then test the target); stop once the
 target is reached.  The paper runs it "under high memory pressure": with
 ``wake_on_pressure`` (default) the thread is also woken, between its periods,
-at the scheduling step where free memory falls below the trigger.  No per-huge-page threshold: any zero sub-page is
-reclaimed (``min_zero_pages`` = 1); the paper speaks of "many" zero
+at the fault that takes free memory below the trigger (``trigger_frames`` is
+its watermark: the page allocator's wakeup_kswapd).  No per-huge-page
+threshold: any zero sub-page is reclaimed (``min_zero_pages`` = 1); the paper speaks of "many" zero
 sub-pages without a number.
 
 Cost charged to this thread per huge region visited: every sub-page is
