@@ -121,6 +121,7 @@ def measure(repeat: int = 5, workdir=None) -> dict:
             out[key] = (None, f"not measured: {reason}")
             continue
         lat = []
+        replay.warm_up(trace, policy)
         for _ in range(repeat):
             r = replay.replay_once(trace, policy, 0.0, instrument=True)
             n4k, ns4k, n2m, ns2m = r["C"][0][3:7]
