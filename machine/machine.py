@@ -29,6 +29,7 @@ from machine.tlb import TLB, new_tlb
 
 
 MIN_SLOT_TABLE = 1024    # entries: a process's first slot table (Machine.add_process) and least
+SLOT_DTYPE = np.int32    # slot-table entries: slots < 2^31 / 512 (pagetable.new_regions checks)
 
 
 @dataclass
@@ -145,7 +146,7 @@ class Machine(Mechanisms):
         C[C_LAST_VMA] = -1
         C[C_HIST_LAT] = -1
         pr.arrays = engine.ProcArrays(np.zeros(16, np.int64), np.zeros(16, np.int64),
-                                      np.zeros(16, np.int64), np.zeros(MIN_SLOT_TABLE, np.int64), C,
+                                      np.zeros(16, np.int64), np.zeros(MIN_SLOT_TABLE, SLOT_DTYPE), C,
                                       np.zeros(HIST_BINS, np.int64))
         pr.tlb = new_tlb(*p.tlb_geometry)
         self.procs.append(pr)
@@ -219,7 +220,7 @@ class Machine(Mechanisms):
         """A new slot table holding every VMA's segment afresh (with room to
         grow) and room more entries free; the old one is garbage."""
         need = sum(2 * _nregions(v) + 2 for v in pr.vmas) + room
-        table = np.zeros(max(2 * need, MIN_SLOT_TABLE), np.int64)
+        table = np.zeros(max(2 * need, MIN_SLOT_TABLE), SLOT_DTYPE)
         used = 0
         for v in pr.vmas:
             r0, r1 = v.start >> HUGE_SHIFT, (v.end - 1) >> HUGE_SHIFT
