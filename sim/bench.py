@@ -51,8 +51,8 @@ Scaling (issue 12: the cost per record should not grow with the footprint):
 ``--scale-spans`` times the hit trace at each of these spans (GiB) and
 ``--redis-keys`` a whole simulation of config/paper.yaml's Redis bloat trace
 (P1-P3, its 10 s pause) with each of these key counts (11M: the paper's,
-121 GiB of peak mapped memory), on a machine of the paper's 96 GiB scaled by
-n_keys / 11M.  Each row: nanoseconds of CPU time of the replaying thread per
+121 GiB of peak mapped memory), on fig_bloat's machine of the paper profile
+(96 GiB) scaled by n_keys / its n_keys.  Each row: nanoseconds of CPU time of the replaying thread per
 trace record (of the timed part; of the whole Redis trace, decode on the
 other thread not counted), median [min-max] over ``--repeat`` runs, and its
 ratio to the first row of the same trace and policy (one untimed run of the
@@ -93,7 +93,6 @@ WRITE_SHARE = 0.3
 BATCH = 1 << 21              # accesses generated at a time (bounded memory)
 MIN_TIMED_S = 1.0
 REF_POLICIES = {"linux-4k": False, "linux-thp": True}   # policy: all pages 2 MiB
-PAPER_KEYS, PAPER_MEMORY_GIB = 11_000_000, 96       # config/paper.yaml: redis, fig_bloat
 
 
 def _pretouch(w: TraceWriter, pages: int) -> None:
@@ -304,13 +303,20 @@ def reference(tmp: Path, trace: Path, sims: dict[str, dict[str, list[Timed]]],
               f"  {counts}{all_huge}")
 
 
-def redis_trace(path: Path, n_keys: int) -> Path:
-    """config/paper.yaml's Redis workload (its seed) with n_keys keys, written
-    to path unless a trace is there already (``--trace-dir``)."""
-    from hpsim.options import CONFIG_DIR, _load_yaml, default_config, merge
+def paper_profile() -> dict:
+    """config/config.yaml with config/paper.yaml merged in (as snakemake
+    --configfile config/paper.yaml does)."""
+    import yaml
+    from hpsim.options import CONFIG_DIR, default_config, merge
+    with open(CONFIG_DIR / "paper.yaml") as f:
+        return merge(default_config(), yaml.safe_load(f))
+
+
+def redis_trace(path: Path, n_keys: int, cfg: dict) -> Path:
+    """cfg's Redis workload (and seed) with n_keys keys, written to path
+    unless a trace is there already (``--trace-dir``)."""
     from workloads import base
     if not path.exists():
-        cfg = merge(default_config(), _load_yaml(str(CONFIG_DIR / "paper.yaml")))
         wl = cfg["workloads"]["redis"]
         tmp = path.with_suffix(".part")
         print(f"generating {path} ...", file=sys.stderr, flush=True)
@@ -337,11 +343,15 @@ def scaling(tdir: Path, spans: list[float], keys: list[int], policies: list[str]
             print(f"generating {t} ...", file=sys.stderr, flush=True)
             hit_trace(t, accesses, g)
         rows.append(("hit", t, g, accesses, g + 1))
+    cfg = paper_profile() if keys else {}
     for n in keys:
-        t = redis_trace(tdir / f"redis-{n}.trace", n)
+        t = redis_trace(tdir / f"redis-{n}.trace", n, cfg)
         tr = TraceReader(t).trailer
+        # fig_bloat's machine at the trace's scale
+        paper_keys = cfg["workloads"]["redis"]["params"]["n_keys"]
+        memory = cfg["experiments"]["fig_bloat"]["machine"]["memory_gib"] * n / paper_keys
         rows.append(("redis", t, tr["peak_mapped_bytes"] / GIB, tr["n_records"],
-                     max(1.0, PAPER_MEMORY_GIB * n / PAPER_KEYS)))
+                     max(1.0, memory)))
     for pol in policies:
         first = {}
         # untimed: the policy's kernels that the warm-up trace did not reach
