@@ -146,7 +146,8 @@ class Machine(Mechanisms):
         C[C_LAST_VMA] = -1
         C[C_HIST_LAT] = -1
         pr.arrays = engine.ProcArrays(np.zeros(16, np.int64), np.zeros(16, np.int64),
-                                      np.zeros(16, np.int64), np.zeros(MIN_SLOT_TABLE, SLOT_DTYPE), C,
+                                      np.zeros(16, np.int64),
+                                      np.zeros(MIN_SLOT_TABLE, SLOT_DTYPE), C,
                                       np.zeros(HIST_BINS, np.int64))
         pr.tlb = new_tlb(*p.tlb_geometry)
         self.procs.append(pr)
