@@ -54,13 +54,13 @@ Scaling (issue 12: the cost per record should not grow with the footprint):
 121 GiB of peak mapped memory), on fig_bloat's machine of the paper profile
 (96 GiB) scaled by n_keys / its n_keys.  Each row: nanoseconds of CPU time
 of the replaying thread per trace record (of the timed part; of the whole
-Redis trace, decode on the other thread not counted), median [min-max] over ``--repeat`` runs, and its
-ratio to the first row of the same trace and policy (one untimed run of the
-first row per policy first: the kernels the warm-up did not reach, such as
-khugepaged's collapse, compile there).  ``--trace-dir`` keeps
-these traces between invocations (the Redis generator takes ~10 CPU-s per
-million keys).  Only the scaling tables are printed when either is given
-(add ``--traces`` for the others).
+Redis trace, decode on the other thread not counted), median [min-max] over
+``--repeat`` runs, and its ratio to the first row of the same trace and
+policy (one untimed run of the first row per policy first: the kernels the
+warm-up did not reach, such as khugepaged's collapse, compile there).
+``--trace-dir`` keeps these traces between invocations (the Redis generator
+takes ~10 CPU-s per million keys).  Only the scaling tables are printed when
+either is given (add ``--traces`` for the others).
 """
 from __future__ import annotations
 
