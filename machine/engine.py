@@ -67,7 +67,7 @@ from workloads.trace import ACCESS, CYCLES, KIND_MASK, MADV_DONTNEED, MISS_SCALE
 ProcArrays = namedtuple("ProcArrays", [
     "vma_start", "vma_end",  # int64, sorted by start; C[C_NVMA] are in use
     "vma_rbase",             # int64: index into slot_table of the VMA's first region
-    "slot_table",            # int64: region slot per (VMA, region) pair
+    "slot_table",            # int32 (machine.SLOT_DTYPE): region slot per (VMA, region) pair
     "C",                     # int64 counters (C_*)
     "hist",                  # int64 fault-latency histogram
 ])

@@ -28,10 +28,49 @@ from machine.params import MachineParams
 from machine.tlb import TLB, new_tlb
 
 
+MIN_SLOT_TABLE = 1024    # entries: a process's first slot table (Machine.add_process) and least
+SLOT_DTYPE = np.int32    # slot-table entries: slots < 2^31 / 512 (pagetable.new_regions checks)
+
+
 @dataclass
 class Vma:
     start: int
     end: int
+    # its slot-table segment: slot_table[base + r] is the slot of region r
+    # (vaddr >> HUGE_SHIFT) for each region the VMA touches; [lo, hi) is the
+    # room of the table the segment may grow into (Machine._splice)
+    base: int = 0
+    lo: int = 0
+    hi: int = 0
+
+
+def _nregions(v: Vma) -> int:
+    """2 MiB regions v touches."""
+    return ((v.end - 1) >> HUGE_SHIFT) - (v.start >> HUGE_SHIFT) + 1
+
+
+def _fill(pr, table: np.ndarray, v: Vma, sources: list[Vma], src_table: np.ndarray) -> None:
+    """table[v.base + r] = the slot of region r, for each region r of v:
+    copied from the segments (in src_table) of the sources that cover it,
+    else looked up in pr.region_slot (regions just mapped)."""
+    r, r1 = v.start >> HUGE_SHIFT, (v.end - 1) >> HUGE_SHIFT
+    for s in sorted(sources, key=lambda s: s.start):
+        a, b = max(r, s.start >> HUGE_SHIFT), min(r1, (s.end - 1) >> HUGE_SHIFT)
+        if a > b:
+            continue
+        if a > r:
+            table[v.base + r:v.base + a] = [pr.region_slot[x] for x in range(r, a)]
+        if not (s.base == v.base and src_table is table):    # else already there
+            table[v.base + a:v.base + b + 1] = src_table[s.base + a:s.base + b + 1]
+        r = b + 1
+    if r <= r1:
+        table[v.base + r:v.base + r1 + 1] = [pr.region_slot[x] for x in range(r, r1 + 1)]
+
+
+def _touches(pr, r: int) -> bool:
+    """Some VMA of pr overlaps region r."""
+    k = bisect.bisect_left(pr.vma_starts, (r + 1) << HUGE_SHIFT) - 1
+    return k >= 0 and pr.vmas[k].end > r << HUGE_SHIFT
 
 
 def _counter(index: int, doc: str) -> property:
@@ -55,6 +94,7 @@ class Process:
     phase: str = ""
     mmu_overhead_pct: float = 0.0   # last value a profiler reported (policies may set it)
     vma_starts: list = field(default_factory=list)   # sorted VMA starts (bisect)
+    table_used: int = 0   # entries of arrays.slot_table handed to segments (Machine._splice)
 
     @property
     def C(self) -> np.ndarray:
@@ -106,7 +146,8 @@ class Machine(Mechanisms):
         C[C_LAST_VMA] = -1
         C[C_HIST_LAT] = -1
         pr.arrays = engine.ProcArrays(np.zeros(16, np.int64), np.zeros(16, np.int64),
-                                      np.zeros(16, np.int64), np.zeros(1024, np.int64), C,
+                                      np.zeros(16, np.int64),
+                                      np.zeros(MIN_SLOT_TABLE, SLOT_DTYPE), C,
                                       np.zeros(HIST_BINS, np.int64))
         pr.tlb = new_tlb(*p.tlb_geometry)
         self.procs.append(pr)
@@ -124,66 +165,91 @@ class Machine(Mechanisms):
         self.rg.valid[s0:s1] = 1
         return range(s0, s1)
 
-    def _sync_vmas(self, pr: Process, changed: list[Vma]) -> None:
-        """Rebuild the compiled view of pr's VMA list.  Slot-table segments of
-        changed VMAs are appended (cheap); the table is compacted when mostly
-        garbage."""
+    def _splice(self, pr: Process, k0: int, k1: int, new: list[Vma]) -> None:
+        """Replace VMAs [k0, k1) of pr by new (sorted, within their span) and
+        update the compiled view: the VMA arrays are shifted in place, and
+        each new VMA's slot-table segment is the one of the old VMA it
+        overlaps most, grown in place when its room allows (a heap that
+        grows one mapping at a time), else copied to fresh room twice its
+        size.  So an mmap or munmap costs O(regions added) amortised, not
+        O(all regions or VMAs) (issue 12: quadratic on Redis's 27K chunks)."""
+        old = pr.vmas[k0:k1]
+        table = pr.arrays.slot_table
+        room = sum(2 * _nregions(v) + 2 for v in new)
+        if pr.table_used + room > len(table):
+            table = self._relayout(pr, room)
+        for v in new:
+            self._place(pr, table, v, old)
         a = pr.arrays
-        n = len(pr.vmas)
-        cap = len(a.vma_start)
-        if n > cap:
-            cap = max(n, 2 * cap)
-        vs = np.zeros(cap, np.int64)
-        ve = np.zeros(cap, np.int64)
-        vr = np.zeros(cap, np.int64)
-        need = sum((v.end - 1 >> HUGE_SHIFT) - (v.start >> HUGE_SHIFT) + 1 for v in pr.vmas)
-        table = a.slot_table
-        used = getattr(pr, "_table_used", 0)
-        rebuild = used + sum((v.end - 1 >> HUGE_SHIFT) - (v.start >> HUGE_SHIFT) + 1
-                             for v in changed) > len(table)
-        if rebuild:
-            table = np.zeros(max(2 * need, 1024), np.int64)
-            used = 0
-        old = getattr(pr, "_rbase", {})
-        rbase = {}
-        for k, v in enumerate(pr.vmas):
-            key = (v.start, v.end)
-            if not rebuild and key in old and v not in changed:
-                rbase[key] = old[key]
-            else:
-                r0, r1 = v.start >> HUGE_SHIFT, (v.end - 1) >> HUGE_SHIFT
-                table[used:used + r1 - r0 + 1] = [pr.region_slot[r] for r in range(r0, r1 + 1)]
-                rbase[key] = used
-                used += r1 - r0 + 1
-            vs[k], ve[k], vr[k] = v.start, v.end, rbase[key]
-        pr._rbase = rbase
-        pr._table_used = used
-        pr.vma_starts = [v.start for v in pr.vmas]
+        n_old = len(pr.vmas)
+        n = n_old - (k1 - k0) + len(new)
+        vs, ve, vr = a.vma_start, a.vma_end, a.vma_rbase
+        if n > len(vs):
+            cap = max(n, 2 * len(vs))
+            vs, ve, vr = (np.concatenate([x, np.zeros(cap - len(x), np.int64)])
+                          for x in (vs, ve, vr))
+        j = k0 + len(new)
+        for x in (vs, ve, vr):       # the tail moves (numpy copes with the overlap)
+            x[j:n] = x[k1:n_old]
+        for i, v in enumerate(new):
+            vs[k0 + i], ve[k0 + i], vr[k0 + i] = v.start, v.end, v.base + (v.start >> HUGE_SHIFT)
+        pr.vmas[k0:k1] = new
+        pr.vma_starts[k0:k1] = [v.start for v in new]
         a.C[C_NVMA] = n
         a.C[C_LAST_VMA] = -1
         pr.arrays = engine.ProcArrays(vs, ve, vr, table, a.C, a.hist)
 
+    def _place(self, pr: Process, table: np.ndarray, v: Vma, sources: list[Vma]) -> None:
+        """Give v a segment of table (v.base, v.lo, v.hi) holding the slot of
+        each region it touches, reusing the segment of the source VMA it
+        overlaps most when v fits that segment's room."""
+        r0, r1 = v.start >> HUGE_SHIFT, (v.end - 1) >> HUGE_SHIFT
+        best, most = None, 0
+        for s in sources:
+            o = min(r1, (s.end - 1) >> HUGE_SHIFT) - max(r0, s.start >> HUGE_SHIFT) + 1
+            if o > most:
+                best, most = s, o
+        if best is not None and best.lo <= best.base + r0 and best.base + r1 < best.hi:
+            v.base, v.lo, v.hi = best.base, best.lo, best.hi
+        else:
+            v.lo, v.hi = pr.table_used, pr.table_used + 2 * _nregions(v) + 2
+            v.base = v.lo + _nregions(v) // 2 + 1 - r0
+            pr.table_used = v.hi
+        _fill(pr, table, v, sources, pr.arrays.slot_table)
+
+    def _relayout(self, pr: Process, room: int) -> np.ndarray:
+        """A new slot table holding every VMA's segment afresh (with room to
+        grow) and room more entries free; the old one is garbage."""
+        need = sum(2 * _nregions(v) + 2 for v in pr.vmas) + room
+        table = np.zeros(max(2 * need, MIN_SLOT_TABLE), SLOT_DTYPE)
+        used = 0
+        for v in pr.vmas:
+            r0, r1 = v.start >> HUGE_SHIFT, (v.end - 1) >> HUGE_SHIFT
+            lo, hi = used, used + 2 * _nregions(v) + 2
+            base = lo + _nregions(v) // 2 + 1 - r0
+            table[base + r0:base + r1 + 1] = pr.arrays.slot_table[v.base + r0:v.base + r1 + 1]
+            v.base, v.lo, v.hi = base, lo, hi
+            used = hi
+        pr.table_used = used
+        for k, v in enumerate(pr.vmas):
+            pr.arrays.vma_rbase[k] = v.base + (v.start >> HUGE_SHIFT)
+        pr.arrays = pr.arrays._replace(slot_table=table)
+        return table
+
     def mmap(self, pr: Process, addr: int, length: int) -> None:
         start, end = addr, addr + length
-        starts = [v.start for v in pr.vmas]
-        k = bisect.bisect_right(starts, start)
+        k = bisect.bisect_right(pr.vma_starts, start)
         if (k > 0 and pr.vmas[k - 1].end > start) or (k < len(pr.vmas)
                                                       and pr.vmas[k].start < end):
             raise ValueError(f"process {pr.name}: mmap [{start:#x}, {end:#x}) overlaps a VMA")
         fresh = [r for r in range(start >> HUGE_SHIFT, ((end - 1) >> HUGE_SHIFT) + 1)
                  if r not in pr.region_slot]
         pr.region_slot.update(zip(fresh, self._new_slots(pr.pid, fresh)))
-        v = Vma(start, end)
         # merge with adjacent anonymous VMAs, as Linux's vma_merge does
-        if k > 0 and pr.vmas[k - 1].end == start:
-            v.start = pr.vmas[k - 1].start
-            pr.vmas.pop(k - 1)
-            k -= 1
-        if k < len(pr.vmas) and pr.vmas[k].start == end:
-            v.end = pr.vmas[k].end
-            pr.vmas.pop(k)
-        pr.vmas.insert(k, v)
-        self._sync_vmas(pr, [v])
+        k0 = k - 1 if k > 0 and pr.vmas[k - 1].end == start else k
+        k1 = k + 1 if k < len(pr.vmas) and pr.vmas[k].start == end else k
+        v = Vma(pr.vmas[k0].start if k0 < k else start, pr.vmas[k].end if k1 > k else end)
+        self._splice(pr, k0, k1, [v])
         self.policy_hook("on_mmap", pr, v)
 
     def munmap(self, pr: Process, addr: int, length: int) -> int:
@@ -191,33 +257,26 @@ class Machine(Mechanisms):
         regions no VMA covers any more.  Returns the cycles it cost."""
         start, end = addr, addr + length
         cost = self._zap(pr, start, length, "munmap")
-        new, changed = [], []
-        for v in pr.vmas:
-            if v.end <= start or v.start >= end:
-                new.append(v)
-                continue
+        k0 = bisect.bisect_right(pr.vma_starts, start) - 1
+        if k0 < 0 or pr.vmas[k0].end <= start:
+            k0 += 1
+        k1 = bisect.bisect_left(pr.vma_starts, end)
+        pieces = []
+        for v in pr.vmas[k0:k1]:
             if v.start < start:
-                a = Vma(v.start, start)
-                new.append(a)
-                changed.append(a)
+                pieces.append(Vma(v.start, start))
             if v.end > end:
-                b = Vma(end, v.end)
-                new.append(b)
-                changed.append(b)
-        pr.vmas = new
+                pieces.append(Vma(end, v.end))
+        self._splice(pr, k0, k1, pieces)
         # regions of the range no remaining VMA touches: only the two at the
         # range's ends can still be shared with a VMA outside it
         r0, r1 = start >> HUGE_SHIFT, (end - 1) >> HUGE_SHIFT
         for r in range(r0, r1 + 1):
-            if r in pr.region_slot and not (
-                    (r == r0 or r == r1)
-                    and any(v.start < (r + 1) << HUGE_SHIFT and v.end > r << HUGE_SHIFT
-                            for v in new)):
+            if r in pr.region_slot and not ((r == r0 or r == r1) and _touches(pr, r)):
                 s = pr.region_slot.pop(r)
                 if self.rg.block[s] >= 0:   # an empty reservation left behind
                     self.break_reservation(s)
                 self.rg.valid[s] = 0
-        self._sync_vmas(pr, changed)
         self.policy_hook("on_munmap", pr, start, end)
         return cost
 
@@ -309,6 +368,7 @@ class Machine(Mechanisms):
                 "huge mapping not physically aligned"
         for pr in self.procs:
             self.check_tlb(pr)
+            self.check_vmas(pr)
             slots = np.array(list(pr.region_slot.values()), np.int64)
             if len(slots):
                 assert (rg.pid[slots] == pr.pid).all()
@@ -317,6 +377,19 @@ class Machine(Mechanisms):
                 assert pr.C[C_HUGE] == int((rg.huge[slots] == HUGE_PMD).sum())
             assert pr.C[C_BLOAT_PAGES] >= 0
 
+
+    def check_vmas(self, pr: Process) -> None:
+        """The compiled VMA view agrees with pr.vmas, and the slot table
+        names region_slot's slot for every region of every VMA."""
+        a, n = pr.arrays, len(pr.vmas)
+        assert a.C[C_NVMA] == n and pr.vma_starts == [v.start for v in pr.vmas]
+        assert all(v.start < v.end for v in pr.vmas)
+        assert all(u.end <= v.start for u, v in zip(pr.vmas, pr.vmas[1:])), "VMAs overlap"
+        for k, v in enumerate(pr.vmas):
+            assert (a.vma_start[k], a.vma_end[k]) == (v.start, v.end)
+            r0, r1 = v.start >> HUGE_SHIFT, (v.end - 1) >> HUGE_SHIFT
+            got = a.slot_table[a.vma_rbase[k]:a.vma_rbase[k] + r1 - r0 + 1].tolist()
+            assert got == [pr.region_slot[r] for r in range(r0, r1 + 1)], "slot table is stale"
 
     def check_tlb(self, pr: Process) -> None:
         """Every cached translation must match a live mapping of its size:

@@ -2,6 +2,8 @@
 
     python -m sim.bench [--accesses 50000000] [--repeat 3] [--reference]
                         [--policies linux-4k linux-thp] [--span-gib 8] [--fault-gib 128]
+                        [--scale-spans 11.6 46 121] [--redis-keys 1048576 11000000]
+                        [--trace-dir DIR]
 
 Three traces, written to a temporary directory first (not timed):
 
@@ -44,6 +46,21 @@ and prints its speed, the simulator's loop and run speed as a ratio of it
 (wall clock; "cpu l/C": the loop's ratio in CPU time of the replaying thread,
 less disturbed by other work on the machine), and whether the accesses and
 the L1-hit, L2-hit and walk counts of the timed part agree.
+
+Scaling (issue 12: the cost per record should not grow with the footprint):
+``--scale-spans`` times the hit trace at each of these spans (GiB) and
+``--redis-keys`` a whole simulation of config/paper.yaml's Redis bloat trace
+(P1-P3, its 10 s pause) with each of these key counts (11M: the paper's,
+121 GiB of peak mapped memory), on fig_bloat's machine of the paper profile
+(96 GiB) scaled by n_keys / its n_keys.  Each row: nanoseconds of CPU time
+of the replaying thread per trace record (of the timed part; of the whole
+Redis trace, decode on the other thread not counted), median [min-max] over
+``--repeat`` runs, and its ratio to the first row of the same trace and
+policy (one untimed run of the first row per policy first: the kernels the
+warm-up did not reach, such as khugepaged's collapse, compile there).
+``--trace-dir`` keeps these traces between invocations (the Redis generator
+takes ~10 CPU-s per million keys).  Only the scaling tables are printed when
+either is given (add ``--traces`` for the others).
 """
 from __future__ import annotations
 
@@ -286,6 +303,69 @@ def reference(tmp: Path, trace: Path, sims: dict[str, dict[str, list[Timed]]],
               f"  {counts}{all_huge}")
 
 
+def paper_profile() -> dict:
+    """config/config.yaml with config/paper.yaml merged in (as snakemake
+    --configfile config/paper.yaml does)."""
+    import yaml
+    from hpsim.options import CONFIG_DIR, default_config, merge
+    with open(CONFIG_DIR / "paper.yaml") as f:
+        return merge(default_config(), yaml.safe_load(f))
+
+
+def redis_trace(path: Path, n_keys: int, cfg: dict) -> Path:
+    """cfg's Redis workload (and seed) with n_keys keys, written to path
+    unless a trace is there already (``--trace-dir``)."""
+    from workloads import base
+    if not path.exists():
+        wl = cfg["workloads"]["redis"]
+        tmp = path.with_suffix(".part")
+        print(f"generating {path} ...", file=sys.stderr, flush=True)
+        base.get(wl["kind"])({**wl["params"], "n_keys": n_keys}, cfg["seed"]).write(
+            tmp, progress=False)
+        tmp.rename(path)
+    return path
+
+
+def ns_per_record(runs: list[Timed], records: int) -> list[float]:
+    """CPU nanoseconds of the replaying thread per record, per run."""
+    return [r.cpu / records * 1e9 for r in runs]
+
+
+def scaling(tdir: Path, spans: list[float], keys: list[int], policies: list[str],
+            accesses: int, repeat: int) -> None:
+    """The scaling tables (module doc): hit trace per span, Redis per key count."""
+    print(f"{'trace':<8}{'policy':<12}{'footprint':>10}{'records':>14}{'ns/record (cpu)':>22}"
+          f"{'ratio':>7}{'busy':>6}")
+    rows = []        # (name, trace path, footprint GiB, records, memory GiB, timed part only)
+    for g in spans:
+        t = tdir / f"hit-{g:g}gib-{accesses}.trace"
+        if not t.exists():
+            print(f"generating {t} ...", file=sys.stderr, flush=True)
+            hit_trace(t, accesses, g)
+        rows.append(("hit", t, g, accesses, g + 1))
+    cfg = paper_profile() if keys else {}
+    for n in keys:
+        t = redis_trace(tdir / f"redis-{n}.trace", n, cfg)
+        tr = TraceReader(t).trailer
+        # fig_bloat's machine at the trace's scale
+        paper_keys = cfg["workloads"]["redis"]["params"]["n_keys"]
+        memory = cfg["experiments"]["fig_bloat"]["machine"]["memory_gib"] * n / paper_keys
+        rows.append(("redis", t, tr["peak_mapped_bytes"] / GIB, tr["n_records"],
+                     max(1.0, memory)))
+    for pol in policies:
+        first = {}
+        # untimed: the policy's kernels that the warm-up trace did not reach
+        # (khugepaged's collapse, a scanner's) compile here, not in a timed run
+        measure(pol, rows[0][1], rows[0][4])
+        for name, t, g, records, mem in rows:
+            runs = [measure(pol, t, mem) for _ in range(repeat)]
+            ns = ns_per_record(runs, records)
+            first.setdefault(name, statistics.median(ns))
+            busy = statistics.median(r.cpu / r.seconds for r in runs)
+            print(f"{name:<8}{pol:<12}{g:>9.1f}G{records:>14,}{spread(ns):>22}"
+                  f"{statistics.median(ns) / first[name]:>7.2f}{busy:>6.0%}", flush=True)
+
+
 @cli
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__,
@@ -299,15 +379,26 @@ def main(argv=None) -> int:
     ap.add_argument("--policies", nargs="+", default=["linux-4k", "linux-thp"])
     ap.add_argument("--repeat", type=int, default=3,
                     help="timed runs of each figure; median and [min-max] (default 3)")
-    ap.add_argument("--traces", nargs="+", default=["hit", "mixed", "fault"],
-                    choices=["hit", "mixed", "fault"])
+    ap.add_argument("--traces", nargs="+", default=None, choices=["hit", "mixed", "fault"],
+                    help="default: all three, none with --scale-spans or --redis-keys")
     ap.add_argument("--reference", action="store_true",
                     help="also run the mixed trace through the C reference loop")
+    ap.add_argument("--scale-spans", type=float, nargs="+", default=[], metavar="GIB",
+                    help="time the hit trace at each of these spans (GiB): ns/record")
+    ap.add_argument("--redis-keys", type=int, nargs="+", default=[], metavar="N",
+                    help="time the paper's Redis trace with each of these key counts")
+    ap.add_argument("--trace-dir", type=Path, default=None,
+                    help="keep the scaling traces in this directory between runs")
     a = ap.parse_args(argv)
     if a.accesses <= 0 or not a.span_gib > 0 or not a.fault_gib > 0:
         ap.error("--accesses, --span-gib and --fault-gib must be > 0")
     if a.repeat < 1:
         ap.error("--repeat must be >= 1")
+    if any(not g > 0 for g in a.scale_spans) or any(n <= 0 for n in a.redis_keys):
+        ap.error("--scale-spans and --redis-keys must be > 0")
+    scale = bool(a.scale_spans or a.redis_keys)
+    if a.traces is None:
+        a.traces = [] if scale else ["hit", "mixed", "fault"]
     from policies import REGISTRY
     unknown = sorted(set(a.policies) - set(REGISTRY))
     if unknown:
@@ -315,6 +406,8 @@ def main(argv=None) -> int:
     traces = list(dict.fromkeys(a.traces + (["mixed"] if a.reference else [])))
     with tempfile.TemporaryDirectory(prefix="hpsim-bench-") as d:
         tmp = Path(d)
+        if a.trace_dir is not None:
+            a.trace_dir.mkdir(parents=True, exist_ok=True)
         print(f"writing traces to {tmp} ...", file=sys.stderr, flush=True)
         paths = {"hit": tmp / "hit.trace", "mixed": tmp / "mixed.trace",
                  "fault": tmp / "fault.trace"}
@@ -327,8 +420,9 @@ def main(argv=None) -> int:
         hit_trace(warm, 1000, 0.01)
         for pol in set(a.policies) | (set(REF_POLICIES) if a.reference else set()):
             measure(pol, warm, 1)
-        print(f"{'trace':<8}{'policy':<12}{'accesses':>12}{'faults':>12}{'run M/s':>19}"
-              f"{'serial M/s':>19}{'loop M/s':>19}{'decode':>8}{'busy':>6}")
+        if traces:
+            print(f"{'trace':<8}{'policy':<12}{'accesses':>12}{'faults':>12}{'run M/s':>19}"
+                  f"{'serial M/s':>19}{'loop M/s':>19}{'decode':>8}{'busy':>6}")
         memory = a.span_gib + 1
         results = {}
         for t in traces:
@@ -338,6 +432,9 @@ def main(argv=None) -> int:
             results[t] = bench_trace(t, paths[t], pols, memory, a.repeat)
         if a.reference:
             reference(tmp, paths["mixed"], results["mixed"], a.repeat)
+        if scale:
+            scaling(a.trace_dir or tmp, a.scale_spans, a.redis_keys, a.policies, a.accesses,
+                    a.repeat)
     return 0
 
 

@@ -95,12 +95,34 @@ def test_write_records_refuses_a_missing_phase(tmp_path):
     (["--policies", "nope"], "unknown policy"),
     (["--traces", "random"], "invalid choice"),
     (["--accesses", "x"], "invalid int value"),
+    (["--scale-spans", "1", "0"], "--scale-spans and --redis-keys must be > 0"),
+    (["--redis-keys", "0"], "--scale-spans and --redis-keys must be > 0"),
 ])
 def test_cli_argument_errors(capsys, argv, needle):
     with pytest.raises(SystemExit) as e:
         bench.main(argv)
     assert e.value.code == 2
     assert needle in capsys.readouterr().err
+
+
+def test_scaling_rows_and_kept_traces(tmp_path, capsys):
+    """--scale-spans: one row per span and policy, the first of each policy
+    at ratio 1.00, only the scaling table; the traces stay in --trace-dir
+    and are reused (not rewritten) by the next invocation."""
+    argv = ["--scale-spans", "0.01", "0.02", "--accesses", "3000", "--repeat", "2",
+            "--policies", "linux-4k", "linux-thp", "--trace-dir", str(tmp_path)]
+    assert bench.main(argv) == 0
+    rows = [ln.split() for ln in capsys.readouterr().out.splitlines()
+            if ln.startswith("hit ")]
+    assert [(r[1], r[2]) for r in rows] == [("linux-4k", "0.0G"), ("linux-4k", "0.0G"),
+                                           ("linux-thp", "0.0G"), ("linux-thp", "0.0G")]
+    assert all(r[3] == "3,000" for r in rows)
+    assert rows[0][-2] == "1.00" and rows[2][-2] == "1.00"
+    kept = sorted(tmp_path.glob("hit-*.trace"))
+    assert [k.name for k in kept] == ["hit-0.01gib-3000.trace", "hit-0.02gib-3000.trace"]
+    stamps = [k.stat().st_mtime_ns for k in kept]
+    assert bench.main(argv) == 0
+    assert [k.stat().st_mtime_ns for k in kept] == stamps
 
 
 def test_mixed_trace_takes_turns(tmp_path):
