@@ -1,6 +1,6 @@
 """Replay a trace on the host kernel and write the simulator's result tables.
 
-    python -m host.replay --trace T.trace --policy host-thp --repeat 5 \
+    python -m host.replay --trace T.trace --policy host-thp --repeat 5 \\
         --out-dir results/runs/validation/x/host-thp
 
 An untimed warm-up replay (``warm_up``), then two child processes per

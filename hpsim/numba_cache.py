@@ -67,6 +67,6 @@ def announce_compile(dispatcher, what: str, seconds: float, stream=None) -> bool
     the cache folder, instead of a silent pause; returns whether it did."""
     if is_cached(dispatcher):
         return False
-    print(f"compiling {what}, about {seconds:.0f} s, once per machine "
+    print(f"compiling {what}, about {seconds:.0f} s, once per numba cache "
           f"(numba cache: {cache_dir(dispatcher)})", file=stream or sys.stderr, flush=True)
     return True

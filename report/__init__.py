@@ -4,9 +4,9 @@
     python -m report.figures   EXPERIMENT --out-dir results/figures SUMMARY.csv ...
     python -m report.scorecard --out results/tables/scorecard.csv TABLE.csv ...
     python -m report.claims    --claims config/claims.yaml --tables results/tables --out results/claims.csv
-    python -m report.render    --config results/config.json --tables results/tables \
-        --scorecard results/tables/scorecard.csv --figures results/figures \
-        --claims results/claims.csv --claims-spec config/claims.yaml --benchmarks benchmarks \
+    python -m report.render    --config results/config.json --tables results/tables \\
+        --scorecard results/tables/scorecard.csv --figures results/figures \\
+        --claims results/claims.csv --claims-spec config/claims.yaml --benchmarks benchmarks \\
         --out-html results/report/report.html --out-pdf results/report/report.pdf
 
 See report/README.md for every table's columns and units.  The helpers the

@@ -1,6 +1,6 @@
 """Compare the claims' verdicts of two profiles (a default run against the paper profile).
 
-    python -m report.compare results/claims.csv expected/paper/claims.csv \
+    python -m report.compare results/claims.csv expected/paper/claims.csv \\
         [--differences expected/differences.yaml]
 
 Prints one line per claim: its id, the verdict in each file, and ``same`` or ``DIFFERS``.

@@ -1,6 +1,6 @@
 """Simulate every policy of one run in one process, one policy after another.
 
-    python -m sim.batch --spec RUN_SPEC_JSON --trace A.trace [--trace B.trace ...] \
+    python -m sim.batch --spec RUN_SPEC_JSON --trace A.trace [--trace B.trace ...] \\
         --out-dir results/runs/table1 [--mem-mb MB]
 
 RUN_SPEC_JSON is ``python -m sim.simulate``'s spec with ``policies`` (a list

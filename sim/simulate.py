@@ -1,6 +1,6 @@
 """Replay traces on the machine under one policy and write tidy result tables.
 
-    python -m sim.simulate --spec SPEC_JSON --trace A.trace [--trace B.trace ...] \
+    python -m sim.simulate --spec SPEC_JSON --trace A.trace [--trace B.trace ...] \\
         --out-dir results/runs/table1/linux-thp
 
 SPEC_JSON keys: machine, pressure, policy {name, params}, run {sample_interval_s,
@@ -8,7 +8,8 @@ max_time_s}, processes [{name, start_s}] (one per --trace, same order), seed,
 labels (copied into every output row, e.g. experiment and workload names).
 machine, pressure and policy.params are merged over the default profile's
 machine and pressure sections and the policy's block in config/config.yaml
-(the workflow passes complete ones; by hand, give only what differs).
+(the workflow passes complete ones; by hand, give only what differs, but
+give machine and policy: "machine": {} for the default profile's machine).
 
 Scheduling: processes run on their own cores with their own clocks;
 physical memory is shared.  Time advances in steps that end at the next

@@ -159,7 +159,7 @@ def test_first_compilation_announces_itself_once(tmp_path, monkeypatch):
     out = io.StringIO()
     assert announce_compile(d, "test kernels", 42, stream=out)
     msg = out.getvalue().strip()
-    assert msg.startswith(f"compiling test kernels, about 42 s, once per machine "
+    assert msg.startswith(f"compiling test kernels, about 42 s, once per numba cache "
                           f"(numba cache: {tmp_path}")
     assert d(3) == 6                    # compiles and saves to the cache
     assert not announce_compile(njit(cache=True)(_twice), "test kernels", 42, stream=out)

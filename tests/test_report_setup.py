@@ -88,3 +88,19 @@ def test_load_schema_names_a_bad_file(tmp_path):
     (tmp_path / "s.yaml").write_text("- a list\n")
     with pytest.raises(InputError, match=r"s\.yaml: expected a JSON schema mapping"):
         load_schema(tmp_path / "s.yaml")
+
+
+def test_the_experiments_table_names_every_experiments_workloads():
+    """One workload, a sweep's, the processes' or the tables used: never 'None'."""
+    from report.render.sections.setup import experiment_workloads
+    cfg = {"workloads": {"w": {"kind": "redis", "params": {"n_keys": 2}},
+                         "g": {"kind": "graph500"}},
+           "experiments": {"one": {"workload": "w"},
+                           "sw": {"sweep": {"workloads": ["w", "g"]}},
+                           "pr": {"processes": [{"workload": "g", "name": "a"}]},
+                           "tab": {"uses": ["one", "sw"]}}}
+    got = {n: experiment_workloads(cfg, e) for n, e in cfg["experiments"].items()}
+    assert got == {"one": "w (redis: n_keys=2)", "sw": "sweep of w (redis), g (graph500)",
+                   "pr": "processes g (graph500)", "tab": "tables of the runs of one, sw"}
+    for name, e in DEFAULT["experiments"].items():
+        assert "None" not in experiment_workloads(DEFAULT, e), name

@@ -40,7 +40,7 @@ rule compile_kernels:
         runtime=10,
     message:
         (
-            f"compiling simulation kernels, about {COMPILE_S} s, once per machine "
+            f"compiling simulation kernels, about {COMPILE_S} s, once per numba cache "
             f"(numba cache: {os.path.dirname(KERNELS)})"
         )
     shell:

@@ -1,6 +1,6 @@
 """Command line: generate one workload trace.
 
-    python -m workloads.generate --spec '{"kind": "buffer_touch", "params": {...}, "seed": 1}' \
+    python -m workloads.generate --spec '{"kind": "buffer_touch", "params": {...}, "seed": 1}' \\
         --out results/traces/buffer.trace [--progress SECONDS | --quiet]
 
 Progress on stderr: work done of the total (the generator's unit), rate,

@@ -241,7 +241,7 @@ HOST_BYTES_PER_EDGE = 25
 @register("graph500")
 class Graph500(Workload):
     __doc__ = __doc__  # the module docstring documents parameters and layout
-    work_unit = "BFS roots"
+    work_unit = "steps"     # building the graph, then one per traced BFS root
     defaults = {
         "scale": 16,
         "edgefactor": 16,
@@ -283,6 +283,9 @@ class Graph500(Workload):
 
     def generate(self, out):
         p = self.params
+        # progress from the start: the graph's construction is the first step
+        n_traced = len(range(0, int(p["n_roots"]), int(p["sample"])))
+        self.progress(0, n_traced + 1)
         _, _, g, roots = self.make_graph(keep_edges=False)   # Graph keeps what the trace needs
         nv, m = g.nv, g.n_edges_generated
         raw_half = int(g.ns_mask.sum())
@@ -352,7 +355,7 @@ class Graph500(Workload):
 
         traced = self.traced_roots(roots)
         for k, root in enumerate(traced):
-            self.progress(k, len(traced))
+            self.progress(1 + k, len(traced) + 1)
             mmap("vlist")
             sweep(out, va["bfs_tree"], sizes["bfs_tree"], write=True)   # bfs_tree[k] = -1
             out.access(np.array([va["vlist"], va["bfs_tree"] + ELEM * int(root)], np.uint64),
@@ -361,7 +364,7 @@ class Graph500(Workload):
             reached.append(int((par >= 0).sum()))
             scanned.append(int(sc))
             munmap("vlist")
-        self.progress(len(traced), len(traced))
+        self.progress(len(traced) + 1, len(traced) + 1)
         self.trailer_extra["graph500"] = {
             "n_vertices": nv, "n_edges_generated": m, "n_edges_undirected": int(g.n_edges),
             "n_self_loops": g.n_self_loops, "roots": [int(r) for r in roots],

@@ -99,13 +99,32 @@ def section_setup(ctx: Context) -> Section:
                               ["auto", "auto", "1fr"], wide=True, row_classes=pclasses))
     erows = []
     for name, e in (cfg.get("experiments") or {}).items():
-        wl = (cfg.get("workloads") or {}).get(e.get("workload"), {})
-        erows.append([name, f"{e.get('workload')} ({wl.get('kind', '?')}: "
-                      f"{fmt_value(wl.get('params') or {})})",
+        ran = bool(e.get("policies"))     # "uses" experiments tabulate other runs
+        erows.append([name, experiment_workloads(cfg, e),
                       ", ".join(policy_label(p) for p in e.get("policies", [])),
-                      fmt_value(e.get("sample_interval_s", 1.0)) + " s"])
+                      fmt_value(e.get("sample_interval_s", 1.0)) + " s" if ran else ""])
     s.blocks.append(Table("tab-experiments", "Experiments: workload, policies and the "
                           "interval at which time series are sampled.",
                           ["Experiment", "Workload", "Policies", "Sampling"], erows,
                           ["l", "l", "l", "r"], ["auto", "1fr", "1fr", "auto"], wide=True))
     return s
+
+
+def experiment_workloads(cfg: dict, e: dict) -> str:
+    """An experiment's workloads as the Experiments table shows them: its one
+    ``workload`` with kind and parameters; each of a sweep's ``workloads`` or
+    of its ``processes`` by name; or the experiments whose runs it
+    tabulates (``uses``)."""
+    wls = cfg.get("workloads") or {}
+    if e.get("workload"):
+        wl = wls.get(e["workload"], {})
+        return (f"{e['workload']} ({wl.get('kind', '?')}: "
+                f"{fmt_value(wl.get('params') or {})})")
+    names = ((e.get("sweep") or {}).get("workloads")
+             or [p.get("workload") for p in e.get("processes") or []])
+    if names:
+        kind = "sweep of" if e.get("sweep") else "processes"
+        return f"{kind} " + ", ".join(f"{n} ({wls.get(n, {}).get('kind', '?')})" for n in names)
+    if e.get("uses"):
+        return "tables of the runs of " + ", ".join(e["uses"])
+    return ""
