@@ -16,8 +16,8 @@ target is reached.  The paper runs it "under high memory pressure": with
 ``wake_on_pressure`` (default) the thread is also woken, between its periods,
 at the fault that takes free memory below the trigger (``trigger_frames`` is
 its watermark: the page allocator's wakeup_kswapd).  No per-huge-page
-threshold: any zero sub-page is reclaimed (``min_zero_pages`` = 1); the paper speaks of "many" zero
-sub-pages without a number.
+threshold: any zero sub-page is reclaimed (``min_zero_pages`` = 1); the
+paper speaks of "many" zero sub-pages without a number.
 
 Cost charged to this thread per huge region visited: every sub-page is
 scanned, a zero one in full (4 KiB), a non-zero one up to its first non-zero
@@ -26,7 +26,6 @@ byte (``nonzero_scan_bytes``, 9.11 B mean measured by the paper's detect.c
 machine's ``free_4k_us`` per page released.
 """
 from __future__ import annotations
-
 
 import numpy as np
 
