@@ -142,6 +142,14 @@ def _hist_quantile(hist: list, q: float) -> float:
     return float(HIST_RATIO ** (h[k, 0] + 0.5) / 1000.0)
 
 
+def instrumented_runtime_ns(t: int) -> float:
+    """The instrumented run's time less its instrumentation's estimated own
+    time (native.c subtracts it in unsigned arithmetic); NaN where the
+    estimate exceeded the run (it wrapped below zero: seen on buffer
+    touches, whose every access is timed), since no time is then left."""
+    return float(t) if t < 2**63 else NAN
+
+
 def summary_row(res: dict, plain: dict, reader: TraceReader, policy: str,
                 labels: dict) -> dict:
     """One summary.csv row (sim/simulate.py ``summary()`` columns) of a
@@ -182,7 +190,8 @@ def summary_row(res: dict, plain: dict, reader: TraceReader, policy: str,
         "reservations": NAN, "reservations_promoted": NAN, "reservations_broken": NAN,
         "machine_compact_success": NAN, "machine_compact_fail": NAN,
         "stray_faults": stray, "instrumentation_s": instr_ns / 1e9,
-        "faults_instrumented": faults_i, "runtime_instrumented_s": res["T"][0] / 1e9,
+        "faults_instrumented": faults_i,
+        "runtime_instrumented_s": instrumented_runtime_ns(res["T"][0]) / 1e9,
         "faults_descheduled": res["C"][0][2] if res["C"] else NAN,
         **{f"{k}_system": v for k, v in vm.items()},
     }

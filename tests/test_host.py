@@ -4,6 +4,7 @@ and calibration held apart from validation."""
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 import pandas as pd
@@ -228,3 +229,10 @@ def test_validation_table_errors_and_tolerances():
     thp = t.loc["linux-thp"]
     assert list(thp.index) == ["faults", "faults_2m", "fault_time_s", "runtime_s"]
     assert (thp["note"] == "not measured: THP enabled=never").all()
+
+
+def test_an_instrumentation_estimate_larger_than_the_run_is_not_a_run_time():
+    """native.c subtracts its instrumentation's time in unsigned arithmetic:
+    a wrapped value (seen on buffer touches) is NaN, not 18 billion s."""
+    assert replay.instrumented_runtime_ns(123_456) == 123_456
+    assert math.isnan(replay.instrumented_runtime_ns(2**64 - 5_000))
