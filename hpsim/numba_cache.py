@@ -9,6 +9,8 @@ made here also key on the bytes of every file of the group.  Used by
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import sys
 from pathlib import Path
@@ -70,3 +72,28 @@ def announce_compile(dispatcher, what: str, seconds: float, stream=None) -> bool
     print(f"compiling {what}, about {seconds:.0f} s, once per numba cache "
           f"(numba cache: {cache_dir(dispatcher)})", file=stream or sys.stderr, flush=True)
     return True
+
+
+@contextlib.contextmanager
+def compiling_alone(dispatcher, what: str, seconds: float, stream=None):
+    """Run the block that makes ``dispatcher``'s first call while no other
+    process compiles the same kernels: when they are not cached yet, take
+    an exclusive ``flock`` on ``.compile.lock`` in their cache folder for
+    the whole block, so a second job started meanwhile (two Redis traces of
+    a cold workflow) waits and then loads them instead of compiling them
+    again beside it.  Announces the compilation (``announce_compile``) when
+    it is still needed once the lock is held.  Cached already: no lock."""
+    folder = Path(cache_dir(dispatcher))
+    if is_cached(dispatcher) or not folder.is_absolute():
+        announce_compile(dispatcher, what, seconds, stream)
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".compile.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)     # waits while another process compiles
+        if is_cached(dispatcher):            # it did: load, and let others go on
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            yield
+            return
+        announce_compile(dispatcher, what, seconds, stream)
+        yield

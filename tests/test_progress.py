@@ -183,3 +183,28 @@ def test_on_a_terminal_the_bar_is_redrawn_in_place():
     text = out.getvalue()
     assert text.count("\r") >= 4 and text.endswith("\n") and text.count("\n") == 1
     assert "4/4" in text
+
+
+def test_a_first_compilation_holds_a_lock_that_a_second_process_waits_for(tmp_path, monkeypatch):
+    """compiling_alone: uncached, the block runs holding an exclusive flock on
+    the cache folder's .compile.lock (a second job blocks); cached, no lock."""
+    import fcntl
+    from hpsim.numba_cache import compiling_alone
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))
+    d = njit(cache=True)(_twice)
+    out = io.StringIO()
+    with compiling_alone(d, "test kernels", 42, stream=out):
+        locks = list(tmp_path.rglob(".compile.lock"))
+        assert len(locks) == 1
+        with open(locks[0]) as other:           # as another process would
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert d(3) == 6                        # compiles and caches
+    assert out.getvalue().startswith("compiling test kernels, about 42 s")
+    with open(locks[0]) as other:               # released
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(other, fcntl.LOCK_UN)
+    out2 = io.StringIO()
+    with compiling_alone(njit(cache=True)(_twice), "test kernels", 42, stream=out2):
+        pass
+    assert out2.getvalue() == ""                # cached: nothing to say, no wait
