@@ -82,18 +82,29 @@ def compiling_alone(dispatcher, what: str, seconds: float, stream=None):
     the whole block, so a second job started meanwhile (two Redis traces of
     a cold workflow) waits and then loads them instead of compiling them
     again beside it.  Announces the compilation (``announce_compile``) when
-    it is still needed once the lock is held.  Cached already: no lock."""
+    it is still needed once the lock is held.  Cached already, or no
+    writable cache folder: no lock."""
     folder = Path(cache_dir(dispatcher))
-    if is_cached(dispatcher) or not folder.is_absolute():
+    lock = None
+    if not is_cached(dispatcher) and folder.is_absolute():
+        lock = _open_lock(folder)
+    if lock is None:
         announce_compile(dispatcher, what, seconds, stream)
         yield
         return
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".compile.lock", "w") as lock:
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)     # waits while another process compiles
         if is_cached(dispatcher):            # it did: load, and let others go on
             fcntl.flock(lock, fcntl.LOCK_UN)
-            yield
-            return
-        announce_compile(dispatcher, what, seconds, stream)
+        else:
+            announce_compile(dispatcher, what, seconds, stream)
         yield
+
+
+def _open_lock(folder: Path):
+    """``folder``/.compile.lock opened for writing, or None where it cannot be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return open(folder / ".compile.lock", "w")
+    except OSError:
+        return None
