@@ -318,11 +318,10 @@ def redis_trace(path: Path, n_keys: int, cfg: dict) -> Path:
     from workloads import base
     if not path.exists():
         wl = cfg["workloads"]["redis"]
-        tmp = path.with_suffix(".part")
         print(f"generating {path} ...", file=sys.stderr, flush=True)
+        # Workload.write is atomic: a trace there is whole
         base.get(wl["kind"])({**wl["params"], "n_keys": n_keys}, cfg["seed"]).write(
-            tmp, progress=False)
-        tmp.rename(path)
+            path, progress=False)
     return path
 
 
