@@ -2,7 +2,7 @@
  *
  * Compiled at run time by host/native.py (cc -O2), one binary per source hash.
  *
- *   native replay MODE INSTRUMENT SAMPLE_NS ADDR_OFFSET   records on stdin, results on stdout
+ *   native replay MODE INSTRUMENT SAMPLE_NS LO HI   records on stdin, results on stdout
  *     MODE 0: no madvise, 1: MADV_NOHUGEPAGE (host-4k), 2: MADV_HUGEPAGE (host-thp)
  *     INSTRUMENT 1: time each access that may fault (fault time, latency
  *     histogram, huge faults); 0: time the run alone, faults counted per span
@@ -16,9 +16,20 @@
  *                            as the kernel's clear_page_erms); prints CPU ns per 4 KiB
  *                            page, per repetition
  *
- * Replay: each MMAP record is mmap(MAP_FIXED_NOREPLACE) at its trace address
- * (+ ADDR_OFFSET), anonymous and private, then madvise'd per MODE; MUNMAP and
- * MADV_DONTNEED records call munmap / madvise(MADV_DONTNEED); an ACCESS record
+ * Replay: the trace's mappings lie in [LO, HI) (host/replay.py reads it from the
+ * trace's MMAP records).  The replayer first reserves a window that size
+ * (PROT_NONE, MAP_NORESERVE) wherever the kernel has room, and shifts every
+ * trace address by the same multiple of 1 GiB into it, so that huge-page
+ * alignment is kept and a mapping can never land on the replayer's own
+ * (its libraries and heap sit at a random address, ASLR: at the trace's own
+ * addresses, mmap failed with EEXIST in about one workflow run in a few).
+ * Each MMAP record is then mmap(MAP_FIXED) at its shifted address, anonymous
+ * and private, inside the window, and madvise'd per MODE; a MUNMAP record
+ * unmaps by mapping the window's PROT_NONE reservation back over its range
+ * (a plain munmap would leave a hole that malloc could take); MADV_DONTNEED
+ * records call madvise(MADV_DONTNEED).  With LO == HI == 0 (or a window the
+ * kernel cannot reserve) the addresses are the trace's own, mapped with
+ * MAP_FIXED_NOREPLACE, and a collision ends the replay with status 3.  An ACCESS record
  * reads or writes 8 bytes in the page at its address, repeat times, after
  * spinning the trace's compute cycles per access (CYCLES records) with the
  * loop `spin`.  Accesses are serialized, as the simulator charges them
@@ -95,6 +106,23 @@ static char procbuf[8192];
 static void die(const char *msg) {
     fprintf(stderr, "native: %s: %s\n", msg, strerror(errno));
     exit(2);
+}
+
+#define WINDOW_ALIGN (1ULL << 30)          /* the shift keeps 1 GiB alignment */
+#define EXIT_ADDRESS_IN_USE 3
+
+/* The shift that moves [lo, hi) into a window reserved for it, or 0 (no
+ * window: the trace's own addresses) when lo == hi or the kernel has no room. */
+static int64_t reserve_window(uint64_t lo, uint64_t hi, int *reserved) {
+    *reserved = 0;
+    if (hi <= lo) return 0;
+    uint64_t base_lo = lo & ~(WINDOW_ALIGN - 1);
+    uint64_t len = ((hi - base_lo + WINDOW_ALIGN - 1) & ~(WINDOW_ALIGN - 1)) + WINDOW_ALIGN;
+    void *r = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (r == MAP_FAILED) return 0;
+    uint64_t base = ((uint64_t)r + WINDOW_ALIGN - 1) & ~(WINDOW_ALIGN - 1);
+    *reserved = 1;
+    return (int64_t)(base - base_lo);
 }
 
 static inline uint64_t now_ns(void) {
@@ -261,7 +289,9 @@ typedef struct {
     uint64_t t, accesses, faults, fault_ns, faults_2m;
 } counters;
 
-static int replay(int mode, int instrument, uint64_t sample_ns, int64_t offset) {
+static int replay(int mode, int instrument, uint64_t sample_ns, uint64_t lo, uint64_t hi) {
+    int reserved;
+    const int64_t offset = reserve_window(lo, hi, &reserved);
     leaves = calloc(N_LEAVES, sizeof *leaves);
     words = malloc(MAX_BLOCK * sizeof *words);
     args = malloc(MAX_BLOCK * sizeof *args);
@@ -410,7 +440,13 @@ static int replay(int mode, int instrument, uint64_t sample_ns, int64_t offset) 
             } else if (kind == MMAP) {
                 uint64_t len = (uint64_t)arg << PAGE_SHIFT;
                 void *p = mmap((void *)a, len, PROT_READ | PROT_WRITE,
-                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+                               MAP_PRIVATE | MAP_ANONYMOUS |
+                               (reserved ? MAP_FIXED : MAP_FIXED_NOREPLACE), -1, 0);
+                if (p == MAP_FAILED && errno == EEXIST) {
+                    fprintf(stderr, "native: mmap at the trace's address %#lx: in use by the "
+                            "replayer itself\n", (unsigned long)a);
+                    exit(EXIT_ADDRESS_IN_USE);
+                }
                 if (p == MAP_FAILED || (uint64_t)p != a) die("mmap at the trace's address");
                 if (mode && madvise(p, len, mode == 2 ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))
                     die("madvise(MADV_HUGEPAGE/MADV_NOHUGEPAGE)");
@@ -421,8 +457,11 @@ static int replay(int mode, int instrument, uint64_t sample_ns, int64_t offset) 
             } else if (kind == MUNMAP || kind == DONTNEED) {
                 uint64_t len = (uint64_t)arg << PAGE_SHIFT;
                 uint64_t t0 = cpu_ns();
-                if (kind == MUNMAP ? munmap((void *)a, len)
-                                   : madvise((void *)a, len, MADV_DONTNEED))
+                if (kind == MUNMAP
+                        ? (reserved ? mmap((void *)a, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+                                           MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED
+                                    : munmap((void *)a, len) != 0)
+                        : madvise((void *)a, len, MADV_DONTNEED) != 0)
                     die(kind == MUNMAP ? "munmap" : "madvise(MADV_DONTNEED)");
                 free_ns += cpu_ns() - t0;
                 STOP();
@@ -518,9 +557,9 @@ static int zero(uint64_t bytes, int reps) {
 }
 
 int main(int argc, char **argv) {
-    if (argc >= 6 && !strcmp(argv[1], "replay"))
+    if (argc >= 7 && !strcmp(argv[1], "replay"))
         return replay(atoi(argv[2]), atoi(argv[3]), strtoull(argv[4], NULL, 10),
-                      strtoll(argv[5], NULL, 10));
+                      strtoull(argv[5], NULL, 10), strtoull(argv[6], NULL, 10));
     if (argc >= 3 && !strcmp(argv[1], "spin")) {
         uint64_t n = strtoull(argv[2], NULL, 10);
         uint64_t t0 = cpu_ns();

@@ -5,7 +5,9 @@
 
 An untimed warm-up replay (``warm_up``), then two child processes per
 repetition (``host/native.c``, compiled at first use)
-maps the trace's VMAs at their addresses (anonymous, private), applies
+maps the trace's VMAs (anonymous, private; shifted by a multiple of 1 GiB
+into a window of the child's address space reserved for them, so that they
+never land on the child's own libraries or heap: ``address_span``), applies
 ``MADV_NOHUGEPAGE`` (host-4k: Linux 4 KiB pages) or ``MADV_HUGEPAGE``
 (host-thp: Linux THP, huge pages at fault and khugepaged, with the host's
 own THP ``defrag`` and khugepaged settings), performs the accesses in
@@ -49,7 +51,8 @@ from hpsim.cli import cli
 from hpsim.io import InputError, atomic_paths, log
 from hpsim.progress import Progress, progress_interval, progress_options
 from host import kernel, native
-from workloads.trace import TraceReader
+from hpsim.units import PAGE_SHIFT
+from workloads.trace import KIND_MASK, MMAP, TraceReader
 
 MODES = {"host-4k": 1, "host-thp": 2}
 BLOCK = 1 << 20                 # records per block sent to the child (native.c MAX_BLOCK)
@@ -95,19 +98,60 @@ def parse(text: str) -> dict:
     return out
 
 
-def replay_once(trace, policy: str, sample_s: float, offset: int = 0,
+ADDRESS_IN_USE = 3              # native.c EXIT_ADDRESS_IN_USE: a mapping met the child's own
+ADDRESS_ATTEMPTS = 3            # fresh children (each with its own ASLR layout) tried then
+
+
+def address_span(trace) -> tuple[int, int]:
+    """[lo, hi): the lowest address and the highest end (bytes) of the
+    trace's MMAP records, (0, 0) if it has none.  The child reserves a window
+    that size and shifts the trace into it (native.c ``reserve_window``).
+    Reads (decodes) the whole trace once.  Raises TraceFormatError."""
+    lo, hi = None, 0
+    for words, args in TraceReader(trace).columns():
+        m = (words & np.uint64(KIND_MASK)) == MMAP
+        if m.any():
+            start = words[m] & ~np.uint64(0xFFF)
+            end = start + (args[m].astype(np.uint64) << np.uint64(PAGE_SHIFT))
+            lo = int(start.min()) if lo is None else min(lo, int(start.min()))
+            hi = max(hi, int(end.max()))
+    return (0, 0) if lo is None else (lo, hi)
+
+
+def replay_once(trace, policy: str, sample_s: float, span: tuple[int, int] | None = None,
                 instrument: bool = True, progress: float | bool | None = True,
                 desc: str = "") -> dict:
     """One native replay of ``trace`` (``instrument``: time every access that
     may fault); returns parse()'s dict plus ``vmstat`` (deltas of the
-    machine-wide counters over the child's life).  progress: records
-    replayed, on stderr (``hpsim.progress.Progress``'s interval), named desc."""
+    machine-wide counters over the child's life).  span: ``address_span``'s
+    value (read from the trace when None).  A child whose mapping met one of
+    its own (possible only without a window, a span the kernel cannot
+    reserve) is run again, up to ADDRESS_ATTEMPTS times.  progress: records
+    replayed, on stderr (``hpsim.progress.Progress``'s interval), named desc.
+    Raises RuntimeError if the child fails."""
+    lo, hi = address_span(trace) if span is None else span
+    for attempt in range(1, ADDRESS_ATTEMPTS + 1):
+        try:
+            return _replay_child(trace, policy, sample_s, lo, hi, instrument, progress, desc)
+        except _AddressInUse as e:
+            if attempt == ADDRESS_ATTEMPTS:
+                raise RuntimeError(f"native replay of {trace} failed {attempt} times: {e}") \
+                    from None
+            log(f"{e}; running it again")
+    raise AssertionError("unreachable")
+
+
+class _AddressInUse(Exception):
+    """The child's mapping met one of its own (ASLR), status ADDRESS_IN_USE."""
+
+
+def _replay_child(trace, policy, sample_s, lo, hi, instrument, progress, desc) -> dict:
     reader = TraceReader(trace)
     exe = native.binary()
     before = kernel.vmstat()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen([str(exe), "replay", str(MODES[policy]), str(int(instrument)),
-                                 str(int(sample_s * 1e9)), str(offset)],
+                                 str(int(sample_s * 1e9)), str(lo), str(hi)],
                                 stdin=subprocess.PIPE, stdout=out, stderr=err)
         try:
             with Progress(desc or policy, int(reader.trailer["n_records"]),
@@ -124,6 +168,8 @@ def replay_once(trace, policy: str, sample_s: float, offset: int = 0,
         after = kernel.vmstat()
         out.seek(0)
         err.seek(0)
+        if rc == ADDRESS_IN_USE:
+            raise _AddressInUse(err.read().decode(errors="replace").strip())
         if rc != 0:
             raise RuntimeError(f"native replay of {trace} failed (status {rc}): "
                                f"{err.read().decode(errors='replace').strip()}")
@@ -237,7 +283,8 @@ def hist_table(res: dict, policy: str, labels: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*labels, "policy", "process", "latency_us", "count"])
 
 
-def warm_up(trace, policy: str, sample_s: float = 0.0, offset: int = 0) -> None:
+def warm_up(trace, policy: str, sample_s: float = 0.0,
+            span: tuple[int, int] | None = None) -> None:
     """One untimed replay of ``trace``, before the timed ones.  On a VM whose
     balloon reports free pages to the host (virtio-balloon
     ``VIRTIO_BALLOON_F_REPORTING``, as this project's VM), blocks of 2 MiB
@@ -248,7 +295,7 @@ def warm_up(trace, policy: str, sample_s: float = 0.0, offset: int = 0) -> None:
     finds memory as the one before it left it, and calibration and
     validation measure the guest kernel's fault in the same state.
     Raises NativeUnavailable as ``replay_once``."""
-    replay_once(trace, policy, sample_s, offset, instrument=False, progress=False)
+    replay_once(trace, policy, sample_s, span, instrument=False, progress=False)
 
 
 def median_summary(rows: list[dict]) -> dict:
@@ -275,7 +322,7 @@ def not_measured_row(reason: str, policy: str, labels: dict, trace) -> dict:
 
 def run(trace, policy: str, out_dir, repeat: int = 5, sample_s: float = 0.01,
         labels: dict | None = None, max_share: float = 0.5, max_bytes: int = 2 << 30,
-        offset: int = 0, progress: float | bool | None = True) -> pd.DataFrame:
+        progress: float | bool | None = True) -> pd.DataFrame:
     """Replay ``trace`` natively ``repeat`` times under ``policy`` and write
     summary.csv, repeats.csv, timeseries.csv, phases.csv, fault_hist.csv,
     events.csv and threads.csv into ``out_dir`` (all or none).  Refuses
@@ -297,9 +344,10 @@ def run(trace, policy: str, out_dir, repeat: int = 5, sample_s: float = 0.01,
         reason = (f"maps {peak / 2**30:.2f} GiB at peak, more than the native runs' cap of "
                   f"{max_bytes / 2**30:.2f} GiB")
     rows, results = [], []
+    span = address_span(trace) if reason is None else (0, 0)
     if reason is None:
         try:
-            warm_up(trace, policy, sample_s, offset)
+            warm_up(trace, policy, sample_s, span)
         except native.NativeUnavailable as e:
             reason = str(e)
     for i in range(repeat if reason is None else 0):
@@ -308,9 +356,9 @@ def run(trace, policy: str, out_dir, repeat: int = 5, sample_s: float = 0.01,
             break
         try:
             rep = f"{policy} repetition {i + 1}/{repeat}"
-            plain = replay_once(trace, policy, sample_s, offset, instrument=False,
+            plain = replay_once(trace, policy, sample_s, span, instrument=False,
                                 progress=progress, desc=f"{rep}, timed")
-            res = replay_once(trace, policy, sample_s, offset, instrument=True,
+            res = replay_once(trace, policy, sample_s, span, instrument=True,
                               progress=progress, desc=f"{rep}, instrumented")
         except native.NativeUnavailable as e:
             reason = str(e)

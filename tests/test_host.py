@@ -97,6 +97,60 @@ def test_4k_touch_one_fault_per_page(tmp_path):
     assert res["T"][3] == n and res["T"][5] == 0
 
 
+def test_address_span_covers_every_mapping(tmp_path):
+    t = write_trace(tmp_path / "small.trace", _small_trace)
+    assert replay.address_span(t) == (B, B + 64 * PAGE_SIZE)
+
+    def two(w):
+        w.mmap(B + (5 << 30), 3 * PAGE_SIZE)
+        w.mmap(B, 2 * PAGE_SIZE)
+        w.access(pages(0, 1, base=B), True)
+    assert replay.address_span(write_trace(tmp_path / "two.trace", two)) == \
+        (B, B + (5 << 30) + 3 * PAGE_SIZE)
+
+
+W = 0x7F0000000000      # the workloads' own heap base, amid the child's libraries' range
+
+
+@needs_linux
+def test_mappings_far_apart_at_the_workloads_addresses_fault_exactly(tmp_path):
+    """Shifted into the child's reserved window: two VMAs 5 GiB apart at the
+    workloads' addresses (where ASLR may put the replayer's libraries), one
+    unmapped and mapped again: one fault per page first written."""
+    def body(w):
+        w.mmap(W, 16 * PAGE_SIZE)
+        w.mmap(W + (5 << 30), 16 * PAGE_SIZE)
+        w.access(pages(0, 16, base=W), True)
+        w.access(pages(0, 7, base=W + (5 << 30)), True)
+        w.munmap(W, 16 * PAGE_SIZE)
+        w.mmap(W, 16 * PAGE_SIZE)
+        w.access(pages(0, 3, base=W), True)
+    t = write_trace(tmp_path / "far.trace", body)
+    for _ in range(5):      # a fresh child, a fresh layout, each time
+        assert replay.replay_once(t, "host-4k", 0.0, instrument=False)["T"][3] == 16 + 7 + 3
+
+
+def test_a_child_whose_mapping_met_its_own_is_run_again(tmp_path, monkeypatch):
+    calls = []
+
+    def child(*a):
+        calls.append(a)
+        if len(calls) < replay.ADDRESS_ATTEMPTS:
+            raise replay._AddressInUse("native: mmap at the trace's address: in use")
+        return {"T": [1]}
+    monkeypatch.setattr(replay, "_replay_child", child)
+    assert replay.replay_once("t.trace", "host-4k", 0.0, span=(1, 2)) == {"T": [1]}
+    assert len(calls) == replay.ADDRESS_ATTEMPTS
+
+    def always(*a):
+        calls.append(a)
+        raise replay._AddressInUse("native: mmap at the trace's address: in use")
+    calls.clear()
+    monkeypatch.setattr(replay, "_replay_child", always)
+    with pytest.raises(RuntimeError, match=f"failed {replay.ADDRESS_ATTEMPTS} times"):
+        replay.replay_once("t.trace", "host-4k", 0.0, span=(1, 2))
+
+
 @needs_thp
 def test_thp_one_huge_fault_per_region(tmp_path):
     """host-thp: a write to each of 3 empty 2 MiB regions takes one huge fault
