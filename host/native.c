@@ -62,7 +62,7 @@
  *                        not timed (descheduled), timed faults and their time by kind
  *                        (4 KiB or other; huge)
  *   H bin count          fault latency histogram, bin = floor(ln(ns) / ln(1.01))
- *   T runtime_ns accesses writes faults fault_ns faults_2m free_ns stray_faults
+ *   T runtime_ns accesses writes faults fault_ns faults_2m free_ns stray_faults (signed)
  *     instr_ns peak_rss_kb peak_anon_huge_kb read_faults cow_faults
  *   (read_faults: faults on a read, i.e. zero-page or huge-zero-page mappings;
  *   cow_faults: faults on the first write to a page read before)
@@ -93,6 +93,13 @@ enum { ACCESS = 0, MMAP = 1, MUNMAP = 2, DONTNEED = 3, PHASE = 4, CYCLES = 5 };
 #define N_LEAVES (1UL << (47 - LEAF_SHIFT))
 #define MAX_BLOCK (1u << 20)
 #define HIST_BINS 4096
+#define FAULT_NS 1000.0     /* host-thp: a first access slower than this faulted.  Measured
+                               here (2026-11-30, getrusage after every first access): 4 KiB
+                               faults >= 1.69 µs; first accesses that found their huge page
+                               mapped: 99.9% < 441 ns, 2 of 65,408 over 1 µs (interrupts;
+                               the span-end count corrects the total: stray_faults) */
+#define SLOW_NS 20000.0     /* an access this slow is checked with getrusage (a huge
+                               fault zeroes 512 pages: >= 100 µs here) */
 #define ST_TOUCHED 1
 #define ST_WRITTEN 2
 
@@ -156,21 +163,6 @@ static uint64_t tsc_cost(void) {
         d[i] = tsc() - a;
     }
     for (int i = 1; i < N; i++)             /* insertion sort: small, once */
-        for (int j = i; j > 0 && d[j - 1] > d[j]; j--) {
-            uint64_t t = d[j]; d[j] = d[j - 1]; d[j - 1] = t;
-        }
-    return d[N / 2];
-}
-
-/* the median CPU time of a cpu_ns() read, in ns (a system call) */
-static uint64_t cpu_cost(void) {
-    enum { N = 501 };
-    static uint64_t d[N];
-    for (int i = 0; i < N; i++) {
-        uint64_t a = cpu_ns();
-        d[i] = cpu_ns() - a;
-    }
-    for (int i = 1; i < N; i++)
         for (int j = i; j > 0 && d[j - 1] > d[j]; j--) {
             uint64_t t = d[j]; d[j] = d[j - 1]; d[j - 1] = t;
         }
@@ -303,7 +295,7 @@ static int replay(int mode, int instrument, uint64_t sample_ns, uint64_t lo, uin
     touch(hist, sizeof hist);
     long rss0_kb = -1, huge0_kb = -1, rss_kb, huge_kb;
     rollup(&rss0_kb, &huge0_kb);          /* the replayer's own, subtracted */
-    const uint64_t tcost = tsc_cost(), ccost = cpu_cost();
+    const uint64_t tcost = tsc_cost();
     touch(procbuf, sizeof procbuf);
     /* fault in every page mapped so far (program and library text, data,
      * stack), so that code run for the first time in the loop (the libraries'
@@ -318,7 +310,8 @@ static int replay(int mode, int instrument, uint64_t sample_ns, uint64_t lo, uin
     (void)statm_resident();
 
     counters c = {0}, ph = {0};
-    uint64_t writes = 0, free_ns = 0, instr_ns = 0, stray = 0, f_read = 0, f_cow = 0;
+    uint64_t writes = 0, free_ns = 0, instr_ns = 0, f_read = 0, f_cow = 0;
+    int64_t stray = 0;        /* faults counted at span ends less those seen one by one */
     uint64_t cycles = 0, x = 0;
     int64_t next_sample = 0;    /* c.t may dip below 0 for a moment: it is charged the
                                    instrumentation's time measured on another clock */
@@ -326,17 +319,19 @@ static int replay(int mode, int instrument, uint64_t sample_ns, uint64_t lo, uin
     long res_prev = statm_resident();     /* resident pages before the next fault */
     int phase = -1;
     const double lnr = log(1.01);
-    long prev = minflt();
+    long prev = minflt();           /* faults (getrusage) at the last look */
+    long guessed = 0;               /* faults taken by the instrumentation since then */
     uint64_t t_mark = cpu_ns();           /* start of the current timed span */
 
 #define STOP() do {                                                            \
         c.t += cpu_ns() - t_mark;                                              \
         long f_ = minflt();                    /* faults not seen one by one */ \
-        c.faults += f_ - prev;                                                 \
-        if (instrument) stray += f_ - prev;                                    \
+        c.faults += f_ - prev - guessed;                                       \
+        if (instrument) stray += f_ - prev - guessed;                          \
         prev = f_;                                                             \
+        guessed = 0;                                                           \
     } while (0)
-#define START() (prev = minflt(), t_mark = cpu_ns())
+#define START() (prev = minflt(), guessed = 0, t_mark = cpu_ns())
 #define SAMPLE() do {                                                          \
         rollup(&rss_kb, &huge_kb);                                             \
         rss_kb -= rss0_kb; huge_kb -= huge0_kb;                                \
@@ -370,45 +365,72 @@ static int replay(int mode, int instrument, uint64_t sample_ns, uint64_t lo, uin
                 uint32_t r = arg;
                 if (instrument && s && (*s & need) != need) {  /* may fault: timed alone */
                     x = spin(cycles, x);
-                    uint64_t c0 = cpu_ns(), t0 = tsc();
+                    uint64_t t0 = tsc();
                     if (wr) *p = x; else x += *p;
-                    uint64_t t1 = tsc(), c1 = cpu_ns();
-                    struct rusage ru;
-                    getrusage(RUSAGE_SELF, &ru);
-                    long f = ru.ru_minflt, sw = ru.ru_nvcsw + ru.ru_nivcsw;
-                    if (f != prev) {
-                        long nf = f - prev;
-                        int huge = 0;
-                        c.faults += nf;
-                        if (!wr) f_read += nf;
-                        else if (*s & ST_TOUCHED) f_cow += nf;
-                        if (mode == 2) {
+                    uint64_t t1 = tsc();
+                    double d = t1 - t0 > tcost ? (double)(t1 - t0 - tcost) * ns_per_tick : 0;
+                    /* Did it fault?  No system call on the common path: one
+                     * between two faults makes the second slower (measured on a
+                     * sequential 4 KiB touch: 2.08 µs a fault with getrusage
+                     * after each, 1.62 µs without, and the uninstrumented run's
+                     * whole cost was 1.86 µs a page).  With MADV_NOHUGEPAGE the
+                     * page state says it (an anonymous page's first access, and
+                     * the first write to a page only read, always fault); with
+                     * MADV_HUGEPAGE a first access may find its huge page mapped,
+                     * so an access slower than FAULT_NS is a fault.  An access
+                     * slower than SLOW_NS (a huge page's zeroing alone takes
+                     * longer) is checked: faults, huge (the resident set grew by
+                     * >= 256 pages) and context switches.  The faults seen at
+                     * each span's end check the count (stray_faults). */
+                    long nf = mode == 2 ? d >= FAULT_NS : 1;
+                    int huge = 0, untimed = 0;
+                    if (d >= SLOW_NS) {
+                        struct rusage ru;
+                        getrusage(RUSAGE_SELF, &ru);
+                        long sw = ru.ru_nvcsw + ru.ru_nivcsw;
+                        long real = ru.ru_minflt - prev;    /* since the last look */
+                        nf = real > 0;                      /* this access's */
+                        stray += real - nf - guessed;       /* earlier guesses' error */
+                        c.faults += real - nf - guessed;
+                        prev = ru.ru_minflt;
+                        guessed = -nf;                      /* (nf is added below) */
+                        if (mode == 2 && nf) {
                             long res = statm_resident();
                             huge = res - res_prev >= 256;
-                            c.faults_2m += huge;
                             res_prev = res;
                         }
-                        double d = t1 - t0 > tcost ? (double)(t1 - t0 - tcost) * ns_per_tick : 0;
-                        if (sw != prev_sw) {  /* descheduled meanwhile: its CPU time */
+                        /* descheduled meanwhile: the TSC span holds other programs'
+                         * time; the fault counts the mean of its kind so far */
+                        untimed = sw != prev_sw && nf && timed[huge];
+                        prev_sw = sw;
+                    } else if (mode == 2 && wr) {
+                        res_prev += nf;     /* a 4 KiB write fault: one more resident
+                                               page (a read maps the zero page: none) */
+                    }
+                    if (nf) {
+                        if (untimed) {
                             switched += nf;
-                            d = c1 - c0 > ccost ? (double)(c1 - c0 - ccost) : 0;
+                            d = timed_ns[huge] / (double)timed[huge] * (double)nf;
+                        } else {
+                            timed_ns[huge] += d;
+                            timed[huge] += nf;
                         }
+                        c.faults += nf;
+                        c.faults_2m += huge;
+                        if (!wr) f_read += nf;
+                        else if (*s & ST_TOUCHED) f_cow += nf;
                         c.fault_ns += (uint64_t)d;
-                        timed_ns[huge] += d;
-                        timed[huge] += nf;
-                        int b = d >= 1 ? (int)(log(d) / lnr) : 0;
+                        int b = d >= nf ? (int)(log(d / (double)nf) / lnr) : 0;
                         hist[b < HIST_BINS ? b : HIST_BINS - 1] += nf;
-                        prev = f;
+                        guessed += nf;
                     }
                     *s |= need;
                     r--;
                     c.accesses++;
                     writes += wr;
-                    getrusage(RUSAGE_SELF, &ru);
-                    prev_sw = ru.ru_nvcsw + ru.ru_nivcsw;
                     uint64_t t2 = tsc();
-                    /* CPU time of the instrumentation, on the run's clock */
-                    uint64_t in = (uint64_t)((double)(t2 - t1 + tcost) * ns_per_tick) + 2 * ccost;
+                    /* time of the instrumentation, on the run's clock */
+                    uint64_t in = (uint64_t)((double)(t2 - t1 + tcost) * ns_per_tick);
                     instr_ns += in;
                     c.t -= in;
                 }
@@ -490,7 +512,7 @@ static int replay(int mode, int instrument, uint64_t sample_ns, uint64_t lo, uin
         if (hist[b]) printf("H %d %lu\n", b, hist[b]);
     printf("C %lu %.6f %lu %lu %.0f %lu %.0f\n", tcost, ns_per_tick, switched, timed[0],
            timed_ns[0], timed[1], timed_ns[1]);
-    printf("T %lu %lu %lu %lu %lu %lu %lu %lu %lu %ld %ld %lu %lu\n", c.t, c.accesses, writes,
+    printf("T %lu %lu %lu %lu %lu %lu %lu %ld %lu %ld %ld %lu %lu\n", c.t, c.accesses, writes,
            c.faults, c.fault_ns, c.faults_2m, free_ns, stray, instr_ns, peak_rss, peak_huge,
            f_read, f_cow);
     sink = x;
