@@ -20,8 +20,14 @@ own replay.
 
 Measured (per repetition): run time (CPU time of the replaying thread, in a
 run without per-access instrumentation), faults (getrusage ``ru_minflt``),
-and in a second, instrumented run: huge faults (a fault that grew the resident set by >= 256 pages), fault time
-and the latency of every fault (the faulting access timed alone), time in
+and in a second, instrumented run: huge faults (a fault that grew the
+resident set by >= 256 pages), fault time and the latency of every fault
+(the faulting access timed alone with the TSC; which accesses fault is read
+from the page state with MADV_NOHUGEPAGE, from the latency with
+MADV_HUGEPAGE, with no system call between two faults, which would slow the
+second: native.c), ``stray_faults`` (the faults counted at span ends less
+those seen one by one: 0, or minus the accesses an interrupt made look like
+a fault), time in
 munmap/madvise, RSS and ``AnonHugePages`` (/proc/self/smaps_rollup) at every
 sample and phase end, and the machine-wide /proc/vmstat THP counters.  The
 tables are a simulated run's (``sim/simulate.py``), with NaN where the
