@@ -48,7 +48,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from workloads.jitcache import compiled
+from workloads.jitcache import compiled, entry
 
 PAGE = 4096
 LINE = 64
@@ -175,7 +175,7 @@ def _compact_pool(st: State) -> dict:
     return {"hp": hp, "hoff": off.astype(np.int64), "hcap": caps.astype(np.int64)}
 
 
-@compiled
+@entry
 def _pool_need(S):
     # heap pool an operation may take: each relocation doubles one heap; at
     # most a few heaps grow in one operation, by its pushes (a purge re-adds
@@ -183,20 +183,20 @@ def _pool_need(S):
     return 8 * S[HMAXCAP] + 8 * (S[NDIRTY] + 64)
 
 
-@compiled
+@entry
 def _order_need(S):
     # the rehash's counting sort: old buckets + 1 and the live keys
     return S[HT_SIZE] + 1 + S[NLIVE] if S[NLIVE] >= S[HT_SIZE] else 0
 
 
-@compiled
+@entry
 def _cslot_need(S):
     # chunk slots an operation may need: what is mapped now, plus 64 chunks and
     # twice the largest value (placements go at most that far below MINADDR)
     return (S[TOPC] - S[MINADDR]) // S[CHUNK] + 64 + 4 * (max(S[VB], S[BVB]) // S[CHUNK] + 2)
 
 
-@compiled
+@entry
 def out_need(S):
     """Output records one operation may add, at most: its requests, values and
     replies (16 touches of the largest value), chunk headers; a rehash when
@@ -208,7 +208,7 @@ def out_need(S):
     return need
 
 
-@compiled
+@entry
 def room(st) -> bool:
     """True if the next operation fits in the arrays (else call ``grow``)."""
     S = st.S
@@ -261,7 +261,7 @@ def touch(st, addr, nbytes, write):
         page = nxt
 
 
-@compiled
+@entry
 def flush(st):
     """End the current batch (the pure-Python emitter's ``flush``)."""
     S = st.S

@@ -15,7 +15,7 @@ from workloads.arena_state import (CHUNK, CP, DHEAD, DTAIL, HP, HUGE_PAGE,
                                    MISC_BYTES, MMAP, MUNMAP, NACTIVE, NCHUNKS, NDIRTY, NHOLES,
                                    NHUGE, NPURGES, NRUNS, NSFREE, NSLOTS, NUNMAPS, PAGE, PEAK,
                                    PURGED, SMALL_MAX, TOPC, _event, _hpop, _hpush, _htop, access)
-from workloads.jitcache import compiled
+from workloads.jitcache import compiled, entry
 
 
 # -- address space ---------------------------------------------------------------
@@ -350,7 +350,7 @@ def _purge(st, npurge):
 
 
 # -- allocation API -----------------------------------------------------------------
-@compiled
+@entry
 def size_class(n, lg_quantum):
     """jemalloc 4 usable size (B) of a request of n bytes (see jemalloc.size_class)."""
     n = max(n, 1)
@@ -392,7 +392,7 @@ def _new_run(st, cls, b, p):
     return r
 
 
-@compiled
+@entry
 def malloc(st, size):
     """``je_malloc(size)``: returns (address, handle)."""
     S = st.S
@@ -438,7 +438,7 @@ def malloc(st, size):
     return a, cls * 4 + 2
 
 
-@compiled
+@entry
 def ralloc(st, addr, h, size):
     """``je_realloc``: returns (address, handle, moved).  A huge object whose
     ``CHUNK_CEILING`` does not change is resized in place (huge.c
@@ -462,7 +462,7 @@ def _bin_push(st, b, r):
     _hpush(st, st.S[CP] + 1 + b, (st.raddr[r] // PAGE) << 28 | r)
 
 
-@compiled
+@entry
 def free(st, addr, h):
     """``je_free`` of an allocation at ``addr`` with handle ``h``."""
     kind = h & 3

@@ -107,9 +107,11 @@ YCSB_READ = {"A": 0.5, "B": 0.95, "C": 1.0}
 # records the output may hold before the generator hands them to the trace writer
 OUT_RECORDS = 1 << 20
 # seconds of the first compilation of the Redis and jemalloc kernels: a small redis
-# trace with an empty NUMBA_CACHE_DIR took 68 s of CPU, 1.2 s with the cache
-# (`python -m workloads.generate`, this project's 2-core VM, 2026-11-29)
-COMPILE_S = 65
+# trace (1000 keys) with an empty NUMBA_CACHE_DIR took 42.7 s of CPU (45.7 s wall),
+# 1.0 s with the cache (`python -m workloads.generate`, this project's 2-core VM,
+# 2026-11-30; 58.7 s before the kernels called only from compiled code lost their
+# CPython wrappers, workloads/jitcache.py)
+COMPILE_S = 45
 _SLICE = 1 << 22                     # records per TraceWriter.access call
 
 

@@ -17,9 +17,9 @@ from workloads.arena_state import (BATCH, BATCH_WORDS, BVB, CL_A, CL_H, EVERY, G
                                    DICT_ENTRY, SALT, SDS_MAX_PREALLOC, SEQ, SETS, STEP, VB,
                                    access, flush, room, touch)
 from workloads.jemalloc_jit import free, malloc, ralloc, size_class
-from workloads.jitcache import compiled
+from workloads.jitcache import compiled, entry
 
-@compiled
+@entry
 def sds_hdr_size(n):
     """Header bytes of an sds of length n (sds.c ``sdsHdrSize(sdsReqType(n))``)."""
     return 1 if n < 32 else 3 if n < 256 else 5 if n < 65536 else 9 if n < 1 << 32 else 17
@@ -34,7 +34,7 @@ def _digits(n):
     return d
 
 
-@compiled
+@entry
 def _bulk(a):
     return 5 + _digits(a) + a
 
@@ -198,7 +198,7 @@ def _expand_if_needed(st):
     S[HT_A], S[HT_H], S[HT_SIZE] = na, nh, new_size
 
 
-@compiled
+@entry
 def server_init(st, key_bytes, salt):
     """The server: client struct with its reply buffer, the empty query
     buffer (``sdsempty()``: an sdshdr8), the 4-bucket dict."""
@@ -213,7 +213,7 @@ def server_init(st, key_bytes, salt):
     touch(st, S[HT_A], 8 * 4, True)
 
 
-@compiled
+@entry
 def cmd_set(st, k, vbytes):
     """SET key k to a value of ``vbytes`` bytes (see redis.py for the steps)."""
     S = st.S
@@ -266,7 +266,7 @@ def cmd_set(st, k, vbytes):
     free(st, ka, kh)
 
 
-@compiled
+@entry
 def cmd_del(st, k):
     """DEL key k; returns whether it existed."""
     S = st.S
@@ -294,7 +294,7 @@ def cmd_del(st, k):
     return hit
 
 
-@compiled
+@entry
 def cmd_get(st, k):
     """GET key k; returns whether it existed."""
     S = st.S
@@ -321,7 +321,7 @@ def cmd_get(st, k):
     return hit
 
 
-@compiled
+@entry
 def checkpoint(st, force):
     """After an operation: end the batch if it is full; record [accesses, live
     bytes] at phase boundaries (``force``), every EVERY operations and when the
@@ -337,7 +337,7 @@ def checkpoint(st, force):
             S[NCK] = n + 1
 
 
-@compiled
+@entry
 def run_ops(st, mode, keys, reads, i, end, out_limit):
     """Operations i..end-1 of a phase, each followed by ``checkpoint``:
     mode 0 SET key i (VB bytes), 1 DEL keys[i], 2 SET key NKEYS + NBIG
