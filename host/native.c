@@ -177,9 +177,12 @@ static double tsc_ns_per_tick(void) {
     return (double)(n1 - n0) / (double)(k1 - k0);
 }
 
+static long last_switches;          /* context switches at the last minflt() */
+
 static inline long minflt(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
+    last_switches = ru.ru_nvcsw + ru.ru_nivcsw;
     return ru.ru_minflt;
 }
 
@@ -331,7 +334,10 @@ static int replay(int mode, int instrument, uint64_t sample_ns, uint64_t lo, uin
         prev = f_;                                                             \
         guessed = 0;                                                           \
     } while (0)
-#define START() (prev = minflt(), guessed = 0, t_mark = cpu_ns())
+/* (the switch count too: reading the next block from the pipe may block, a
+ * context switch that must not make the span's first slow fault look
+ * descheduled) */
+#define START() (prev = minflt(), prev_sw = last_switches, guessed = 0, t_mark = cpu_ns())
 #define SAMPLE() do {                                                          \
         rollup(&rss_kb, &huge_kb);                                             \
         rss_kb -= rss0_kb; huge_kb -= huge0_kb;                                \
