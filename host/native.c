@@ -381,14 +381,14 @@ static int replay(int mode, int instrument, uint64_t sample_ns, uint64_t lo, uin
                      * after each, 1.62 µs without, and the uninstrumented run's
                      * whole cost was 1.86 µs a page).  With MADV_NOHUGEPAGE the
                      * page state says it (an anonymous page's first access, and
-                     * the first write to a page only read, always fault); with
-                     * MADV_HUGEPAGE a first access may find its huge page mapped,
+                     * the first write to a page only read, always fault); else
+                     * (MADV_HUGEPAGE) a first access may find its huge page mapped,
                      * so an access slower than FAULT_NS is a fault.  An access
                      * slower than SLOW_NS (a huge page's zeroing alone takes
                      * longer) is checked: faults, huge (the resident set grew by
                      * >= 256 pages) and context switches.  The faults seen at
                      * each span's end check the count (stray_faults). */
-                    long nf = mode == 2 ? d >= FAULT_NS : 1;
+                    long nf = mode == 1 ? 1 : d >= FAULT_NS;
                     int huge = 0, untimed = 0;
                     if (d >= SLOW_NS) {
                         struct rusage ru;
@@ -400,7 +400,7 @@ static int replay(int mode, int instrument, uint64_t sample_ns, uint64_t lo, uin
                         c.faults += real - nf - guessed;
                         prev = ru.ru_minflt;
                         guessed = -nf;                      /* (nf is added below) */
-                        if (mode == 2 && nf) {
+                        if (mode != 1 && nf) {
                             long res = statm_resident();
                             huge = res - res_prev >= 256;
                             res_prev = res;
@@ -409,7 +409,7 @@ static int replay(int mode, int instrument, uint64_t sample_ns, uint64_t lo, uin
                          * time; the fault counts the mean of its kind so far */
                         untimed = sw != prev_sw && nf && timed[huge];
                         prev_sw = sw;
-                    } else if (mode == 2 && wr) {
+                    } else if (mode != 1 && wr) {
                         res_prev += nf;     /* a 4 KiB write fault: one more resident
                                                page (a read maps the zero page: none) */
                     }
