@@ -66,9 +66,10 @@ ORDER = ["memory_gib", "cpu_ghz", "zero_4k_us", "fault_base_4k_us", "fault_base_
 
 
 def _stats(xs: list[float]) -> tuple[float, float]:
-    """Median and spread ((max - min) / median) of repeated measurements."""
+    """Median and spread ((max - min) / |median|, never negative) of repeated
+    measurements."""
     med = statistics.median(xs)
-    return med, (max(xs) - min(xs)) / med if med else 0.0
+    return med, (max(xs) - min(xs)) / abs(med) if med else 0.0
 
 
 def _write_trace(tmp: Path, name: str) -> Path:
@@ -194,8 +195,12 @@ def profile_text(values: dict) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m host.calibrate", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="config/host.yaml")
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--out", default="config/host.yaml",
+                    help="profile to write (default %(default)s, relative to the current "
+                         "directory: from the project's root, the profile the validation "
+                         "experiment uses)")
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="runs per constant, >= 1 (default %(default)s)")
     a = ap.parse_args(argv)
     if a.repeat < 1:
         raise InputError(f"--repeat {a.repeat}: must be >= 1")
