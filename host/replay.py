@@ -305,11 +305,18 @@ def phases_table(res: dict, reader: TraceReader, policy: str, labels: dict) -> p
     return pd.DataFrame(rows)
 
 
+def _columns(labels: dict, *cols: str) -> list[str]:
+    """labels' keys then cols, each once (labels hold ``process`` here, unlike
+    the simulator's)."""
+    return list(dict.fromkeys([*labels, *cols]))
+
+
 def hist_table(res: dict, policy: str, labels: dict) -> pd.DataFrame:
     rows = [{**labels, "policy": policy, "process": labels.get("process", ""),
              "latency_us": HIST_RATIO ** (b + 0.5) / 1000.0, "count": n}
             for b, n in sorted(res["H"])]
-    return pd.DataFrame(rows, columns=[*labels, "policy", "process", "latency_us", "count"])
+    return pd.DataFrame(rows, columns=_columns(labels, "policy", "process", "latency_us",
+                                               "count"))
 
 
 def warm_up(trace, policy: str, sample_s: float = 0.0,
@@ -423,9 +430,11 @@ def run(trace, policy: str, out_dir, repeat: int = 5, sample_s: float = 0.01,
         [{**labels, "policy": policy, "time_s": r["start_s"], "process": r["process"],
           "event": "phase", "region": "", "reason": "", "detail": r["phase"]}
          for _, r in ph.iterrows()] if len(ph) else [],
-        columns=[*labels, "policy", "time_s", "process", "event", "region", "reason", "detail"])
-    tables["threads.csv"] = pd.DataFrame(columns=[*labels, "policy", "thread", "passes",
-                                                  "cpu_s", "duration_s", "cpu_pct_of_core"])
+        columns=_columns(labels, "policy", "time_s", "process", "event", "region", "reason",
+                         "detail"))
+    tables["threads.csv"] = pd.DataFrame(columns=_columns(labels, "policy", "thread", "passes",
+                                                          "cpu_s", "duration_s",
+                                                          "cpu_pct_of_core"))
     out = Path(out_dir)
     with atomic_paths(*(out / n for n in tables)) as tmps:
         for df, tmp in zip(tables.values(), tmps):

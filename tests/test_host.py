@@ -375,3 +375,16 @@ def test_help_states_the_defaults(capsys):
     out = capsys.readouterr().out
     assert "default 5" in out and "default 0.5" in out and "default 2.0" in out
     assert "default config/host.yaml" in out
+
+
+@needs_linux
+def test_tables_name_each_column_once(tmp_path):
+    # labels hold "process" (the workflow's do): fault_hist.csv and events.csv had it twice
+    t = write_trace(tmp_path / "small.trace", _small_trace)
+    replay.run(t, "host-4k", tmp_path / "out", repeat=1, progress=False,
+               labels={"variant": "v", "process": "p"})
+    for name in ("summary", "repeats", "timeseries", "phases", "fault_hist", "events",
+                 "threads"):
+        header = (tmp_path / "out" / f"{name}.csv").read_text().splitlines()[0].split(",")
+        assert len(header) == len(set(header)), (name, header)
+    assert set(pd.read_csv(tmp_path / "out" / "fault_hist.csv")["process"]) == {"p"}
