@@ -72,6 +72,17 @@ def _stats(xs: list[float]) -> tuple[float, float]:
     return med, (max(xs) - min(xs)) / abs(med) if med else 0.0
 
 
+def huge_shortfall(r: dict) -> str | None:
+    """What a host-thp replay ``r`` (``replay.replay_once``) says when not every
+    fault mapped a huge page, else None.  Counts all faults (``T``), not the
+    timed ones (``C``), which leave out the faults during which the thread was
+    descheduled."""
+    faults, huge = r["T"][3], r["T"][5]
+    if huge >= faults:
+        return None
+    return f"{huge} of {faults} faults were huge (no free block?)"
+
+
 def _write_trace(tmp: Path, name: str) -> Path:
     """The calibration trace ``name`` (CALIBRATION_WORKLOADS, seed 1) written under tmp."""
     spec = CALIBRATION_WORKLOADS[name]
@@ -127,8 +138,8 @@ def measure(repeat: int = 5, workdir=None) -> dict:
             r = replay.replay_once(trace, policy, 0.0, instrument=True)
             n4k, ns4k, n2m, ns2m = r["C"][0][3:7]
             n, ns = (n2m, ns2m) if policy == "host-thp" else (n4k, ns4k)
-            if policy == "host-thp" and n2m < r["T"][3]:
-                log(f"  {n2m} of {r['T'][3]} faults were huge (no free block?)")
+            if policy == "host-thp" and huge_shortfall(r):
+                log(f"  {huge_shortfall(r)}")
             if n:
                 lat.append(ns / 1e3 / n)
         if not lat:

@@ -388,3 +388,14 @@ def test_tables_name_each_column_once(tmp_path):
         header = (tmp_path / "out" / f"{name}.csv").read_text().splitlines()[0].split(",")
         assert len(header) == len(set(header)), (name, header)
     assert set(pd.read_csv(tmp_path / "out" / "fault_hist.csv")["process"]) == {"p"}
+
+
+def test_calibration_counts_huge_faults_over_all_faults():
+    # 96 faults, all huge, 4 of them descheduled (not timed): no "were huge" message,
+    # which compared the timed huge faults with all faults
+    T = [0, 0, 0, 96, 0, 96, 0, 0, 0, 0, 0, 0, 0]
+    C = [1, 1.0, 4, 0, 0.0, 92, 1.7e7]
+    assert calibrate.huge_shortfall({"T": T, "C": [C]}) is None
+    T[5] = 90
+    assert calibrate.huge_shortfall({"T": T, "C": [C]}) == \
+        "90 of 96 faults were huge (no free block?)"
