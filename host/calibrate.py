@@ -66,9 +66,21 @@ ORDER = ["memory_gib", "cpu_ghz", "zero_4k_us", "fault_base_4k_us", "fault_base_
 
 
 def _stats(xs: list[float]) -> tuple[float, float]:
-    """Median and spread ((max - min) / median) of repeated measurements."""
+    """Median and spread ((max - min) / |median|, never negative) of repeated
+    measurements."""
     med = statistics.median(xs)
-    return med, (max(xs) - min(xs)) / med if med else 0.0
+    return med, (max(xs) - min(xs)) / abs(med) if med else 0.0
+
+
+def huge_shortfall(r: dict) -> str | None:
+    """What a host-thp replay ``r`` (``replay.replay_once``) says when not every
+    fault mapped a huge page, else None.  Counts all faults (``T``), not the
+    timed ones (``C``), which leave out the faults during which the thread was
+    descheduled."""
+    faults, huge = r["T"][3], r["T"][5]
+    if huge >= faults:
+        return None
+    return f"{huge} of {faults} faults were huge (no free block?)"
 
 
 def _write_trace(tmp: Path, name: str) -> Path:
@@ -126,8 +138,8 @@ def measure(repeat: int = 5, workdir=None) -> dict:
             r = replay.replay_once(trace, policy, 0.0, instrument=True)
             n4k, ns4k, n2m, ns2m = r["C"][0][3:7]
             n, ns = (n2m, ns2m) if policy == "host-thp" else (n4k, ns4k)
-            if policy == "host-thp" and n2m < r["T"][3]:
-                log(f"  {n2m} of {r['T'][3]} faults were huge (no free block?)")
+            if policy == "host-thp" and huge_shortfall(r):
+                log(f"  {huge_shortfall(r)}")
             if n:
                 lat.append(ns / 1e3 / n)
         if not lat:
@@ -194,8 +206,12 @@ def profile_text(values: dict) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m host.calibrate", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="config/host.yaml")
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--out", default="config/host.yaml",
+                    help="profile to write (default %(default)s, relative to the current "
+                         "directory: from the project's root, the profile the validation "
+                         "experiment uses)")
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="runs per constant, >= 1 (default %(default)s)")
     a = ap.parse_args(argv)
     if a.repeat < 1:
         raise InputError(f"--repeat {a.repeat}: must be >= 1")

@@ -16,7 +16,8 @@ the trace's compute cycles spun before each, each access waiting for the
 one before: serialized as the simulator charges them), and the munmap /
 madvise(DONTNEED) records.  The records are
 decoded here and streamed to the child in blocks; the child times only its
-own replay.
+own replay.  A trace's pauses (the trailer's ``pauses``, e.g. Redis's
+``pause_s``) are not replayed: the run goes on at once, with a warning.
 
 Measured (per repetition): run time (CPU time of the replaying thread, in a
 run without per-access instrumentation), faults (getrusage ``ru_minflt``),
@@ -44,6 +45,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import signal
 import struct
 import subprocess
 import sys
@@ -70,6 +73,26 @@ NAN = float("nan")
 
 class NotMeasured(Exception):
     """This host cannot make the run; the message says why."""
+
+
+class ReplayFailed(InputError, RuntimeError):
+    """The replay child failed on this trace (a mapping the kernel refused, an
+    access outside every mapping, ...): one line ``error: ...`` at the command
+    line (``hpsim.cli``), still a RuntimeError for callers."""
+
+
+def _child_failure(trace, rc: int, stderr: str) -> str:
+    """What a failed replay child's status and stderr say, on one line."""
+    if rc < 0:
+        try:
+            name = signal.Signals(-rc).name
+        except ValueError:
+            name = f"signal {-rc}"
+        hint = (" (an access outside every mapped VMA? `python -m workloads.tracecheck "
+                f"{trace}` checks)" if -rc in (signal.SIGSEGV, signal.SIGBUS) else "")
+        return f"native replay of {trace} killed by {name}{hint}" + \
+            (f": {stderr}" if stderr else "")
+    return f"native replay of {trace} failed (status {rc}): {stderr}"
 
 
 def _stream(reader: TraceReader, stdin, bar: Progress) -> None:
@@ -134,14 +157,14 @@ def replay_once(trace, policy: str, sample_s: float, span: tuple[int, int] | Non
     its own (possible only without a window, a span the kernel cannot
     reserve) is run again, up to ADDRESS_ATTEMPTS times.  progress: records
     replayed, on stderr (``hpsim.progress.Progress``'s interval), named desc.
-    Raises RuntimeError if the child fails."""
+    Raises ReplayFailed (a RuntimeError) if the child fails."""
     lo, hi = address_span(trace) if span is None else span
     for attempt in range(1, ADDRESS_ATTEMPTS + 1):
         try:
             return _replay_child(trace, policy, sample_s, lo, hi, instrument, progress, desc)
         except _AddressInUse as e:
             if attempt == ADDRESS_ATTEMPTS:
-                raise RuntimeError(f"native replay of {trace} failed {attempt} times: {e}") \
+                raise ReplayFailed(f"native replay of {trace} failed {attempt} times: {e}") \
                     from None
             log(f"{e}; running it again")
     raise AssertionError("unreachable")
@@ -177,8 +200,8 @@ def _replay_child(trace, policy, sample_s, lo, hi, instrument, progress, desc) -
         if rc == ADDRESS_IN_USE:
             raise _AddressInUse(err.read().decode(errors="replace").strip())
         if rc != 0:
-            raise RuntimeError(f"native replay of {trace} failed (status {rc}): "
-                               f"{err.read().decode(errors='replace').strip()}")
+            raise ReplayFailed(_child_failure(trace, rc,
+                                              err.read().decode(errors="replace").strip()))
         res = parse(out.read().decode())
     res["vmstat"] = {k: after[k] - before.get(k, 0) for k in after}
     return res
@@ -282,11 +305,18 @@ def phases_table(res: dict, reader: TraceReader, policy: str, labels: dict) -> p
     return pd.DataFrame(rows)
 
 
+def _columns(labels: dict, *cols: str) -> list[str]:
+    """labels' keys then cols, each once (labels hold ``process`` here, unlike
+    the simulator's)."""
+    return list(dict.fromkeys([*labels, *cols]))
+
+
 def hist_table(res: dict, policy: str, labels: dict) -> pd.DataFrame:
     rows = [{**labels, "policy": policy, "process": labels.get("process", ""),
              "latency_us": HIST_RATIO ** (b + 0.5) / 1000.0, "count": n}
             for b, n in sorted(res["H"])]
-    return pd.DataFrame(rows, columns=[*labels, "policy", "process", "latency_us", "count"])
+    return pd.DataFrame(rows, columns=_columns(labels, "policy", "process", "latency_us",
+                                               "count"))
 
 
 def warm_up(trace, policy: str, sample_s: float = 0.0,
@@ -300,7 +330,7 @@ def warm_up(trace, policy: str, sample_s: float = 0.0,
     176-188 µs in the five runs after it).  After this run, every timed run
     finds memory as the one before it left it, and calibration and
     validation measure the guest kernel's fault in the same state.
-    Raises NativeUnavailable as ``replay_once``."""
+    Raises NativeUnavailable, or ReplayFailed as ``replay_once``."""
     replay_once(trace, policy, sample_s, span, instrument=False, progress=False)
 
 
@@ -344,6 +374,11 @@ def run(trace, policy: str, out_dir, repeat: int = 5, sample_s: float = 0.01,
     labels.setdefault("process", Path(trace).stem)
     reader = TraceReader(trace)
     peak = int(reader.trailer.get("peak_mapped_bytes", 0))
+    pauses = {k: v for k, v in (reader.trailer.get("pauses") or {}).items() if v}
+    if pauses:
+        log(f"warning: {trace}: the native replay does not pause (the simulator idles "
+            f"{', '.join(f'{k} {v:g} s' for k, v in pauses.items())}, background "
+            f"threads running): its run time and khugepaged's work are not comparable")
     tables: dict[str, pd.DataFrame] = {}
     reason = kernel.unavailable(policy)
     if reason is None and peak > max_bytes:
@@ -395,9 +430,11 @@ def run(trace, policy: str, out_dir, repeat: int = 5, sample_s: float = 0.01,
         [{**labels, "policy": policy, "time_s": r["start_s"], "process": r["process"],
           "event": "phase", "region": "", "reason": "", "detail": r["phase"]}
          for _, r in ph.iterrows()] if len(ph) else [],
-        columns=[*labels, "policy", "time_s", "process", "event", "region", "reason", "detail"])
-    tables["threads.csv"] = pd.DataFrame(columns=[*labels, "policy", "thread", "passes",
-                                                  "cpu_s", "duration_s", "cpu_pct_of_core"])
+        columns=_columns(labels, "policy", "time_s", "process", "event", "region", "reason",
+                         "detail"))
+    tables["threads.csv"] = pd.DataFrame(columns=_columns(labels, "policy", "thread", "passes",
+                                                          "cpu_s", "duration_s",
+                                                          "cpu_pct_of_core"))
     out = Path(out_dir)
     with atomic_paths(*(out / n for n in tables)) as tmps:
         for df, tmp in zip(tables.values(), tmps):
@@ -409,24 +446,40 @@ def run(trace, policy: str, out_dir, repeat: int = 5, sample_s: float = 0.01,
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m host.replay", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--trace", required=True)
-    ap.add_argument("--policy", required=True, choices=sorted(MODES))
-    ap.add_argument("--out-dir", required=True)
-    ap.add_argument("--repeat", type=int, default=5, help="repetitions (median reported)")
+    ap.add_argument("--trace", required=True, help="trace file (workloads.generate, "
+                    "workloads.lackey)")
+    ap.add_argument("--policy", required=True, choices=sorted(MODES),
+                    help="host-4k: MADV_NOHUGEPAGE; host-thp: MADV_HUGEPAGE")
+    ap.add_argument("--out-dir", required=True,
+                    help="directory for summary.csv, repeats.csv and the other tables")
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="repetitions, >= 1 (median reported; default %(default)s)")
     ap.add_argument("--sample-interval-s", type=float, default=0.01,
-                    help="RSS / AnonHugePages sample period, in replay time")
+                    help="RSS / AnonHugePages sample period, in replay time "
+                         "(default %(default)s)")
     ap.add_argument("--labels", default="{}", help="JSON object copied into every row")
     ap.add_argument("--max-share", type=float, default=0.5,
-                    help="largest share of MemAvailable a run may map")
-    ap.add_argument("--max-gib", type=float, default=2.0, help="largest mapping, GiB")
+                    help="largest share of MemAvailable a run may map, in (0, 1] "
+                         "(default %(default)s; the workflow uses native.max_share); "
+                         "more: a not_measured row, exit 0")
+    ap.add_argument("--max-gib", type=float, default=2.0,
+                    help="largest mapping at peak, GiB (default %(default)s); "
+                         "more: a not_measured row, exit 0")
     progress_options(ap)
     a = ap.parse_args(argv)
     try:
         labels = json.loads(a.labels)
     except json.JSONDecodeError as e:
         raise InputError(f"--labels is not JSON: {e}") from None
-    if not a.sample_interval_s > 0 or not 0 < a.max_share <= 1 or not a.max_gib > 0:
-        raise InputError("--sample-interval-s and --max-gib must be > 0, --max-share in (0, 1]")
+    if not isinstance(labels, dict):
+        raise InputError(f"--labels {a.labels}: must be a JSON object, "
+                         f"such as '{{\"variant\": \"x\"}}'")
+    for opt, v, ok, allowed in (
+            ("--sample-interval-s", a.sample_interval_s, a.sample_interval_s > 0, "> 0"),
+            ("--max-share", a.max_share, 0 < a.max_share <= 1, "in (0, 1]"),
+            ("--max-gib", a.max_gib, a.max_gib > 0, "> 0")):
+        if not (ok and math.isfinite(v)):
+            raise InputError(f"{opt} {v:g}: must be a finite number {allowed}")
     s = run(a.trace, a.policy, a.out_dir, a.repeat, a.sample_interval_s, labels, a.max_share,
             int(a.max_gib * 2**30), progress=progress_interval(a))
     r = s.iloc[0]

@@ -309,3 +309,93 @@ def test_an_instrumentation_estimate_larger_than_the_run_is_not_a_run_time():
     a wrapped value (seen on buffer touches) is NaN, not 18 billion s."""
     assert replay.instrumented_runtime_ns(123_456) == 123_456
     assert math.isnan(replay.instrumented_runtime_ns(2**64 - 5_000))
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--labels", "[1]"], "--labels [1]: must be a JSON object"),
+    (["--max-gib", "-1"], "--max-gib -1: must be a finite number > 0"),
+    (["--max-gib", "inf"], "--max-gib inf: must be a finite number > 0"),
+    (["--max-share", "nan"], "--max-share nan: must be a finite number in (0, 1]"),
+    (["--sample-interval-s", "0"], "--sample-interval-s 0: must be a finite number > 0"),
+])
+def test_bad_arguments_are_one_line_errors(tmp_path, capsys, argv, needle):
+    t = write_trace(tmp_path / "small.trace", _small_trace)
+    out = tmp_path / "out"
+    rc = replay.main(["--trace", str(t), "--policy", "host-4k", "--repeat", "1", "--quiet",
+                      "--out-dir", str(out), *argv])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err
+    line, = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert line.startswith(f"error: {needle}")
+    assert not out.exists()
+
+
+@needs_linux
+def test_an_access_outside_every_mapping_is_a_one_line_error(tmp_path, capsys):
+    def body(w):
+        w.mmap(B, 2 * MIB)
+        w.access([B], True)
+        w.access([B + 64 * MIB], True)      # the simulator's "outside every mapped VMA"
+    t = write_trace(tmp_path / "outside.trace", body)
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="killed by SIGSEGV"):   # still a RuntimeError
+        replay.replay_once(t, "host-4k", 0.0, instrument=False)
+    rc = replay.main(["--trace", str(t), "--policy", "host-4k", "--repeat", "1", "--quiet",
+                      "--out-dir", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err
+    line, = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert "killed by SIGSEGV" in line and "workloads.tracecheck" in line
+    assert not out.exists()
+
+
+@needs_linux
+def test_a_trace_with_pauses_is_replayed_with_a_warning(tmp_path, capsys):
+    from workloads.trace import TraceWriter
+    t = tmp_path / "paused.trace"
+    w = TraceWriter(t, {"workload": "test"})
+    _small_trace(w)
+    w.close({"pauses": {"pause": 2.0}})
+    s = replay.run(t, "host-4k", tmp_path / "out", repeat=1, progress=False).iloc[0]
+    assert "native replay does not pause" in capsys.readouterr().err
+    assert s["faults"] == 24 and not s["not_measured"]
+
+
+def test_calibration_spread_is_never_negative():
+    # a difference of two chases can have a negative median (l2_hit_cycles: -0.014
+    # cycles, written as "spread -2236.8%" before)
+    med, spread = calibrate._stats([-0.02, -0.014, 0.3])
+    assert med == -0.014 and spread == pytest.approx(0.32 / 0.014)
+
+
+def test_help_states_the_defaults(capsys):
+    for main in (replay.main, calibrate.main):
+        with pytest.raises(SystemExit):
+            main(["--help"])
+    out = capsys.readouterr().out
+    assert "default 5" in out and "default 0.5" in out and "default 2.0" in out
+    assert "default config/host.yaml" in out
+
+
+@needs_linux
+def test_tables_name_each_column_once(tmp_path):
+    # labels hold "process" (the workflow's do): fault_hist.csv and events.csv had it twice
+    t = write_trace(tmp_path / "small.trace", _small_trace)
+    replay.run(t, "host-4k", tmp_path / "out", repeat=1, progress=False,
+               labels={"variant": "v", "process": "p"})
+    for name in ("summary", "repeats", "timeseries", "phases", "fault_hist", "events",
+                 "threads"):
+        header = (tmp_path / "out" / f"{name}.csv").read_text().splitlines()[0].split(",")
+        assert len(header) == len(set(header)), (name, header)
+    assert set(pd.read_csv(tmp_path / "out" / "fault_hist.csv")["process"]) == {"p"}
+
+
+def test_calibration_counts_huge_faults_over_all_faults():
+    # 96 faults, all huge, 4 of them descheduled (not timed): no "were huge" message,
+    # which compared the timed huge faults with all faults
+    T = [0, 0, 0, 96, 0, 96, 0, 0, 0, 0, 0, 0, 0]
+    C = [1, 1.0, 4, 0, 0.0, 92, 1.7e7]
+    assert calibrate.huge_shortfall({"T": T, "C": [C]}) is None
+    T[5] = 90
+    assert calibrate.huge_shortfall({"T": T, "C": [C]}) == \
+        "90 of 96 faults were huge (no free block?)"
