@@ -42,17 +42,22 @@
  * its page (`line_of`), so that the accesses spread over the cache's sets as an
  * application's do (always offset 0 would use 1 set in 64).  A page's first
  * access since it was mapped, and its first write, can fault: only those
- * accesses are timed (rdtsc around the access) and followed by
- * getrusage(RUSAGE_SELF) to see whether they faulted (and whether
- * the thread was descheduled meanwhile: then the fault counts the thread's CPU
- * time over the access instead, as the TSC's span held other programs'); that
- * instrumentation's own time is measured and left out of the run time
- * (INSTRUMENT 1).  The run time reported is that of an uninstrumented run
- * (INSTRUMENT 0), in which faults are counted per span.  A
- * fault that adds >= 256 pages to the resident set (/proc/self/statm) mapped a
- * huge page.  Everything the replay itself touches (record buffer, page-state
- * bytes, stack) is touched before it is timed, so the only faults counted are
- * the trace's.
+ * accesses are timed (rdtsc around the access alone, INSTRUMENT 1).  Whether
+ * one faulted is known without a system call (one between two faults slows
+ * the second): with MADV_NOHUGEPAGE from the page state (such an access
+ * always faults), otherwise from its latency (>= FAULT_NS).  An access
+ * slower than SLOW_NS is checked with getrusage(RUSAGE_SELF) (faults, and
+ * context switches: one since the last look and a latency over
+ * DESCHEDULED_X times the mean of its kind mean the TSC's span held other
+ * programs' time, and the fault counts that mean instead) and, unless
+ * MADV_NOHUGEPAGE, /proc/self/statm: a fault that added >= 256 pages to the
+ * resident set mapped a huge page.  The faults counted at each span's end
+ * check those seen one by one (stray_faults).  The instrumentation's own time
+ * is measured and left out of the instrumented run's time; the run time
+ * reported is that of an uninstrumented run (INSTRUMENT 0), in which faults
+ * are counted per span.  Everything the replay itself touches (record buffer,
+ * page-state bytes, stack) is touched before it is timed, so the only faults
+ * counted are the trace's.
  *
  * Output lines (space separated):
  *   S t_ns phase accesses faults fault_ns faults_2m rss_kb anon_huge_kb
@@ -100,6 +105,10 @@ enum { ACCESS = 0, MMAP = 1, MUNMAP = 2, DONTNEED = 3, PHASE = 4, CYCLES = 5 };
                                the span-end count corrects the total: stray_faults) */
 #define SLOW_NS 20000.0     /* an access this slow is checked with getrusage (a huge
                                fault zeroes 512 pages: >= 100 µs here) */
+#define DESCHEDULED_X 2.0   /* a slow fault after a context switch counts the mean of its
+                               kind if it took more than this many times that mean: huge
+                               faults spread 169-266 µs undisturbed here (2026-11-30,
+                               val_gather), a time slice the thread lost is milliseconds */
 #define ST_TOUCHED 1
 #define ST_WRITTEN 2
 
@@ -407,7 +416,8 @@ static int replay(int mode, int instrument, uint64_t sample_ns, uint64_t lo, uin
                         }
                         /* descheduled meanwhile: the TSC span holds other programs'
                          * time; the fault counts the mean of its kind so far */
-                        untimed = sw != prev_sw && nf && timed[huge];
+                        untimed = sw != prev_sw && nf && timed[huge]
+                                  && d > DESCHEDULED_X * timed_ns[huge] / (double)timed[huge];
                         prev_sw = sw;
                     } else if (mode != 1 && wr) {
                         res_prev += nf;     /* a 4 KiB write fault: one more resident

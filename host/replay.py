@@ -229,7 +229,14 @@ def summary_row(res: dict, plain: dict, reader: TraceReader, policy: str,
                 labels: dict) -> dict:
     """One summary.csv row (sim/simulate.py ``summary()`` columns) of a
     repetition: an instrumented replay ``res`` (fault time, latencies, kinds)
-    and an uninstrumented one ``plain`` (run time, free time, fault count)."""
+    and an uninstrumented one ``plain`` (run time, free time, fault count).
+    Columns of the native run alone: ``stray_faults`` (native.c: faults
+    counted at span ends less those seen one by one), ``faults_instrumented``
+    (the instrumented run's count), ``instrumentation_s`` (its own time, left
+    out of ``runtime_instrumented_s``, that run's time; NaN where the estimate
+    exceeds it), ``faults_descheduled`` (slow faults after a context switch
+    that count the mean of their kind), ``<counter>_system`` (/proc/vmstat
+    deltas over the run, machine-wide)."""
     (_, acc, writes, faults_i, fault_ns, f2m, _, stray, instr_ns, peak_rss_kb,
      peak_huge_kb, f_read, f_cow) = res["T"]
     rt_ns, faults, free_ns = plain["T"][0], plain["T"][3], plain["T"][6]
