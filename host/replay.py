@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import signal
 import struct
 import subprocess
@@ -487,12 +488,17 @@ def main(argv=None) -> int:
             ("--max-gib", a.max_gib, a.max_gib > 0, "> 0")):
         if not (ok and math.isfinite(v)):
             raise InputError(f"{opt} {v:g}: must be a finite number {allowed}")
+    out = Path(a.out_dir)
+    # before the replays, not after them: where the tables cannot go
+    parent = next((p for p in (out, *out.parents) if p.exists()), Path("."))
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise InputError(f"--out-dir {a.out_dir}: {parent} is not a writable directory")
+    if Path(a.trace).is_dir():
+        raise InputError(f"--trace {a.trace}: a directory, not a trace file")
     s = run(a.trace, a.policy, a.out_dir, a.repeat, a.sample_interval_s, labels, a.max_share,
             int(a.max_gib * 2**30), progress=progress_interval(a))
     r = s.iloc[0]
-    if r.get("not_measured"):
-        print(f"not measured: {r['not_measured']}", file=sys.stderr)
-    else:
+    if not r.get("not_measured"):       # (run() has said why not)
         print(f"{a.policy}: runtime {r['runtime_s']:.4f} s "
               f"[{r['runtime_s_min']:.4f}, {r['runtime_s_max']:.4f}], faults {r['faults']:.0f}, "
               f"fault time {r['fault_time_s']:.4f} s, huge faults {r['faults_2m']:.0f}",

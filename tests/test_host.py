@@ -330,6 +330,21 @@ def test_bad_arguments_are_one_line_errors(tmp_path, capsys, argv, needle):
     assert not out.exists()
 
 
+def test_a_bad_trace_or_out_dir_is_refused_before_any_replay(tmp_path, capsys, monkeypatch):
+    t = write_trace(tmp_path / "small.trace", _small_trace)
+    monkeypatch.setattr(replay, "run", lambda *a, **k: pytest.fail("replayed"))
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    for argv, needle in (
+            (["--trace", str(tmp_path), "--out-dir", str(tmp_path / "o")],
+             f"--trace {tmp_path}: a directory, not a trace file"),
+            (["--trace", str(t), "--out-dir", str(blocker / "o")],
+             f"--out-dir {blocker / 'o'}: {blocker} is not a writable directory")):
+        rc = replay.main([*argv, "--policy", "host-4k", "--quiet"])
+        line, = [x for x in capsys.readouterr().err.splitlines() if x.startswith("error: ")]
+        assert rc == 2 and line == f"error: {needle}"
+
+
 @needs_linux
 def test_an_access_outside_every_mapping_is_a_one_line_error(tmp_path, capsys):
     def body(w):
