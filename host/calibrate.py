@@ -138,8 +138,9 @@ def measure(repeat: int = 5, workdir=None) -> dict:
             r = replay.replay_once(trace, policy, 0.0, instrument=True)
             n4k, ns4k, n2m, ns2m = r["C"][0][3:7]
             n, ns = (n2m, ns2m) if policy == "host-thp" else (n4k, ns4k)
-            if policy == "host-thp" and huge_shortfall(r):
-                log(f"  {huge_shortfall(r)}")
+            short = huge_shortfall(r) if policy == "host-thp" else None
+            if short:
+                log(f"  {short}")
             if n:
                 lat.append(ns / 1e3 / n)
         if not lat:

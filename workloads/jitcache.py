@@ -26,20 +26,23 @@ SOURCES = ["jitcache.py", "arena_state.py", "jemalloc_jit.py", "redis_jit.py"]
 _Cache = keyed_cache(sources_stamp(_ROOT, SOURCES))
 
 
+def _cached(fn, **options):
+    """numba's ``njit`` with the NRT off and the cache keyed on SOURCES."""
+    d = njit(_nrt=False, **options)(fn)
+    d._cache = _Cache(d.py_func)
+    return d
+
+
 def compiled(fn):
     """``@compiled``: a numba function compiled once and cached on disk, called
     only from other compiled functions: numba builds it no CPython wrapper
     (``no_cpython_wrapper``; unboxing the ~40 arrays of the state took 12 of
     the 77 s of a cold compilation, measured with cProfile on 2026-11-30).
     Calling it from Python raises numba's TypeError."""
-    d = njit(_nrt=False, no_cpython_wrapper=True)(fn)
-    d._cache = _Cache(d.py_func)
-    return d
+    return _cached(fn, no_cpython_wrapper=True)
 
 
 def entry(fn):
     """``@entry``: as ``compiled``, and callable from Python (the generators'
     Python faces, ``workloads/redis.py`` and ``workloads/jemalloc.py``)."""
-    d = njit(_nrt=False)(fn)
-    d._cache = _Cache(d.py_func)
-    return d
+    return _cached(fn)
