@@ -3,9 +3,13 @@
  * Compiled at run time by host/native.py (cc -O2), one binary per source hash.
  *
  *   native replay MODE INSTRUMENT SAMPLE_NS LO HI   records on stdin, results on stdout
+ *     SAMPLE_NS: RSS / AnonHugePages sampled at most this often in replay time
+ *     (spaced by SAMPLE_COST_X times a sample's cost), 0: at phase ends only
  *     MODE 0: no madvise, 1: MADV_NOHUGEPAGE (host-4k), 2: MADV_HUGEPAGE (host-thp)
  *     INSTRUMENT 1: time each access that may fault (fault time, latency
- *     histogram, huge faults); 0: time the run alone, faults counted per span
+ *     histogram, huge faults); 0: time the run alone, faults counted per span;
+ *     2 (TOUCH_ONLY, the warm-up): only each page's first access and first
+ *     write, no compute cycles, no repeats: the same faults, in the same order
  *     stdin: blocks of  u32 n | n x u64 word | n x u32 arg  (workloads/trace.py
  *     records), a block with n = 0 ends the trace.
  *   native spin N            N iterations of a one-cycle dependent loop; prints CPU ns
@@ -98,6 +102,11 @@ enum { ACCESS = 0, MMAP = 1, MUNMAP = 2, DONTNEED = 3, PHASE = 4, CYCLES = 5 };
 #define N_LEAVES (1UL << (47 - LEAF_SHIFT))
 #define MAX_BLOCK (1u << 20)
 #define HIST_BINS 4096
+#define TOUCH_ONLY 2        /* INSTRUMENT value of the warm-up */
+#define SAMPLE_COST_X 10    /* periodic samples take at most a tenth of the replay's time:
+                               one read of /proc/self/smaps_rollup walks the page tables,
+                               14 ms for 1 GiB in 4 KiB pages here (2026-11-30), more than
+                               a 10 ms sample period */
 #define FAULT_NS 1000.0     /* host-thp: a first access slower than this faulted.  Measured
                                here (2026-11-30, getrusage after every first access): 4 KiB
                                faults >= 1.69 µs; first accesses that found their huge page
@@ -378,6 +387,14 @@ static int replay(int mode, int instrument, uint64_t sample_ns, uint64_t lo, uin
                 uint8_t *s = state_of(a);
                 uint8_t need = wr ? (ST_TOUCHED | ST_WRITTEN) : ST_TOUCHED;
                 uint32_t r = arg;
+                if (instrument == TOUCH_ONLY) {
+                    if (!s || (*s & need) != need) {
+                        if (wr) *p = x; else x += *p;
+                        if (s) *s |= need;
+                    }
+                    c.accesses += r;
+                    continue;
+                }
                 if (instrument && s && (*s & need) != need) {  /* may fault: timed alone */
                     x = spin(cycles, x);
                     uint64_t t0 = tsc();
@@ -470,8 +487,14 @@ static int replay(int mode, int instrument, uint64_t sample_ns, uint64_t lo, uin
                 if ((i & 4095) == 0 && sample_ns) {
                     int64_t t = (int64_t)(c.t + cpu_ns() - t_mark);
                     if (t >= next_sample) {
-                        STOP(); SAMPLE();
+                        STOP();
+                        uint64_t s0 = cpu_ns();
+                        SAMPLE();
+                        /* the next sample no sooner than SAMPLE_COST_X times this
+                         * one's cost: smaps_rollup walks every page table */
+                        int64_t spaced = (int64_t)(c.t + SAMPLE_COST_X * (cpu_ns() - s0));
                         while (next_sample <= (int64_t)c.t) next_sample += (int64_t)sample_ns;
+                        if (next_sample < spaced) next_sample = spaced;
                         START();
                     }
                 }

@@ -30,7 +30,12 @@ second: native.c), ``stray_faults`` (the faults counted at span ends less
 those seen one by one: 0, or minus the accesses an interrupt made look like
 a fault), time in
 munmap/madvise, RSS and ``AnonHugePages`` (/proc/self/smaps_rollup) at every
-sample and phase end, and the machine-wide /proc/vmstat THP counters.  The
+sample of the instrumented run (at most every ``--sample-interval-s`` of
+replay time, and spaced so that sampling adds at most a tenth to the run:
+one read walks every page table, 14 ms for 1 GiB of 4 KiB pages) and
+phase end, and the machine-wide /proc/vmstat THP counters.  The timed run
+takes no periodic sample (none of its samples is used, and each would
+evict its caches and TLB).  The
 tables are a simulated run's (``sim/simulate.py``), with NaN where the
 kernel gives no measure (TLB counters, bloat, promotions).  ``summary.csv``
 holds the median of the repetitions with ``<column>_min`` / ``_max`` for the
@@ -66,6 +71,7 @@ from workloads.trace import KIND_MASK, MMAP, TraceReader
 
 MODES = {"host-4k": 1, "host-thp": 2}
 BLOCK = 1 << 20                 # records per block sent to the child (native.c MAX_BLOCK)
+TOUCH_ONLY = 2                  # native.c's INSTRUMENT value of the warm-up
 HIST_RATIO = 1.01               # native.c's histogram: bins 1% wide
 MEASURED = ["runtime_s", "faults", "faults_2m", "fault_time_s", "mean_fault_latency_us",
             "free_time_s", "peak_rss_bytes", "peak_huge_pages"]
@@ -149,10 +155,11 @@ def address_span(trace) -> tuple[int, int]:
 
 
 def replay_once(trace, policy: str, sample_s: float, span: tuple[int, int] | None = None,
-                instrument: bool = True, progress: float | bool | None = True,
+                instrument: int = True, progress: float | bool | None = True,
                 desc: str = "") -> dict:
-    """One native replay of ``trace`` (``instrument``: time every access that
-    may fault); returns parse()'s dict plus ``vmstat`` (deltas of the
+    """One native replay of ``trace`` (``instrument``: True, time every access
+    that may fault; False, time the run alone; TOUCH_ONLY, only each page's
+    first access and first write, without compute cycles or repeats); returns parse()'s dict plus ``vmstat`` (deltas of the
     machine-wide counters over the child's life).  span: ``address_span``'s
     value (read from the trace when None).  A child whose mapping met one of
     its own (possible only without a window, a span the kernel cannot
@@ -327,9 +334,11 @@ def hist_table(res: dict, policy: str, labels: dict) -> pd.DataFrame:
                                                "count"))
 
 
-def warm_up(trace, policy: str, sample_s: float = 0.0,
-            span: tuple[int, int] | None = None) -> None:
-    """One untimed replay of ``trace``, before the timed ones.  On a VM whose
+def warm_up(trace, policy: str, span: tuple[int, int] | None = None) -> None:
+    """One untimed replay of ``trace``'s faults, before the timed replays:
+    each page's first access and first write, in the trace's order, without
+    its compute cycles and repeated accesses (``TOUCH_ONLY``), so it costs
+    about the run's fault time, not its run time.  On a VM whose
     balloon reports free pages to the host (virtio-balloon
     ``VIRTIO_BALLOON_F_REPORTING``, as this project's VM), blocks of 2 MiB
     and more freed a few seconds ago were handed back to the host, and the
@@ -339,7 +348,7 @@ def warm_up(trace, policy: str, sample_s: float = 0.0,
     finds memory as the one before it left it, and calibration and
     validation measure the guest kernel's fault in the same state.
     Raises NativeUnavailable, or ReplayFailed as ``replay_once``."""
-    replay_once(trace, policy, sample_s, span, instrument=False, progress=False)
+    replay_once(trace, policy, 0.0, span, instrument=TOUCH_ONLY, progress=False)
 
 
 def median_summary(rows: list[dict]) -> dict:
@@ -396,7 +405,7 @@ def run(trace, policy: str, out_dir, repeat: int = 5, sample_s: float = 0.01,
     span = address_span(trace) if reason is None else (0, 0)
     if reason is None:
         try:
-            warm_up(trace, policy, sample_s, span)
+            warm_up(trace, policy, span=span)
         except native.NativeUnavailable as e:
             reason = str(e)
     for i in range(repeat if reason is None else 0):
@@ -405,7 +414,7 @@ def run(trace, policy: str, out_dir, repeat: int = 5, sample_s: float = 0.01,
             break
         try:
             rep = f"{policy} repetition {i + 1}/{repeat}"
-            plain = replay_once(trace, policy, sample_s, span, instrument=False,
+            plain = replay_once(trace, policy, 0.0, span, instrument=False,
                                 progress=progress, desc=f"{rep}, timed")
             res = replay_once(trace, policy, sample_s, span, instrument=True,
                               progress=progress, desc=f"{rep}, instrumented")

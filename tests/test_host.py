@@ -97,6 +97,21 @@ def test_4k_touch_one_fault_per_page(tmp_path):
     assert res["T"][3] == n and res["T"][5] == 0
 
 
+@needs_linux
+def test_warm_up_takes_the_runs_faults_without_its_cycles(tmp_path):
+    """The warm-up (TOUCH_ONLY) takes the timed run's faults, 24 on
+    _small_trace (zero-page reads, their COW writes, the faults after
+    DONTNEED and after a new mmap), and counts every access, repeats
+    included, without replaying them."""
+    def body(w):
+        w.cycles(10_000_000)            # 30 s of spinning if the warm-up spun them
+        _small_trace(w)
+    t = write_trace(tmp_path / "small.trace", body)
+    T = replay.replay_once(t, "host-4k", 0.0, instrument=replay.TOUCH_ONLY)["T"]
+    assert T[3] == 24
+    assert T[1] == 30 + 5 + 2 + 20 + 4 + 3
+
+
 def test_address_span_covers_every_mapping(tmp_path):
     t = write_trace(tmp_path / "small.trace", _small_trace)
     assert replay.address_span(t) == (B, B + 64 * PAGE_SIZE)
