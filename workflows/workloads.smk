@@ -11,6 +11,10 @@ rule workload_trace:
         "logs/workloads/{workload}.log",
     benchmark:
         "benchmarks/workloads/{workload}.tsv"
+    # before the simulations and native replays that are ready (but after
+    # compile_kernels): a trace heads each chain of jobs, and the paper profile's
+    # longest chain starts with its XSBench trace
+    priority: 1
     conda:
         "../environment.yml"
     threads: 1
