@@ -131,7 +131,9 @@ class TraceWriter:
         self._f = open(self.tmp, "wb")
         # version 2 checks payloads with zstd's frame checksum, 1 with a crc32
         self._cctx = zstandard.ZstdCompressor(level=level, write_checksum=version >= 2)
-        self._buf = np.empty(chunk_records, RECORD_DTYPE)
+        # the chunk being filled, as the two columns of its records
+        self._words = np.empty(chunk_records, np.uint64)
+        self._args = np.empty(chunk_records, np.uint32)
         self._n = 0
         self.n_records = 0
         self.n_accesses = 0
@@ -151,12 +153,12 @@ class TraceWriter:
         n = len(words)
         pos = 0
         while pos < n:
-            take = min(n - pos, len(self._buf) - self._n)
-            self._buf["word"][self._n:self._n + take] = words[pos:pos + take]
-            self._buf["arg"][self._n:self._n + take] = args[pos:pos + take]
+            take = min(n - pos, len(self._words) - self._n)
+            self._words[self._n:self._n + take] = words[pos:pos + take]
+            self._args[self._n:self._n + take] = args[pos:pos + take]
             self._n += take
             pos += take
-            if self._n == len(self._buf):
+            if self._n == len(self._words):
                 self._flush()
 
     def _event(self, kind: int, addr: int, arg: int) -> None:
@@ -238,18 +240,44 @@ class TraceWriter:
         self.n_writes += int(c[(words & np.uint64(WRITE_BIT)) != 0].sum())
         self._append(words, c.astype(np.uint32))
 
+    def access_runs(self, words: np.ndarray, counts: np.ndarray) -> None:
+        """Append access records built by a compiled generator: ``words``
+        uint64 (n,) page-aligned addresses, ``| WRITE_BIT`` for writes, and
+        their repeat ``counts`` (n,) in 1..MAX_ARG, consecutive equal words
+        already merged: the records ``access`` writes for the same accesses
+        (``workloads/xsbench_jit.py``).  Raises ValueError for a word that is
+        not such an access, an unmerged run, a count out of range or a clock
+        overflow (as ``access``)."""
+        if len(words) == 0:
+            return
+        if counts.shape != words.shape:
+            raise ValueError("access_runs: one count per word")
+        total, writes, most, bad = _run_totals(words, counts)
+        if bad >= 0:
+            raise ValueError(f"access_runs: record {bad} (word {int(words[bad]):#x}, count "
+                             f"{int(counts[bad])}) is not a merged access run")
+        if most * self._cycles >= MAX_RECORD_CYCLES:
+            raise ValueError(f"access: {most} repeats x {self._cycles} cycles per access "
+                             f"overflow the clock (at most {MAX_RECORD_CYCLES} cycles a record)")
+        self.n_accesses += total
+        self.n_writes += writes
+        self._append(words, counts)
+
     # --- file --------------------------------------------------------------
     def _flush(self) -> None:
         if self._n == 0:
             return
-        recs = self._buf[:self._n]
+        words, args = self._words[:self._n], self._args[:self._n]
         if self.version == 1:
+            recs = np.empty(self._n, RECORD_DTYPE)
+            recs["word"], recs["arg"] = words, args
             raw = recs.tobytes()
             comp, check = self._cctx.compress(raw), zlib.crc32(raw)
         else:
             # byte planes: the (n, 12) byte matrix of the records, transposed
-            planes = recs.view(np.uint8).reshape(self._n, RECORD_BYTES).T
-            comp, check = self._cctx.compress(planes.tobytes()), 0
+            planes = np.empty(self._n * RECORD_BYTES, np.uint8)
+            _split_planes(words, args, planes)
+            comp, check = self._cctx.compress(planes), 0
         self._f.write(CHUNK_MAGIC + struct.pack("<III", self._n, len(comp), check) + comp)
         self.n_records += self._n
         self._n = 0
@@ -469,6 +497,39 @@ def _join_planes(planes, words, args):
         if (b0[i] & KIND_MASK) > CYCLES:
             return i
     return -1
+
+
+@njit(cache=True, nogil=True)
+def _split_planes(words, args, planes):
+    """A version-2 payload's byte planes (12 n uint8) from records' words and
+    args (n,): ``_join_planes`` inverted, in one compiled pass."""
+    n = len(words)
+    for i in range(n):
+        w, a = words[i], args[i]
+        for b in range(8):
+            planes[b * n + i] = (w >> np.uint64(8 * b)) & np.uint64(0xFF)
+        for b in range(4):
+            planes[(8 + b) * n + i] = (a >> np.uint32(8 * b)) & np.uint32(0xFF)
+
+
+@njit(cache=True, nogil=True)
+def _run_totals(words, counts):
+    """(accesses, write accesses, largest count, first bad record or -1) of
+    ``TraceWriter.access_runs``'s records: bad is a word with kind bits, an
+    address at or above ADDRESS_LIMIT, a count outside 1..MAX_ARG or a word
+    equal to the one before it."""
+    total, writes, most = 0, 0, 0
+    low = np.uint64(PAGE_SIZE - 1 - WRITE_BIT)
+    for i in range(len(words)):
+        w, c = words[i], np.int64(counts[i])
+        if ((w & low) != 0 or w >= np.uint64(ADDRESS_LIMIT) or c < 1 or c > MAX_ARG
+                or (i > 0 and w == words[i - 1])):
+            return total, writes, most, i
+        total += c
+        if w & np.uint64(WRITE_BIT):
+            writes += c
+        most = max(most, c)
+    return total, writes, most, -1
 
 
 _DECODER: list[ThreadPoolExecutor] = []     # one decode thread, shared by all readers
