@@ -166,11 +166,12 @@ class XSBench(Workload):
 
     def host_bytes(self) -> int:
         """The base; the nuclide energies, unionized grid and their shifted
-        copy ``flat`` (24 B per point), ``buckets`` (4 B per point), the
-        compiled loop's output (``RECORD_BYTES`` per record) and a batch of
-        lookups (16 B each)."""
+        copy ``flat`` (24 B per point), ``buckets`` (4 B each, 4 per point),
+        the compiled loop's output (``RECORD_BYTES`` per record) and a batch
+        of lookups (16 B each)."""
         n = self.n_isotopes * self.n_gridpoints
-        return (super().host_bytes() + 3 * DOUBLE_BYTES * n + INT_BYTES * (n + 2 * self.n_isotopes)
+        n_buckets = self.n_isotopes * (J.BUCKETS_PER_POINT * self.n_gridpoints + 2)
+        return (super().host_bytes() + 3 * DOUBLE_BYTES * n + INT_BYTES * n_buckets
                 + RECORD_BYTES * self._out_records() + 16 * BATCH_LOOKUPS)
 
     def min_resident_bytes(self) -> int:
@@ -208,14 +209,15 @@ class XSBench(Workload):
         # always compared them (xsbench_jit's docstring)
         flat = (energies + 2.0 * np.arange(n_iso)[:, None]).ravel()
         del energies
-        buckets = np.empty((n_iso, n_gp + 2), np.int32)
-        J.fill_buckets(flat, n_gp, n_gp, buckets)
+        buckets = np.empty((n_iso, J.BUCKETS_PER_POINT * n_gp + 2), np.int32)
+        J.fill_buckets(flat, n_gp, buckets)
         nn, mats = num_nucs(size), material_table(size)
         o_nn, o_mats, o_concs = (va["materials"] + o for o in self._mat_offsets())
         addrs = np.array([va["unionized"], o_nn, o_mats, o_concs, va["index_grid"],
                           va["nuclide_grid"]], np.int64)      # J.UNIONIZED ... order
         cap = self._out_records()
         words, counts = np.empty(cap, np.int64), np.empty(cap, np.uint32)
+        lows = np.empty((2, mats.shape[1]), np.int64)
         out.phase("lookup")
         total, chunk = int(p["lookups"]), int(p["chunk_lookups"])
         batch = chunk * max(1, BATCH_LOOKUPS // chunk)
@@ -231,7 +233,7 @@ class XSBench(Workload):
             i = 0
             while i < k:
                 i, n = J.lookup_records(energy, mat, i, chunk, unionized, flat, buckets, n_gp,
-                                        n_iso, nn, mats, addrs, words, counts)
+                                        n_iso, nn, mats, addrs, lows, words, counts)
                 out.access_runs(words[:n].view(np.uint64), counts[:n])
             done += k
             self.progress(done, total)

@@ -9,49 +9,58 @@ batch of lookups and writes the trace's access records directly: page words
     num_nucs[mat]      1 read
     per nuclide j      mats 1, concs 1, index_grid 1, low point 6, high point 6
 
-exactly the stream the numpy version built (``rows.emit_rows`` over the same
-rows), without its (rows x 5) intermediate arrays.
+the stream the numpy version (``rows.emit_rows`` over (rows x 5) arrays)
+wrote, record for record (tests/test_workloads_xsbench.py checks both).
 
-``index_row`` is ``XSBench.index_rows`` for one (unionized index, nuclide):
-the numpy version searched the flattened grid ``energies + 2 * row`` for
-``unionized[idx] + 2 * nuc``; the sum is rounded, so two energies of a row
-closer than its spacing at 2 * nuc can tie, and the search here compares
-the same rounded sums (``flat``) to give the same index in every case, not
-only where the energies are far apart.  ``buckets`` narrows the search: row
-r's ``buckets[r, b]`` is the first point whose ``_bucket`` is >= b, so the
-answer lies in [buckets[r, b], buckets[r, b + 1]] for the key's bucket b
-(``_bucket`` is monotone in the value): about one point to look at instead of
-log2(n_gp) dependent probes of a binary search over the row.
+The index search.  ``index_grid[idx * n_iso + nuc]`` is the last point of
+nuclide nuc at or below unionized[idx] (``GridInit.c``), clipped to
+0..n_gp-2.  The numpy version searched the flattened grid ``energies + 2 *
+row`` for ``unionized[idx] + 2 * nuc``; those sums are rounded, so two
+energies of a row closer than the spacing of doubles at 2 * nuc compare
+equal, and the search here compares the same rounded sums (``flat``) to give
+the same index in every case.  ``buckets`` replaces the binary search over
+the row (log2(n_gp) dependent cache misses): row r's ``buckets[r, b]`` is its
+first point whose ``bucket`` is >= b, and ``bucket`` is monotone in the value,
+so the answer lies in [buckets[r, b], buckets[r, b + 1]] for the key's bucket
+b: with 4 buckets a point that is usually no point at all to compare.
+
+Plain ``njit(cache=True, nogil=True)`` as ``trace._join_planes``, not
+``jitcache``: these kernels inline nothing from other modules (numba's own
+cache key, this file, is complete), and without the GIL the trace writer's
+compression thread runs beside them.
 """
 from __future__ import annotations
 
 import numpy as np
-
-from workloads.jitcache import compiled, entry
+from numba import njit
 
 PAGE_MASK = -4096          # int64 mask of a 4 KiB page's first byte (hpsim.units.PAGE_SIZE)
 # addrs[] slots of lookup_records: the arrays' (and the materials fields') byte addresses
 UNIONIZED, NUM_NUCS, MATS, CONCS, INDEX_GRID, NUCLIDE_GRID = range(6)
 POINT_BYTES, INT_BYTES, DOUBLE_BYTES = 48, 4, 8   # NuclideGridPoint, int, double
+# buckets per grid point: 4 made the lookup loop 1.3x as fast as 1 at the paper's
+# grid (64 MB of buckets; 8 gained 5% more), tests/../bench, 2026-11-30
+BUCKETS_PER_POINT = 4
 
 
-@compiled
-def _bucket(y, row, n_buckets):
+@njit(cache=True, nogil=True)
+def bucket(y, row, n_buckets):
     """Bucket of ``y`` = energy + 2 * row rounded (``flat``), in 0..n_buckets:
     monotone non-decreasing in y for a fixed row."""
     b = int((y - 2.0 * row) * n_buckets)
     return min(max(b, 0), n_buckets)
 
 
-@entry
-def fill_buckets(flat, n_gp, n_buckets, buckets):
-    """buckets (n_iso, n_buckets + 2) int32: row r's first point (0..n_gp) whose
-    ``_bucket`` is >= b, for b in 0..n_buckets + 1; flat (n_iso * n_gp,)
-    float64 sorted within each row."""
+@njit(cache=True, nogil=True)
+def fill_buckets(flat, n_gp, buckets):
+    """buckets int32 (n_iso, n_buckets + 2): row r's first point (0..n_gp)
+    whose ``bucket`` is >= b, for b in 0..n_buckets + 1; flat float64
+    (n_iso * n_gp,) sorted within each row of n_gp points."""
+    n_buckets = buckets.shape[1] - 2
     for r in range(buckets.shape[0]):
         b = 0
         for i in range(n_gp):
-            bi = _bucket(flat[r * n_gp + i], r, n_buckets)
+            bi = bucket(flat[r * n_gp + i], r, n_buckets)
             while b <= bi:
                 buckets[r, b] = i
                 b += 1
@@ -60,21 +69,7 @@ def fill_buckets(flat, n_gp, n_buckets, buckets):
             b += 1
 
 
-@compiled
-def index_row(flat, buckets, n_gp, n_buckets, key, nuc):
-    """The last point of row ``nuc`` of ``flat`` at or below ``key`` (a
-    unionized energy + 2 * nuc), clipped to 0..n_gp-2: ``index_grid`` as
-    ``XSBench.index_rows`` computes it."""
-    b = _bucket(key, nuc, n_buckets)
-    base = nuc * n_gp
-    i = buckets[nuc, b]              # every point before it is below key
-    end = buckets[nuc, b + 1]        # every point from it on is above key
-    while i < end and flat[base + i] <= key:
-        i += 1
-    return min(max(i - 1, 0), n_gp - 2)
-
-
-@compiled
+@njit(cache=True, nogil=True)
 def _put(words, counts, n, floor, addr, count):
     """Append a read of ``addr`` (count ``count``) at n, or add it to record
     n - 1 when that is the same page and at or after ``floor``; returns n."""
@@ -87,18 +82,19 @@ def _put(words, counts, n, floor, addr, count):
     return n + 1
 
 
-@entry
+@njit(cache=True, nogil=True)
 def lookup_records(energy, mat, start, chunk, unionized, flat, buckets, n_gp, n_iso,
-                   num_nucs, mats, addrs, words, counts):
+                   num_nucs, mats, addrs, lows, words, counts):
     """Records of lookups ``start`` .. of (energy float64 (k,), mat int64 (k,)).
 
     Lookups are taken whole ``chunk`` at a time (start is a multiple of
-    chunk) while ``words``/``counts`` (uint64, uint32 (cap,)) have room for a
+    chunk) while ``words`` int64 / ``counts`` uint32 (cap,) have room for a
     chunk's largest possible stream; merging restarts at each chunk, the
-    generator's ``TraceWriter.access`` call.  unionized float64 (n,) sorted;
-    flat, buckets: ``index_row``'s; num_nucs int64 (12,), mats int64 (12, mx)
-    (``material_table``); addrs int64 (6,) byte addresses by the slot
-    constants above.  Returns (next lookup, records written)."""
+    numpy version's ``TraceWriter.access`` call.  unionized float64 (n,)
+    sorted; flat, buckets: the module docstring's; num_nucs int64 (12,),
+    mats int64 (12, mx) (``material_table``); addrs int64 (6,) byte
+    addresses by the slot constants above; lows int64 (2, mx) scratch.
+    Returns (next lookup, records written)."""
     k, cap, mx = len(energy), len(words), mats.shape[1]
     n_buckets = buckets.shape[1] - 2
     steps = 1
@@ -119,16 +115,28 @@ def lookup_records(energy, mat, start, chunk, unionized, flat, buckets, n_gp, n_
                 else:
                     lo = ex
             n = _put(words, counts, n, floor, addrs[NUM_NUCS] + m * INT_BYTES, 1)
-            u = unionized[lo]
-            for j in range(num_nucs[m]):
+            # the index searches in passes of independent iterations, apart from
+            # the emission, so that their cache misses overlap
+            u, nn = unionized[lo], num_nucs[m]
+            for j in range(nn):
+                nuc = mats[m, j]
+                b = bucket(u + 2.0 * nuc, nuc, n_buckets)
+                lows[0, j] = buckets[nuc, b]
+                lows[1, j] = buckets[nuc, b + 1]
+            for j in range(nn):
+                nuc = mats[m, j]
+                key, base, p, end = u + 2.0 * nuc, nuc * n_gp, lows[0, j], lows[1, j]
+                while p < end and flat[base + p] <= key:
+                    p += 1
+                lows[0, j] = min(max(p - 1, 0), n_gp - 2)
+            for j in range(nn):
                 nuc = mats[m, j]
                 slot = m * mx + j
                 n = _put(words, counts, n, floor, addrs[MATS] + slot * INT_BYTES, 1)
                 n = _put(words, counts, n, floor, addrs[CONCS] + slot * DOUBLE_BYTES, 1)
                 n = _put(words, counts, n, floor,
                          addrs[INDEX_GRID] + (lo * n_iso + nuc) * INT_BYTES, 1)
-                low = index_row(flat, buckets, n_gp, n_buckets, u + 2.0 * nuc, nuc)
-                a = addrs[NUCLIDE_GRID] + (nuc * n_gp + low) * POINT_BYTES
+                a = addrs[NUCLIDE_GRID] + (nuc * n_gp + lows[0, j]) * POINT_BYTES
                 n = _put(words, counts, n, floor, a, 6)
                 n = _put(words, counts, n, floor, a + 2 * POINT_BYTES - 1, 6)
         i = min(i + chunk, k)
