@@ -118,6 +118,8 @@ class TraceWriter:
 
     Use as a context manager.  Data goes to a temporary file beside it
     (``hpsim.io.temp_path``), renamed into place at the end, so a crash never leaves a half-written trace.
+    A full chunk is compressed and written on a second thread while the next
+    fills (zstd releases the GIL); its error is raised by the next flush or close.
     """
 
     def __init__(self, path, header: dict, chunk_records: int = DEFAULT_CHUNK_RECORDS,
@@ -131,9 +133,11 @@ class TraceWriter:
         self._f = open(self.tmp, "wb")
         # version 2 checks payloads with zstd's frame checksum, 1 with a crc32
         self._cctx = zstandard.ZstdCompressor(level=level, write_checksum=version >= 2)
-        # the chunk being filled, as the two columns of its records
+        # the chunk being filled, as two columns; another pair is being written
         self._words = np.empty(chunk_records, np.uint64)
         self._args = np.empty(chunk_records, np.uint32)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trace-write")
+        self._spare, self._pending = None, None     # its columns and Future
         self._n = 0
         self.n_records = 0
         self.n_accesses = 0
@@ -241,15 +245,10 @@ class TraceWriter:
         self._append(words, c.astype(np.uint32))
 
     def access_runs(self, words: np.ndarray, counts: np.ndarray) -> None:
-        """Append access records built by a compiled generator: ``words``
-        uint64 (n,) page-aligned addresses, ``| WRITE_BIT`` for writes, and
-        their repeat ``counts`` (n,) in 1..MAX_ARG, consecutive equal words
-        already merged: the records ``access`` writes for the same accesses
-        (``workloads/xsbench_jit.py``).  Raises ValueError for a word that is
-        not such an access, an unmerged run, a count out of range or a clock
-        overflow (as ``access``)."""
-        if len(words) == 0:
-            return
+        """``access``'s records, built by a compiled generator: ``words`` uint64
+        (n,) page addresses ``| WRITE_BIT`` for writes, ``counts`` (n,) in
+        1..MAX_ARG, equal neighbours merged (``workloads/xsbench_jit.py``).
+        Raises ValueError for any other word or count, or a clock overflow."""
         if counts.shape != words.shape:
             raise ValueError("access_runs: one count per word")
         total, writes, most, bad = _run_totals(words, counts)
@@ -265,27 +264,50 @@ class TraceWriter:
 
     # --- file --------------------------------------------------------------
     def _flush(self) -> None:
+        """Hand the full columns to the writing thread, go on in the others."""
         if self._n == 0:
             return
-        words, args = self._words[:self._n], self._args[:self._n]
+        spare = self._wait() or (np.empty_like(self._words), np.empty_like(self._args))
+        n, words, args = self._n, self._words, self._args
+        self._pending = self._pool.submit(self._write_chunk, words[:n], args[:n])
+        self._spare = (words, args)
+        self._words, self._args = spare
+        self.n_records += n
+        self._n = 0
+
+    def _wait(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Wait for the chunk being written (raising its error); its columns."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+        spare, self._spare = self._spare, None
+        return spare
+
+    def _write_chunk(self, words: np.ndarray, args: np.ndarray) -> None:
+        """Compress and append one chunk (on the writing thread)."""
+        n = len(words)
         if self.version == 1:
-            recs = np.empty(self._n, RECORD_DTYPE)
+            recs = np.empty(n, RECORD_DTYPE)
             recs["word"], recs["arg"] = words, args
             raw = recs.tobytes()
             comp, check = self._cctx.compress(raw), zlib.crc32(raw)
         else:
             # byte planes: the (n, 12) byte matrix of the records, transposed
-            planes = np.empty(self._n * RECORD_BYTES, np.uint8)
+            planes = np.empty(n * RECORD_BYTES, np.uint8)
             _split_planes(words, args, planes)
             comp, check = self._cctx.compress(planes), 0
-        self._f.write(CHUNK_MAGIC + struct.pack("<III", self._n, len(comp), check) + comp)
-        self.n_records += self._n
-        self._n = 0
+        self._f.write(CHUNK_MAGIC + struct.pack("<III", n, len(comp), check) + comp)
 
     def close(self, extra: dict | None = None) -> None:
         if self._closed:
             return
-        self._flush()
+        try:
+            self._flush()
+            self._wait()
+        except BaseException:
+            self.abort()
+            raise
+        self._pool.shutdown()
         trailer = {"n_records": self.n_records, "n_accesses": self.n_accesses,
                    "n_writes": self.n_writes, "phases": self.phases,
                    "phase_starts": self.phase_starts,
@@ -299,6 +321,7 @@ class TraceWriter:
 
     def abort(self) -> None:
         if not self._closed:
+            self._pool.shutdown()       # the chunk being written, if any, ends first
             self._f.close()
             self.tmp.unlink(missing_ok=True)
             self._closed = True
@@ -501,8 +524,7 @@ def _join_planes(planes, words, args):
 
 @njit(cache=True, nogil=True)
 def _split_planes(words, args, planes):
-    """A version-2 payload's byte planes (12 n uint8) from records' words and
-    args (n,): ``_join_planes`` inverted, in one compiled pass."""
+    """Version-2 byte planes (12 n uint8) of records' words and args (n,)."""
     n = len(words)
     for b in range(8):   # a plane at a time: LLVM vectorises the inner loop
         plane, shift = planes[b * n:(b + 1) * n], np.uint64(8 * b)
@@ -516,10 +538,8 @@ def _split_planes(words, args, planes):
 
 @njit(cache=True, nogil=True)
 def _run_totals(words, counts):
-    """(accesses, write accesses, largest count, first bad record or -1) of
-    ``TraceWriter.access_runs``'s records: bad is a word with kind bits, an
-    address at or above ADDRESS_LIMIT, a count outside 1..MAX_ARG or a word
-    equal to the one before it."""
+    """``access_runs``'s (accesses, writes, largest count, first record that
+    is no merged access run with a count in 1..MAX_ARG, or -1)."""
     total, writes, most = 0, 0, 0
     low = np.uint64(PAGE_SIZE - 1 - WRITE_BIT)
     for i in range(len(words)):
