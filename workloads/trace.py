@@ -137,6 +137,7 @@ class TraceWriter:
         self._words = np.empty(chunk_records, np.uint64)
         self._args = np.empty(chunk_records, np.uint32)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trace-write")
+        self._planes = np.empty(chunk_records * RECORD_BYTES, np.uint8)  # its payload, reused
         self._spare, self._pending = None, None     # its columns and Future
         self._n = 0
         self.n_records = 0
@@ -293,7 +294,7 @@ class TraceWriter:
             comp, check = self._cctx.compress(raw), zlib.crc32(raw)
         else:
             # byte planes: the (n, 12) byte matrix of the records, transposed
-            planes = np.empty(n * RECORD_BYTES, np.uint8)
+            planes = self._planes[:n * RECORD_BYTES]
             _split_planes(words, args, planes)
             comp, check = self._cctx.compress(planes), 0
         self._f.write(CHUNK_MAGIC + struct.pack("<III", n, len(comp), check) + comp)
