@@ -33,7 +33,7 @@ so the materials are the code's.  Bytes, with n = n_iso * n_gp:
 Footprint at scale 1 ("large"): 5.92e9 B (5.5 GiB, XSBench prints 5648 MB);
 it is linear in ``grid_scale`` (523,980 B per grid point at "large").
 
-Access stream (page-granular; ``out.access`` merges same-page runs)
+Access stream (page-granular; same-page runs merged as ``out.access`` merges them)
 -------------------------------------------------------------------
 Phase "init": each array is mapped (its own 2 MiB aligned VMA, in
 allocation order) and written once, sequentially, one count per element (the
@@ -51,9 +51,12 @@ floor or ceil of log2(n - 1)).  Energies, the material and the grids are drawn
 with ``numpy.random.default_rng(seed)`` (uniform energies in [0, 1) as
 XSBench's LCG; not bit-identical to its random stream).
 
-Cost here (2-core VM, 2026-11-29): grid_scale 0.4 with 100k lookups, 5.7 s to
-generate, 24.4M records (14 MB); 1.0 with 50k lookups, 5.3 s and 13.3M
-records, so the 17M lookups of XSBench's event mode take about 20 min.
+Cost here (2-core VM, ``/usr/bin/time``, 2026-11-30): the 17M lookups of
+XSBench's event mode at grid_scale 1.0, 4.05G records (2.7 GB), in 142 CPU s
+(127 user, 15 system) and 383 MB peak RSS; the lookup loop is compiled
+(``workloads/xsbench_jit.py``, about 11 ns a record) and zstd takes about as
+long again, on the trace writer's second thread.  The numpy loop before it:
+739 CPU s, the same bytes.
 """
 from __future__ import annotations
 
