@@ -313,3 +313,20 @@ def test_access_runs_refuses_what_is_no_merged_access(tmp_path, words, counts, n
         with TraceWriter(tmp_path / "t", {}) as w:
             w.access_runs(np.array(words, np.uint64), np.array(counts, np.uint32))
     assert not (tmp_path / "t").exists()
+
+
+class _FailingCompressor:
+    def compress(self, data):
+        raise OSError("disk full")
+
+
+@pytest.mark.parametrize("n_records", [1, 10])
+def test_writer_thread_error_is_raised_and_the_file_removed(tmp_path, n_records):
+    """A chunk that fails on the writing thread fails the next flush (10
+    records, 2 a chunk) or close (1 record), and no file is left."""
+    w = TraceWriter(tmp_path / "t", {}, chunk_records=2)
+    w._cctx = _FailingCompressor()
+    with pytest.raises(OSError, match="disk full"):
+        with w:
+            w.access(np.arange(n_records, dtype=np.uint64) * 4096, False)
+    assert not (tmp_path / "t").exists() and not w.tmp.exists()
