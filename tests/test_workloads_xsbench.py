@@ -187,7 +187,7 @@ class Merged:
     with equal neighbouring pages merged within each call."""
 
     def __init__(self):
-        self.words, self.counts = [], []
+        self.words, self.counts, self.new_call = [], [], True
 
     def access(self, addrs, write, counts):
         for a, c in zip(np.asarray(addrs).tolist(), np.asarray(counts).tolist()):
@@ -209,7 +209,6 @@ def numpy_lookup_stream(energies, energy, mat, nn, mats, addrs, chunk):
     uni, mx, U = np.sort(energies, axis=None), mats.shape[1], np.uint64
     flat = (energies + 2.0 * np.arange(n_iso)[:, None]).ravel()
     out = Merged()
-    out.new_call = True
     for c0 in range(0, len(energy), chunk):
         e, m = energy[c0:c0 + chunk], mat[c0:c0 + chunk]
         k = len(e)
