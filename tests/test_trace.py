@@ -265,3 +265,68 @@ def test_writer_accepts_the_top_of_the_address_space(tmp_path):
         w.access([top + 8], True, counts=[T.MAX_ARG])
     words = np.concatenate([c for c, _ in TraceReader(p).columns()])
     assert int(words[-1]) >> 12 << 12 == top
+
+
+def _runs(accesses):
+    """(words u64, counts u32) of accesses [(address, write, count)] with
+    equal neighbouring page words merged, as TraceWriter.access stores them."""
+    words, counts = [], []
+    for a, wr, c in accesses:
+        w = (a & ~0xFFF) | (T.WRITE_BIT if wr else 0)
+        if words and words[-1] == w:
+            counts[-1] += c
+        else:
+            words.append(w)
+            counts.append(c)
+    return np.array(words, np.uint64), np.array(counts, np.uint32)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2**14), st.booleans(), st.integers(1, 9)),
+                min_size=1, max_size=60),
+       st.integers(1, 40), st.integers(1, 7))
+def test_access_runs_writes_what_access_writes(tmp_path_factory, accesses, split, chunk):
+    """The same merged records through access_runs and access: the same bytes,
+    whatever the chunk size (so also with chunks written by the second thread)."""
+    d = tmp_path_factory.mktemp("r")
+    calls = [accesses[i:i + split] for i in range(0, len(accesses), split)]
+    with TraceWriter(d / "a", {}, chunk_records=chunk) as w:
+        for c in calls:
+            w.access([a for a, _, _ in c], [wr for _, wr, _ in c], [n for _, _, n in c])
+    with TraceWriter(d / "b", {}, chunk_records=chunk) as w:
+        for c in calls:
+            w.access_runs(*_runs(c))
+    assert (d / "a").read_bytes() == (d / "b").read_bytes()
+    r = TraceReader(d / "b")
+    assert r.trailer["n_accesses"] == sum(n for _, _, n in accesses)
+    assert r.trailer["n_writes"] == sum(n for _, wr, n in accesses if wr)
+
+
+@pytest.mark.parametrize("words, counts, needle", [
+    ([0x1000, 0x1000], [1, 2], "record 1"),                 # not merged
+    ([0x1000, 0x2001], [1, 2], "record 1"),                 # kind bits (an mmap)
+    ([0x1000, 0x2000], [1, 0], "record 1"),                 # zero count
+    ([2**63, 0x2000], [1, 1], "record 0"),                  # beyond the address space
+    ([0x1000], [1, 2], "one count per word")])
+def test_access_runs_refuses_what_is_no_merged_access(tmp_path, words, counts, needle):
+    with pytest.raises(ValueError, match=needle):
+        with TraceWriter(tmp_path / "t", {}) as w:
+            w.access_runs(np.array(words, np.uint64), np.array(counts, np.uint32))
+    assert not (tmp_path / "t").exists()
+
+
+class _FailingCompressor:
+    def compress(self, data):
+        raise OSError("disk full")
+
+
+@pytest.mark.parametrize("n_records", [1, 10])
+def test_writer_thread_error_is_raised_and_the_file_removed(tmp_path, n_records):
+    """A chunk that fails on the writing thread fails the next flush (10
+    records, 2 a chunk) or close (1 record), and no file is left."""
+    w = TraceWriter(tmp_path / "t", {}, chunk_records=2)
+    w._cctx = _FailingCompressor()
+    with pytest.raises(OSError, match="disk full"):
+        with w:
+            w.access(np.arange(n_records, dtype=np.uint64) * 4096, False)
+    assert not (tmp_path / "t").exists() and not w.tmp.exists()

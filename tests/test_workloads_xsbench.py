@@ -1,8 +1,11 @@
 """XSBench-like workload: sizes, the lookup loop's exact access stream, phases."""
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from workloads import xsbench as X
+from workloads import xsbench_jit as J
+from workloads.rows import Slot, emit_rows
 from workloads.trace import ACCESS, MMAP, PAGE_SHIFT, PAGE_SIZE, TraceReader, decode
 from workloads.tracecheck import walk
 
@@ -160,10 +163,156 @@ def test_materials_are_the_codes():
     assert X.material_table("small").max() == 67
 
 
+# -- the compiled loop against the numpy version it replaced ------------------
+
+def numpy_grid_search(grid, energy):
+    """The numpy version's grid_search for many energies: (lower index int64
+    (k,), probed indices int64 (k, steps), -1 after a search ended)."""
+    k = len(energy)
+    lo, hi, probes = np.zeros(k, np.int64), np.full(k, len(grid) - 1, np.int64), []
+    while True:
+        length = hi - lo
+        act = length > 1
+        if not act.any():
+            break
+        ex = lo + length // 2
+        probes.append(np.where(act, ex, -1))
+        up = act & (grid[np.where(act, ex, 0)] > energy)
+        hi, lo = np.where(up, ex, hi), np.where(act & ~up, ex, lo)
+    return lo, (np.stack(probes, axis=1) if probes else np.zeros((k, 0), np.int64))
+
+
+class Merged:
+    """A trace writer's ``access`` reduced to its records: (word, count) lists
+    with equal neighbouring pages merged within each call."""
+
+    def __init__(self):
+        self.words, self.counts, self.new_call = [], [], True
+
+    def access(self, addrs, write, counts):
+        for a, c in zip(np.asarray(addrs).tolist(), np.asarray(counts).tolist()):
+            w = a & ~(PAGE_SIZE - 1)
+            if self.words and self.words[-1] == w and not self.new_call:
+                self.counts[-1] += c
+            else:
+                self.words.append(w)
+                self.counts.append(c)
+            self.new_call = False
+        self.new_call = True
+
+
+def numpy_lookup_stream(energies, energy, mat, nn, mats, addrs, chunk):
+    """The lookup phase as the numpy version wrote it (XSBench.generate before
+    the compiled loop: index_rows' search over the flattened grid, rows.emit_rows):
+    (words, counts) of its records."""
+    n_iso, n_gp = energies.shape
+    uni, mx, U = np.sort(energies, axis=None), mats.shape[1], np.uint64
+    flat = (energies + 2.0 * np.arange(n_iso)[:, None]).ravel()
+    out = Merged()
+    for c0 in range(0, len(energy), chunk):
+        e, m = energy[c0:c0 + chunk], mat[c0:c0 + chunk]
+        k = len(e)
+        idx, probes = numpy_grid_search(uni, e)
+        po, ps = np.nonzero(probes >= 0)
+        cnt = nn[m]
+        own = np.repeat(np.arange(k), cnt)
+        j = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        slot, nuc = (m[own] * mx + j).astype(U), mats[m[own], j]
+        pos = np.searchsorted(flat, uni[idx[own]] + 2.0 * nuc, side="right")
+        low = np.clip(pos - nuc * n_gp - 1, 0, n_gp - 2)
+        a = [U(x) for x in addrs]
+        lo_a = a[J.NUCLIDE_GRID] + (nuc * n_gp + low).astype(U) * U(48)
+        emit_rows(out, k, [
+            (po, [Slot(a[J.UNIONIZED] + probes[po, ps].astype(U) * U(8), False)]),
+            (np.arange(k), [Slot(a[J.NUM_NUCS] + m.astype(U) * U(4), False)]),
+            (own, [Slot(a[J.MATS] + slot * U(4), False), Slot(a[J.CONCS] + slot * U(8), False),
+                   Slot(a[J.INDEX_GRID] + (idx[own] * n_iso + nuc).astype(U) * U(4), False),
+                   Slot(lo_a, False, None, 6), Slot(lo_a + U(95), False, None, 6)])])
+    return out.words, out.counts
+
+
+def compiled_lookup_stream(energies, energy, mat, nn, mats, addrs, chunk, cap):
+    """The same through xsbench_jit.lookup_records, ``cap`` records a call."""
+    n_iso, n_gp = energies.shape
+    uni = np.sort(energies, axis=None)
+    flat = (energies + 2.0 * np.arange(n_iso)[:, None]).ravel()
+    buckets = np.empty((n_iso, J.BUCKETS_PER_POINT * n_gp + 2), np.int32)
+    J.fill_buckets(flat, n_gp, buckets)
+    words, counts = np.empty(cap, np.int64), np.empty(cap, np.uint32)
+    lows = np.empty((2, mats.shape[1]), np.int64)
+    out_w, out_c, i = [], [], 0
+    while i < len(energy):
+        i, n = J.lookup_records(energy, mat, i, chunk, uni, flat, buckets, n_gp, n_iso, nn,
+                                mats, np.array(addrs, np.int64), lows, words, counts)
+        out_w += words[:n].tolist()
+        out_c += counts[:n].tolist()
+    return out_w, out_c
+
+
+@st.composite
+def lookup_problems(draw):
+    """Grids with near-ties (an energy a few ulps above another row's, which
+    ties with it once both are shifted by 2 * row), lookups landing on them."""
+    n_iso, n_gp = draw(st.integers(1, 6)), draw(st.integers(2, 40))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    e = rng.random((n_iso, n_gp))
+    ties = draw(st.lists(st.tuples(st.integers(0, n_iso - 1), st.integers(0, n_gp - 1),
+                                   st.integers(0, n_iso - 1), st.integers(0, n_gp - 1),
+                                   st.integers(-3, 3)), max_size=8))
+    for r0, i0, r1, i1, ulps in ties:
+        e[r1, i1] = e[r0, i0] + ulps * np.spacing(e[r0, i0])
+    e = np.sort(np.clip(e, 0.0, np.nextafter(1.0, 0.0)), axis=1)
+    k = draw(st.integers(1, 70))
+    energy = rng.random(k)
+    hits = draw(st.lists(st.integers(0, k - 1), max_size=k))
+    energy[hits] = rng.choice(e.ravel(), len(hits))      # lookups exactly on grid energies
+    mx = draw(st.integers(1, 5))
+    nn = rng.integers(1, mx + 1, 12)
+    mats = rng.integers(0, n_iso, (12, mx))
+    mat = rng.integers(0, 12, k)
+    # materials on one page (mats and concs then merge) or on their own pages
+    m0 = draw(st.sampled_from([0x10000, 0x10040]))
+    addrs = [0x200000, m0, m0 + 0x40, m0 + draw(st.sampled_from([0x100, 0x3000])),
+             0x400000, 0x800000]
+    return e, energy, mat, nn, mats, addrs, draw(st.integers(1, 9))
+
+
+@settings(max_examples=150, deadline=None)
+@given(lookup_problems(), st.integers(1, 3))
+def test_compiled_loop_writes_the_numpy_records(problem, room):
+    e, energy, mat, nn, mats, addrs, chunk = problem
+    steps = int(np.ceil(np.log2(e.size))) + 1
+    cap = room * chunk * (steps + 1 + 5 * mats.shape[1])     # 1 to 3 chunks a call
+    assert compiled_lookup_stream(e, energy, mat, nn, mats, addrs, chunk, cap) \
+        == numpy_lookup_stream(e, energy, mat, nn, mats, addrs, chunk)
+
+
+def test_index_search_keeps_the_shifted_ties():
+    """Row 3's energies 0.3 and 0.3 + 1 ulp both read 6.3 once shifted by 6: the
+    numpy search counted both as at or below 0.3, and so does the compiled one.
+    Row 3's point 2 starts a page: the exact lower point (1) would read the page
+    before it, for both its low and its high point."""
+    u = 0.3
+    e = np.array([[0.1, 0.2, u, 0.9], [0.05, 0.15, 0.6, 0.7], [0.01, 0.02, 0.03, 0.04],
+                  [0.1, u, np.nextafter(u, 1.0), 0.95]])
+    assert u + 6.0 == np.nextafter(u, 1.0) + 6.0
+    mats = np.full((12, 1), 3)
+    args = (e, np.array([u]), np.array([0]), np.ones(12, np.int64), mats,
+            [0, 0x1000, 0x2000, 0x3000, 0x100000, 0x1000000 - 48 * (3 * 4 + 2)], 1)
+    want = numpy_lookup_stream(*args)
+    assert (want[0][-1], want[1][-1]) == (0x1000000, 12)     # low and high, merged
+    assert compiled_lookup_stream(*args, cap=1000) == want
+
+
 @pytest.mark.parametrize("q", [-1.0, 0.0, 0.37, 0.999999, 2.0])
-def test_grid_search_matches_the_c_loop(q):
-    grid = np.sort(np.random.default_rng(2).random(1000))
-    lo, probes = X.grid_search(grid, np.array([q]))
-    ref_lo, ref_probes = reference_search(grid, q)
-    assert lo[0] == ref_lo
-    assert probes[0][probes[0] >= 0].tolist() == ref_probes
+def test_grid_search_probes_are_the_c_loops(q):
+    """One lookup's first records: the unionized points grid_search probes
+    (2^16 of them, 128 pages), then num_nucs[1]."""
+    e = np.sort(np.random.default_rng(2).random((1, 1 << 16)), axis=1)
+    _, probes = reference_search(e.ravel(), q)
+    want = runs([(8 * x) & ~0xFFF for x in probes] + [1 << 30], [1] * (len(probes) + 1))
+    words, counts = compiled_lookup_stream(
+        e, np.array([q]), np.array([1]), np.ones(12, np.int64), np.zeros((12, 1), np.int64),
+        [0, 1 << 30, 2 << 30, 3 << 30, 4 << 30, 5 << 30], 1, 1000)
+    assert len(want) >= 8
+    assert [[w, c] for w, c in zip(words, counts)][:len(want)] == want

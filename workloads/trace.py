@@ -118,6 +118,8 @@ class TraceWriter:
 
     Use as a context manager.  Data goes to a temporary file beside it
     (``hpsim.io.temp_path``), renamed into place at the end, so a crash never leaves a half-written trace.
+    A full chunk is compressed and written on a second thread while the next
+    fills (zstd releases the GIL); its error is raised by the next flush or close.
     """
 
     def __init__(self, path, header: dict, chunk_records: int = DEFAULT_CHUNK_RECORDS,
@@ -131,7 +133,12 @@ class TraceWriter:
         self._f = open(self.tmp, "wb")
         # version 2 checks payloads with zstd's frame checksum, 1 with a crc32
         self._cctx = zstandard.ZstdCompressor(level=level, write_checksum=version >= 2)
-        self._buf = np.empty(chunk_records, RECORD_DTYPE)
+        # the chunk being filled, as two columns; another pair is being written
+        self._words = np.empty(chunk_records, np.uint64)
+        self._args = np.empty(chunk_records, np.uint32)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trace-write")
+        self._planes = np.empty(chunk_records * RECORD_BYTES, np.uint8)  # its payload, reused
+        self._spare, self._pending = None, None     # its columns and Future
         self._n = 0
         self.n_records = 0
         self.n_accesses = 0
@@ -151,12 +158,12 @@ class TraceWriter:
         n = len(words)
         pos = 0
         while pos < n:
-            take = min(n - pos, len(self._buf) - self._n)
-            self._buf["word"][self._n:self._n + take] = words[pos:pos + take]
-            self._buf["arg"][self._n:self._n + take] = args[pos:pos + take]
+            take = min(n - pos, len(self._words) - self._n)
+            self._words[self._n:self._n + take] = words[pos:pos + take]
+            self._args[self._n:self._n + take] = args[pos:pos + take]
             self._n += take
             pos += take
-            if self._n == len(self._buf):
+            if self._n == len(self._words):
                 self._flush()
 
     def _event(self, kind: int, addr: int, arg: int) -> None:
@@ -238,26 +245,70 @@ class TraceWriter:
         self.n_writes += int(c[(words & np.uint64(WRITE_BIT)) != 0].sum())
         self._append(words, c.astype(np.uint32))
 
+    def access_runs(self, words: np.ndarray, counts: np.ndarray) -> None:
+        """``access``'s records, built by a compiled generator: ``words`` uint64
+        (n,) page addresses ``| WRITE_BIT`` for writes, ``counts`` (n,) in
+        1..MAX_ARG, equal neighbours merged (``workloads/xsbench_jit.py``).
+        Raises ValueError for any other word or count, or a clock overflow."""
+        if counts.shape != words.shape:
+            raise ValueError("access_runs: one count per word")
+        total, writes, most, bad = _run_totals(words, counts)
+        if bad >= 0:
+            raise ValueError(f"access_runs: record {bad} (word {int(words[bad]):#x}, count "
+                             f"{int(counts[bad])}) is not a merged access run")
+        if most * self._cycles >= MAX_RECORD_CYCLES:
+            raise ValueError(f"access: {most} repeats x {self._cycles} cycles per access "
+                             f"overflow the clock (at most {MAX_RECORD_CYCLES} cycles a record)")
+        self.n_accesses += total
+        self.n_writes += writes
+        self._append(words, counts)
+
     # --- file --------------------------------------------------------------
     def _flush(self) -> None:
+        """Hand the full columns to the writing thread, go on in the others."""
         if self._n == 0:
             return
-        recs = self._buf[:self._n]
+        spare = self._wait() or (np.empty_like(self._words), np.empty_like(self._args))
+        n, words, args = self._n, self._words, self._args
+        self._pending = self._pool.submit(self._write_chunk, words[:n], args[:n])
+        self._spare = (words, args)
+        self._words, self._args = spare
+        self.n_records += n
+        self._n = 0
+
+    def _wait(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Wait for the chunk being written (raising its error); its columns."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+        spare, self._spare = self._spare, None
+        return spare
+
+    def _write_chunk(self, words: np.ndarray, args: np.ndarray) -> None:
+        """Compress and append one chunk (on the writing thread)."""
+        n = len(words)
         if self.version == 1:
+            recs = np.empty(n, RECORD_DTYPE)
+            recs["word"], recs["arg"] = words, args
             raw = recs.tobytes()
             comp, check = self._cctx.compress(raw), zlib.crc32(raw)
         else:
             # byte planes: the (n, 12) byte matrix of the records, transposed
-            planes = recs.view(np.uint8).reshape(self._n, RECORD_BYTES).T
-            comp, check = self._cctx.compress(planes.tobytes()), 0
-        self._f.write(CHUNK_MAGIC + struct.pack("<III", self._n, len(comp), check) + comp)
-        self.n_records += self._n
-        self._n = 0
+            planes = self._planes[:n * RECORD_BYTES]
+            _split_planes(words, args, planes)
+            comp, check = self._cctx.compress(planes), 0
+        self._f.write(CHUNK_MAGIC + struct.pack("<III", n, len(comp), check) + comp)
 
     def close(self, extra: dict | None = None) -> None:
         if self._closed:
             return
-        self._flush()
+        try:
+            self._flush()
+            self._wait()
+        except BaseException:
+            self.abort()
+            raise
+        self._pool.shutdown()
         trailer = {"n_records": self.n_records, "n_accesses": self.n_accesses,
                    "n_writes": self.n_writes, "phases": self.phases,
                    "phase_starts": self.phase_starts,
@@ -271,6 +322,7 @@ class TraceWriter:
 
     def abort(self) -> None:
         if not self._closed:
+            self._pool.shutdown()       # the chunk being written, if any, ends first
             self._f.close()
             self.tmp.unlink(missing_ok=True)
             self._closed = True
@@ -469,6 +521,38 @@ def _join_planes(planes, words, args):
         if (b0[i] & KIND_MASK) > CYCLES:
             return i
     return -1
+
+
+@njit(cache=True, nogil=True)
+def _split_planes(words, args, planes):
+    """Version-2 byte planes (12 n uint8) of records' words and args (n,)."""
+    n = len(words)
+    for b in range(8):   # a plane at a time: LLVM vectorises the inner loop
+        plane, shift = planes[b * n:(b + 1) * n], np.uint64(8 * b)
+        for i in range(n):
+            plane[i] = np.uint8((words[i] >> shift) & np.uint64(0xFF))
+    for b in range(4):
+        plane, shift = planes[(8 + b) * n:(9 + b) * n], np.uint32(8 * b)
+        for i in range(n):
+            plane[i] = np.uint8((args[i] >> shift) & np.uint32(0xFF))
+
+
+@njit(cache=True, nogil=True)
+def _run_totals(words, counts):
+    """``access_runs``'s (accesses, writes, largest count, first record that
+    is no merged access run with a count in 1..MAX_ARG, or -1)."""
+    total, writes, most = 0, 0, 0
+    low = np.uint64(PAGE_SIZE - 1 - WRITE_BIT)
+    for i in range(len(words)):
+        w, c = words[i], np.int64(counts[i])
+        if ((w & low) != 0 or w >= np.uint64(ADDRESS_LIMIT) or c < 1 or c > MAX_ARG
+                or (i > 0 and w == words[i - 1])):
+            return total, writes, most, i
+        total += c
+        if w & np.uint64(WRITE_BIT):
+            writes += c
+        most = max(most, c)
+    return total, writes, most, -1
 
 
 _DECODER: list[ThreadPoolExecutor] = []     # one decode thread, shared by all readers

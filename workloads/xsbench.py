@@ -33,7 +33,7 @@ so the materials are the code's.  Bytes, with n = n_iso * n_gp:
 Footprint at scale 1 ("large"): 5.92e9 B (5.5 GiB, XSBench prints 5648 MB);
 it is linear in ``grid_scale`` (523,980 B per grid point at "large").
 
-Access stream (page-granular; ``out.access`` merges same-page runs)
+Access stream (page-granular; same-page runs merged as ``out.access`` merges them)
 -------------------------------------------------------------------
 Phase "init": each array is mapped (its own 2 MiB aligned VMA, in
 allocation order) and written once, sequentially, one count per element (the
@@ -51,18 +51,22 @@ floor or ceil of log2(n - 1)).  Energies, the material and the grids are drawn
 with ``numpy.random.default_rng(seed)`` (uniform energies in [0, 1) as
 XSBench's LCG; not bit-identical to its random stream).
 
-Cost here (2-core VM, 2026-11-29): grid_scale 0.4 with 100k lookups, 5.7 s to
-generate, 24.4M records (14 MB); 1.0 with 50k lookups, 5.3 s and 13.3M
-records, so the 17M lookups of XSBench's event mode take about 20 min.
+Cost here (2-core VM, ``/usr/bin/time``, 2026-11-30): the 17M lookups of
+XSBench's event mode at grid_scale 1.0, 4.05G records (2.7 GB), in 142 CPU s
+(127 user, 15 system) and 383 MB peak RSS; the lookup loop is compiled
+(``workloads/xsbench_jit.py``, about 11 ns a record) and zstd takes about as
+long again, on the trace writer's second thread.  The numpy loop before it:
+739 CPU s, the same bytes.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from workloads import xsbench_jit as J
 from workloads.base import Workload, register
 from workloads.graph500 import align_huge
-from workloads.rows import Slot, emit_rows, sweep
-from workloads.trace import PAGE_SIZE
+from workloads.rows import sweep
+from workloads.trace import PAGE_SIZE, RECORD_BYTES
 
 N_GRIDPOINTS = 11303                       # XSBench io.c: default n_gridpoints
 N_ISOTOPES = {"large": 355, "small": 68}   # io.c: -s large / small
@@ -84,11 +88,9 @@ _RPV = (19, 20, 21, 22, 35, 36, 37, 38, 39, 25, 27, 28, 29, 30, 31, 32, 26, 49, 
 _REFL = _WATER + (19, 20, 21, 22, 35, 36, 37, 38, 39, 25, 49, 50, 51, 11, 12, 13, 14)
 _NONFUEL = (_CLAD, _WATER, _WATER, _RPV, _REFL, _REFL, _REFL, _REFL, _REFL,
             _WATER + _CLAD, _WATER + _CLAD)
-# Host bytes per traced (lookup, nuclide) row of one chunk: 5 slots of uint64
-# address and count, bool write and present in emit_rows, plus the row arrays;
-# an upper estimate: `python -m workloads.generate` at grid_scale 0.4 peaked at
-# 189 MiB RSS (the estimate says 329 MiB), /usr/bin/time -f %M, 2026-11-29.
-HOST_BYTES_PER_ROW = 200
+# Lookups drawn (a chunk_lookups at a time, as before) per batch handed to the
+# compiled loop: a batch's energies and materials take 16 B a lookup.
+BATCH_LOOKUPS = 1 << 16
 
 
 def num_nucs(size: str) -> np.ndarray:
@@ -105,29 +107,6 @@ def material_table(size: str) -> np.ndarray:
     for m, lst in enumerate((fuel,) + _NONFUEL):
         mats[m, :len(lst)] = lst
     return mats
-
-
-def grid_search(grid: np.ndarray, energy: np.ndarray):
-    """``Simulation.c`` ``grid_search`` for many energies at once.
-
-    grid: sorted float64 (n,); energy: float64 (k,).  Returns (idx int64 (k,),
-    probes int64 (k, steps) with -1 after a search ended): the lower index
-    and the indices read at each halving step, in order."""
-    k = len(energy)
-    lo = np.zeros(k, np.int64)
-    hi = np.full(k, len(grid) - 1, np.int64)
-    probes = []
-    while True:
-        length = hi - lo
-        act = length > 1
-        if not act.any():
-            break
-        ex = lo + length // 2
-        probes.append(np.where(act, ex, -1))
-        up = act & (grid[np.where(act, ex, 0)] > energy)
-        hi = np.where(up, ex, hi)
-        lo = np.where(act & ~up, ex, lo)
-    return lo, (np.stack(probes, axis=1) if probes else np.zeros((k, 0), np.int64))
 
 
 @register("xsbench")
@@ -181,12 +160,22 @@ class XSBench(Workload):
             a += align_huge(b)
         return va
 
+    def _out_records(self) -> int:
+        """Records of the compiled loop's output buffer: two chunks of lookups
+        at the most a lookup can make (64 search steps, num_nucs, 5 per
+        nuclide of fuel), so each call takes at least one whole chunk."""
+        mx = int(num_nucs(self.params["size"]).max())
+        return 2 * int(self.params["chunk_lookups"]) * (64 + 1 + 5 * mx)
+
     def host_bytes(self) -> int:
-        """The base, the nuclide energies and unionized grid (16 B per point),
-        and one chunk of rows (fuel, the largest material, in every lookup)."""
+        """The base; the nuclide energies, unionized grid and their shifted
+        copy ``flat`` (24 B per point), ``buckets`` (4 B each, 4 per point),
+        the compiled loop's output (``RECORD_BYTES`` per record) and a batch
+        of lookups (16 B each)."""
         n = self.n_isotopes * self.n_gridpoints
-        rows = int(self.params["chunk_lookups"]) * int(num_nucs(self.params["size"]).max())
-        return super().host_bytes() + 3 * DOUBLE_BYTES * n + HOST_BYTES_PER_ROW * rows
+        n_buckets = self.n_isotopes * (J.BUCKETS_PER_POINT * self.n_gridpoints + 2)
+        return (super().host_bytes() + 3 * DOUBLE_BYTES * n + INT_BYTES * n_buckets
+                + RECORD_BYTES * self._out_records() + 16 * BATCH_LOOKUPS)
 
     def min_resident_bytes(self) -> int:
         """Every array is written at initialisation and kept to the end."""
@@ -207,16 +196,6 @@ class XSBench(Workload):
         mat = np.minimum(np.searchsorted(MAT_CDF, rng.random(k), side="right"), 11)
         return energy, mat.astype(np.int64)
 
-    def index_rows(self, energies: np.ndarray, uni_idx: np.ndarray, nuc: np.ndarray,
-                   unionized: np.ndarray) -> np.ndarray:
-        """``index_grid[idx*n_iso + nuc]`` as ``grid_init`` builds it: the last
-        point of nuclide nuc at or below unionized[idx], within [0, n_gp-2]."""
-        n_gp = self.n_gridpoints
-        # rows shifted apart by 2 (energies lie in [0, 1)) so one search does all
-        flat = (energies + 2.0 * np.arange(self.n_isotopes)[:, None]).ravel()
-        pos = np.searchsorted(flat, unionized[uni_idx] + 2.0 * nuc, side="right")
-        return np.clip(pos - nuc * n_gp - 1, 0, n_gp - 2)
-
     # -- the trace -------------------------------------------------------------
     def generate(self, out):
         p = self.params
@@ -229,37 +208,38 @@ class XSBench(Workload):
             sweep(out, va[name], b, write=True, elem=INT_BYTES if name == "index_grid"
                   else DOUBLE_BYTES)
         energies, unionized, rng = self.make_grids()
+        # each nuclide's energies shifted by 2 * its id, as the index search has
+        # always compared them (xsbench_jit's docstring)
+        flat = (energies + 2.0 * np.arange(n_iso)[:, None]).ravel()
+        del energies
+        buckets = np.empty((n_iso, J.BUCKETS_PER_POINT * n_gp + 2), np.int32)
+        J.fill_buckets(flat, n_gp, buckets)
         nn, mats = num_nucs(size), material_table(size)
-        mx = mats.shape[1]
-        o_nn, o_mats, o_concs = (np.uint64(va["materials"] + o) for o in self._mat_offsets())
-        U = np.uint64
-        a_uni, a_idx, a_nuc = U(va["unionized"]), U(va["index_grid"]), U(va["nuclide_grid"])
+        o_nn, o_mats, o_concs = (va["materials"] + o for o in self._mat_offsets())
+        addrs = np.array([va["unionized"], o_nn, o_mats, o_concs, va["index_grid"],
+                          va["nuclide_grid"]], np.int64)      # J.UNIONIZED ... order
+        cap = self._out_records()
+        words, counts = np.empty(cap, np.int64), np.empty(cap, np.uint32)
+        lows = np.empty((2, mats.shape[1]), np.int64)
         out.phase("lookup")
-        left, chunk = int(p["lookups"]), int(p["chunk_lookups"])
+        total, chunk = int(p["lookups"]), int(p["chunk_lookups"])
+        batch = chunk * max(1, BATCH_LOOKUPS // chunk)
         per_mat = np.zeros(12, np.int64)
-        while left:
-            k = min(left, chunk)
-            left -= k
-            energy, mat = self.sample(rng, k)
+        done = 0
+        while done < total:
+            k = min(batch, total - done)
+            # the random stream as drawn before: a chunk's energies, then its materials
+            draws = [self.sample(rng, min(chunk, k - s)) for s in range(0, k, chunk)]
+            energy = np.concatenate([e for e, _ in draws])
+            mat = np.concatenate([m for _, m in draws])
             per_mat += np.bincount(mat, minlength=12)
-            idx, probes = grid_search(unionized, energy)
-            po, ps = np.nonzero(probes >= 0)        # row-major: owner, then step order
-            search = (po, [Slot(a_uni + probes[po, ps].astype(U) * U(DOUBLE_BYTES), False)])
-            head = (np.arange(k), [Slot(o_nn + mat.astype(U) * U(INT_BYTES), False)])
-            cnt = nn[mat]
-            own = np.repeat(np.arange(k), cnt)
-            j = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-            slot = (mat[own] * mx + j).astype(U)
-            nuc = mats[mat[own], j]
-            low = self.index_rows(energies, idx[own], nuc, unionized)
-            lo_a = a_nuc + (nuc * n_gp + low).astype(U) * U(POINT_BYTES)
-            body = (own, [Slot(o_mats + slot * U(INT_BYTES), False),
-                          Slot(o_concs + slot * U(DOUBLE_BYTES), False),
-                          Slot(a_idx + (idx[own] * n_iso + nuc).astype(U) * U(INT_BYTES), False),
-                          Slot(lo_a, False, None, 6),
-                          Slot(lo_a + U(2 * POINT_BYTES - 1), False, None, 6)])
-            emit_rows(out, k, [search, head, body])
-            self.progress(int(p["lookups"]) - left, int(p["lookups"]))
+            i = 0
+            while i < k:
+                i, n = J.lookup_records(energy, mat, i, chunk, unionized, flat, buckets, n_gp,
+                                        n_iso, nn, mats, addrs, lows, words, counts)
+                out.access_runs(words[:n].view(np.uint64), counts[:n])
+            done += k
+            self.progress(done, total)
         self.trailer_extra["xsbench"] = {
             "n_isotopes": n_iso, "n_gridpoints": n_gp, "array_bytes": sizes,
             "footprint_bytes": self.footprint_bytes(), "lookups_per_material": per_mat.tolist()}
