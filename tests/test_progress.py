@@ -136,6 +136,14 @@ def test_generate_prints_work_done_of_total(tmp_path, capsys):
     assert lines[-1]["note"].startswith(", ") and "records written" in lines[-1]["note"]
 
 
+def test_generate_quiet_prints_nothing(tmp_path, capsys):
+    spec = {"kind": "buffer_touch", "params": {"size_gib": 4 / 1024, "chunk_pages": 256}}
+    assert generate.main(["--spec", json.dumps(spec), "--out", str(tmp_path / "t.trace"),
+                          "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+    assert (tmp_path / "t.trace").exists()
+
+
 def test_negative_progress_interval_is_an_input_error(tmp_path, capsys):
     rc = simulate.main(["--spec", "{}", "--trace", "t", "--out-dir", str(tmp_path),
                         "--progress", "-1"])

@@ -39,9 +39,12 @@ def main(argv=None) -> int:
         raise InputError(f"--spec: unknown key(s) {sorted(unknown)}; allowed: kind, params, seed")
     wl = base.get(spec["kind"])(spec.get("params", {}), int(spec.get("seed", 0)))
     t0 = time.perf_counter()
-    print(f"generating {spec['kind']} -> {a.out}", file=sys.stderr, flush=True)
-    totals = wl.write(a.out, progress=progress_interval(a))
-    print(f"done in {time.perf_counter() - t0:.1f} s: {totals}", file=sys.stderr)
+    interval = progress_interval(a)
+    if interval is not False:       # --quiet: errors only
+        print(f"generating {spec['kind']} -> {a.out}", file=sys.stderr, flush=True)
+    totals = wl.write(a.out, progress=interval)
+    if interval is not False:
+        print(f"done in {time.perf_counter() - t0:.1f} s: {totals}", file=sys.stderr)
     return 0
 
 
