@@ -62,9 +62,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from hpsim.units import (HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT, PAGES_PER_HUGE, cycles_from_ns,
+from hpsim.units import (HUGE_SHIFT, HUGE_SIZE, PAGES_PER_HUGE, cycles_from_ns,
                          cycles_from_us)
-from machine import compaction, pagetable as pt, physmem, tlb as tlbmod
+from machine import compaction, pagetable as pt, physmem
 from machine.engine import latency_bin
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_CLOCK, C_COLLAPSE_CYCLES,
                                C_COMPACT_MIGRATED, C_COMPACT_PENDING, C_COMPACT_STALL,
@@ -368,7 +368,7 @@ class Mechanisms:
         elsewhere: vm_page_reclaim_run fails; nothing changed)."""
         rg, ph = self.rg, self.ph
         b = self.reservation_block(slot)
-        if b < 0 or compaction.free_target_frames(ph, b) < ph.blk_used[b]:
+        if b < 0 or compaction.free_target_frames(ph, b, int(ph.blk_used[b])) < ph.blk_used[b]:
             return -1
         # freeing every page of a reservation frees it (vm_reserv_depopulate
         # reaches popcnt 0), it is not "broken": G_RESV_BROKEN stays
@@ -441,12 +441,10 @@ class Mechanisms:
         else:
             blk, migrated, n, cyc = compaction.migrate_block(self.ph, self.G, self.rg, self.P,
                                                               self._moved, src)
-        rg = self.rg
-        for p in self._moved[:n]:
-            slot, i = divmod(int(p), PAGES_PER_HUGE)
-            pr = self.procs[rg.pid[slot]]
-            pr.C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_page(
-                pr.tlb, (int(rg.vaddr[slot]) >> PAGE_SHIFT) + i)
+        if n:
+            for pr in self.procs:     # each owner's TLB; 0 removed for the others
+                pr.C[C_TLB_INVALIDATIONS] += compaction.shoot_down_moved(
+                    pr.tlb, self.rg, self._moved, n, pr.pid)
         st = self.compact_stats
         st["compact_success" if blk >= 0 else "compact_fail"] += 1
         st["compact_migrated"] += int(migrated)
