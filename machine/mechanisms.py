@@ -184,8 +184,7 @@ class Mechanisms:
     # --- accessed bits ---------------------------------------------------------
     def clear_accessed(self, slots) -> None:
         """Clear the accessed bits of the regions' PTEs (test_and_clear_young)."""
-        for s in slots:
-            pt.clear_accessed(self.rg, int(s))
+        pt.clear_accessed_slots(self.rg, np.asarray(slots, np.int64))
 
     def accessed_counts(self, slots) -> np.ndarray:
         """Per region: PTEs with the accessed bit set (int64 array)."""
@@ -195,11 +194,9 @@ class Mechanisms:
         """Per region: huge or not, private frames, idle private frames, and
         accessed PTEs (Ingens's idle page tracking walk)."""
         a = np.asarray(slots, np.int64)
-        st = self.rg.pg_state.reshape(-1, PAGES_PER_HUGE)[a]
-        acc = (st & PG_ACCESSED) != 0
-        private = ((st & PG_MAPPED) != 0) & ((st & PG_ZEROPAGE) == 0)
-        return IdleCounts(self.rg.huge[a] != 0, private.sum(axis=1),
-                          (private & ~acc).sum(axis=1), acc.sum(axis=1))
+        out = np.empty((3, len(a)), np.int64)
+        pt.idle_counts(self.rg, a, out)
+        return IdleCounts(self.rg.huge[a] != 0, out[0], out[1], out[2])
 
     # --- promotion and split ------------------------------------------------------
     def promote_region(self, slot: int, thread: str, prefer_zeroed: bool = False,

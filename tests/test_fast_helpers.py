@@ -1,14 +1,16 @@
-"""The compiled helpers that keep compaction's cost per call low, against
-plain references: the source choice (``pick_block``), the early-stopping
-count of target frames (``free_target_frames``) and the shootdowns of the
-moved pages in each owner's TLB (``shoot_down_moved``)."""
+"""Compiled helpers that replace per-page Python work, against plain
+references: compaction's source choice (``pick_block``), its early-stopping
+count of target frames (``free_target_frames``), the shootdowns of the
+moved pages in each owner's TLB (``shoot_down_moved``), and the accessed-bit
+scans of many regions (``pagetable.clear_accessed_slots``, ``idle_counts``)."""
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from hpsim.units import MIB, PAGES_PER_HUGE
-from machine import compaction, physmem
+from machine import compaction, pagetable as pt, physmem
 from machine.constants import (BLK_BASE, BLK_FREE, BLK_HUGE, C_TLB_INVALIDATIONS, FAULT_BASE,
-                               L_PARTIAL, OWNER_NONE, OWNER_TENANT, P_FAULT_MODE, ST_END)
+                               L_PARTIAL, OWNER_NONE, OWNER_TENANT, P_FAULT_MODE, PG_ACCESSED,
+                               PG_MAPPED, PG_ZEROPAGE, ST_END)
 from machine.machine import Machine
 from machine.params import MachineParams
 from sim.testing import access, default_config
@@ -96,3 +98,23 @@ def test_shoot_down_moved_flushes_each_owners_moved_pages_in_its_own_tlb_only():
     assert cached(a, moved_a) == 0 and cached(b, moved_b) == 0
     assert cached(a, stay_a) == keep_a and cached(b, stay_b) == keep_b
     m.check_invariants()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.lists(st.integers(0, 7), min_size=1, max_size=6))
+def test_idle_counts_and_clear_accessed_slots_match_numpy(seed, slot_list):
+    rg = pt.new_regions(8)
+    rg.pg_state[:] = np.random.default_rng(seed).integers(0, 256, 8 * PAGES_PER_HUGE)
+    slots = np.array(slot_list, np.int64)
+    st_ = rg.pg_state.reshape(-1, PAGES_PER_HUGE)[slots]
+    acc = (st_ & PG_ACCESSED) != 0
+    private = ((st_ & PG_MAPPED) != 0) & ((st_ & PG_ZEROPAGE) == 0)
+    got = np.full((3, len(slots)), -1, np.int64)
+    pt.idle_counts(rg, slots, got)
+    assert got.tolist() == [private.sum(axis=1).tolist(),
+                                         (private & ~acc).sum(axis=1).tolist(),
+                                         acc.sum(axis=1).tolist()]
+    want = rg.pg_state.copy().reshape(-1, PAGES_PER_HUGE)
+    want[slots] &= 0xFF ^ PG_ACCESSED
+    pt.clear_accessed_slots(rg, slots)
+    assert (rg.pg_state == want.reshape(-1)).all()
