@@ -35,8 +35,9 @@ from __future__ import annotations
 import numpy as np
 
 from machine import physmem
+from machine import tlb as tlbmod
 from machine.constants import (BLK_BASE, G_STAMP, L_PARTIAL, OWNER_TENANT, P_MIGRATE_4K,
-                               PAGES_PER_HUGE, PG_ACCESSED)
+                               PAGE_SHIFT, PAGES_PER_HUGE, PG_ACCESSED)
 from machine.jit import kernel
 
 
@@ -49,20 +50,26 @@ def pick_block(ph):
     best_used = PAGES_PER_HUGE + 1
     for b in range(len(ph.blk_used)):
         u = ph.blk_used[b]
-        if (ph.blk_state[b] == BLK_BASE and ph.blk_unmov[b] == 0
-                and ph.blk_owner[b] != OWNER_TENANT and u > 0 and u < best_used):
+        # the used count first: it rules out most blocks once a candidate is found
+        if (u < best_used and u > 0 and ph.blk_state[b] == BLK_BASE
+                and ph.blk_unmov[b] == 0 and ph.blk_owner[b] != OWNER_TENANT):
             best = b
             best_used = u
+            if u == 1:
+                break       # no block needs fewer moves; ties go to the lowest index
     return best, best_used
 
 
 @kernel
-def free_target_frames(ph, src):
+def free_target_frames(ph, src, need):
     """Free frames compaction may migrate into: those of partial blocks other
-    than ``src`` (int)."""
+    than ``src`` (int), counted along the partial list until ``need`` are
+    found (the callers only ask whether ``need`` pages fit: the list holds
+    up to one block per block of memory, the first few usually suffice).
+    Returns a count that is >= ``need`` exactly when all of them are."""
     b = ph.lst[L_PARTIAL, 0]
     n = 0
-    while b >= 0:
+    while b >= 0 and n < need:
         if b != src:
             n += PAGES_PER_HUGE - ph.blk_used[b]
         b = ph.blk_next[b]
@@ -93,7 +100,7 @@ def compact_block(ph, G, rg, P, moved):
     block is eligible or the other partial blocks lack free frames (nothing
     changed then)."""
     src, used = pick_block(ph)
-    if src < 0 or free_target_frames(ph, src) < used:
+    if src < 0 or free_target_frames(ph, src, used) < used:
         return -1, 0, 0, 0
     return migrate_block(ph, G, rg, P, moved, src)
 
@@ -101,7 +108,7 @@ def compact_block(ph, G, rg, P, moved):
 @kernel
 def migrate_block(ph, G, rg, P, moved, src):
     """compact_block's migration of one chosen BASE block ``src`` (the
-    caller checked that ``free_target_frames(ph, src)`` covers its used
+    caller checked that ``free_target_frames(ph, src, used)`` covers its used
     frames): each used frame moves to a target frame, the block is freed.
     Also Quicksilver's eviction of an inactive reservation
     (vm_page_reclaim_run on its 512 frames, after the caller broke it).
@@ -130,10 +137,28 @@ def migrate_block(ph, G, rg, P, moved, src):
     return src, migrated, n, migrated * P[P_MIGRATE_4K]
 
 
+@kernel
+def shoot_down_moved(tlb, rg, moved, n, pid):
+    """try_to_unmap's TLB flush of the moved pages of process ``pid``: each
+    page index of ``moved[:n]`` (int64, as compact_block/migrate_block
+    leave them) whose region belongs to ``pid`` has its 4 KiB translation
+    shot down in ``tlb`` (that process's), in the order of ``moved``.
+    Returns the translations removed (int).  One compiled call per process
+    and compaction instead of one call from Python per page."""
+    removed = 0
+    for j in range(n):
+        p = moved[j]
+        slot = p // PAGES_PER_HUGE
+        if rg.pid[slot] == pid:
+            removed += tlbmod.invalidate_page(tlb, (rg.vaddr[slot] >> PAGE_SHIFT)
+                                              + p % PAGES_PER_HUGE)
+    return removed
+
+
 def new_moved_buffer() -> np.ndarray:
     """The ``moved`` array compact_block fills (int64[512])."""
     return np.empty(PAGES_PER_HUGE, np.int64)
 
 
 __all__ = ["pick_block", "free_target_frames", "compact_block", "migrate_block",
-           "new_moved_buffer"]
+           "shoot_down_moved", "new_moved_buffer"]

@@ -86,6 +86,9 @@ class Process:
     start_cycles: int = 0
     vmas: list = field(default_factory=list)          # sorted list of Vma
     region_slot: dict = field(default_factory=dict)   # region index (vaddr >> HUGE_SHIFT) -> slot
+    # region_slot's keys in ascending order, kept by mmap/munmap (scans in
+    # address order read it instead of sorting every region at every pass)
+    region_keys: list = field(default_factory=list)
     arrays: engine.ProcArrays | None = None
     tlb: TLB | None = None
     running: bool = True
@@ -109,7 +112,7 @@ class Process:
 
     def regions_in_order(self) -> list[int]:
         """Slots of this process's live regions, low to high virtual address."""
-        return [self.region_slot[r] for r in sorted(self.region_slot)]
+        return [self.region_slot[r] for r in self.region_keys]
 
 
 class Machine(Mechanisms):
@@ -245,6 +248,10 @@ class Machine(Mechanisms):
         fresh = [r for r in range(start >> HUGE_SHIFT, ((end - 1) >> HUGE_SHIFT) + 1)
                  if r not in pr.region_slot]
         pr.region_slot.update(zip(fresh, self._new_slots(pr.pid, fresh)))
+        if fresh:     # ascending; merged into the keys between its first and last
+            keys = pr.region_keys
+            lo, hi = bisect.bisect_left(keys, fresh[0]), bisect.bisect_right(keys, fresh[-1])
+            keys[lo:hi] = sorted(keys[lo:hi] + fresh)
         # merge with adjacent anonymous VMAs, as Linux's vma_merge does
         k0 = k - 1 if k > 0 and pr.vmas[k - 1].end == start else k
         k1 = k + 1 if k < len(pr.vmas) and pr.vmas[k].start == end else k
@@ -277,6 +284,9 @@ class Machine(Mechanisms):
                 if self.rg.block[s] >= 0:   # an empty reservation left behind
                     self.break_reservation(s)
                 self.rg.valid[s] = 0
+        keys = pr.region_keys
+        lo, hi = bisect.bisect_left(keys, r0), bisect.bisect_right(keys, r1)
+        keys[lo:hi] = [r for r in keys[lo:hi] if r in pr.region_slot]
         self.policy_hook("on_munmap", pr, start, end)
         return cost
 
@@ -383,6 +393,7 @@ class Machine(Mechanisms):
         names region_slot's slot for every region of every VMA."""
         a, n = pr.arrays, len(pr.vmas)
         assert a.C[C_NVMA] == n and pr.vma_starts == [v.start for v in pr.vmas]
+        assert pr.region_keys == sorted(pr.region_slot), "region_keys is stale"
         assert all(v.start < v.end for v in pr.vmas)
         assert all(u.end <= v.start for u, v in zip(pr.vmas, pr.vmas[1:])), "VMAs overlap"
         for k, v in enumerate(pr.vmas):

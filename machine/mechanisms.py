@@ -62,9 +62,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from hpsim.units import (HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT, PAGES_PER_HUGE, cycles_from_ns,
+from hpsim.units import (HUGE_SHIFT, HUGE_SIZE, PAGES_PER_HUGE, cycles_from_ns,
                          cycles_from_us)
-from machine import compaction, pagetable as pt, physmem, tlb as tlbmod
+from machine import compaction, pagetable as pt, physmem
 from machine.engine import latency_bin
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_CLOCK, C_COLLAPSE_CYCLES,
                                C_COMPACT_MIGRATED, C_COMPACT_PENDING, C_COMPACT_STALL,
@@ -184,8 +184,7 @@ class Mechanisms:
     # --- accessed bits ---------------------------------------------------------
     def clear_accessed(self, slots) -> None:
         """Clear the accessed bits of the regions' PTEs (test_and_clear_young)."""
-        for s in slots:
-            pt.clear_accessed(self.rg, int(s))
+        pt.clear_accessed_slots(self.rg, np.asarray(slots, np.int64))
 
     def accessed_counts(self, slots) -> np.ndarray:
         """Per region: PTEs with the accessed bit set (int64 array)."""
@@ -195,11 +194,9 @@ class Mechanisms:
         """Per region: huge or not, private frames, idle private frames, and
         accessed PTEs (Ingens's idle page tracking walk)."""
         a = np.asarray(slots, np.int64)
-        st = self.rg.pg_state.reshape(-1, PAGES_PER_HUGE)[a]
-        acc = (st & PG_ACCESSED) != 0
-        private = ((st & PG_MAPPED) != 0) & ((st & PG_ZEROPAGE) == 0)
-        return IdleCounts(self.rg.huge[a] != 0, private.sum(axis=1),
-                          (private & ~acc).sum(axis=1), acc.sum(axis=1))
+        out = np.empty((3, len(a)), np.int64)
+        pt.idle_counts(self.rg, a, out)
+        return IdleCounts(self.rg.huge[a] != 0, out[0], out[1], out[2])
 
     # --- promotion and split ------------------------------------------------------
     def promote_region(self, slot: int, thread: str, prefer_zeroed: bool = False,
@@ -368,7 +365,7 @@ class Mechanisms:
         elsewhere: vm_page_reclaim_run fails; nothing changed)."""
         rg, ph = self.rg, self.ph
         b = self.reservation_block(slot)
-        if b < 0 or compaction.free_target_frames(ph, b) < ph.blk_used[b]:
+        if b < 0 or compaction.free_target_frames(ph, b, int(ph.blk_used[b])) < ph.blk_used[b]:
             return -1
         # freeing every page of a reservation frees it (vm_reserv_depopulate
         # reaches popcnt 0), it is not "broken": G_RESV_BROKEN stays
@@ -441,12 +438,10 @@ class Mechanisms:
         else:
             blk, migrated, n, cyc = compaction.migrate_block(self.ph, self.G, self.rg, self.P,
                                                               self._moved, src)
-        rg = self.rg
-        for p in self._moved[:n]:
-            slot, i = divmod(int(p), PAGES_PER_HUGE)
-            pr = self.procs[rg.pid[slot]]
-            pr.C[C_TLB_INVALIDATIONS] += tlbmod.invalidate_page(
-                pr.tlb, (int(rg.vaddr[slot]) >> PAGE_SHIFT) + i)
+        if n:
+            for pr in self.procs:     # each owner's TLB; 0 removed for the others
+                pr.C[C_TLB_INVALIDATIONS] += compaction.shoot_down_moved(
+                    pr.tlb, self.rg, self._moved, n, pr.pid)
         st = self.compact_stats
         st["compact_success" if blk >= 0 else "compact_fail"] += 1
         st["compact_migrated"] += int(migrated)

@@ -419,6 +419,35 @@ def clear_accessed(rg, slot):
         rg.pg_state[base + i] = rg.pg_state[base + i] & (0xFF ^ PG_ACCESSED)
 
 
+@kernel
+def clear_accessed_slots(rg, slots):
+    """clear_accessed on each region of ``slots`` (int64 array), in one
+    compiled call (a scanner clears thousands of regions per pass)."""
+    for k in range(len(slots)):
+        clear_accessed(rg, slots[k])
+
+
+@kernel
+def idle_counts(rg, slots, out):
+    """Per region of ``slots`` (int64 array), into ``out`` (int64
+    [3, len(slots)]): private frames mapped (mapped, not the zero page),
+    those of them whose accessed bit is clear, and PTEs whose accessed bit
+    is set."""
+    for k in range(len(slots)):
+        base = slots[k] * PAGES_PER_HUGE
+        p = d = r = 0
+        for i in range(PAGES_PER_HUGE):
+            st = rg.pg_state[base + i]
+            acc = (st & PG_ACCESSED) != 0
+            if (st & PG_MAPPED) != 0 and (st & PG_ZEROPAGE) == 0:
+                p += 1
+                d += not acc
+            r += acc
+        out[0, k] = p
+        out[1, k] = d
+        out[2, k] = r
+
+
 def accessed_counts(rg: Regions, slots: np.ndarray) -> np.ndarray:
     """Number of pages with the accessed bit set, per region (vectorised)."""
     st = rg.pg_state.reshape(-1, PAGES_PER_HUGE)[slots]
@@ -438,5 +467,6 @@ __all__ = ["Regions", "new_regions", "grow_regions", "map_huge", "map_huge_zero"
            "split_huge_zero", "wp_huge_zero", "zap_page", "zap_range",
            "split_region", "collapse_region", "promote_in_place", "map_zero_page",
            "release_zero_pages",
-           "clear_accessed", "accessed_counts", "zero_page_counts",
+           "clear_accessed", "clear_accessed_slots", "idle_counts", "accessed_counts",
+           "zero_page_counts",
            "BLK_HUGE", "BLK_RESERVED"]

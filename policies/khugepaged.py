@@ -30,6 +30,7 @@ the machine.
 """
 from __future__ import annotations
 
+import bisect
 from typing import Callable, NamedTuple
 
 from hpsim.units import PAGES_PER_HUGE
@@ -90,7 +91,8 @@ def scan_mm(m, pid: int, address: int, budget: int, test: Callable[[int], ScanRe
     the end of the mm.  ``call_cost`` is added once (Ingens's ``progress++``)."""
     pr = m.procs[pid]
     progress, examined, collapsed = call_cost, 0, 0
-    for r in sorted(r for r in pr.region_slot if r >= address):
+    keys = pr.region_keys       # ascending region indices (the machine keeps them)
+    for r in keys[bisect.bisect_left(keys, address):]:
         slot = pr.region_slot[r]
         if not m.region_eligible(slot):
             continue   # not a whole 2 MiB inside one VMA: skipped, no progress
