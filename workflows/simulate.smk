@@ -75,6 +75,7 @@ for _exp in sorted({r["experiment"] for r in RUNS.values()}):
             "benchmarks/simulate/{run}.tsv"
         wildcard_constraints:
             run="|".join(re.escape(rid) for rid in _runs),
+        priority: config["experiments"][_exp].get("priority", 0)
         conda:
             "../environment.yml"
         threads: 1
