@@ -159,8 +159,9 @@ def replay_once(trace, policy: str, sample_s: float, span: tuple[int, int] | Non
                 desc: str = "") -> dict:
     """One native replay of ``trace`` (``instrument``: True, time every access
     that may fault; False, time the run alone; TOUCH_ONLY, only each page's
-    first access and first write, without compute cycles or repeats); returns parse()'s dict plus ``vmstat`` (deltas of the
-    machine-wide counters over the child's life).  span: ``address_span``'s
+    first access and first write, without compute cycles or repeats);
+    returns parse()'s dict plus ``vmstat`` (deltas of the machine-wide
+    counters over the child's life).  span: ``address_span``'s
     value (read from the trace when None).  A child whose mapping met one of
     its own (possible only without a window, a span the kernel cannot
     reserve) is run again, up to ADDRESS_ATTEMPTS times.  progress: records
