@@ -238,26 +238,26 @@ class TraceWriter:
             ends = np.cumsum(reps) - 1
             out[ends] = c - (reps.astype(np.uint64) - 1) * np.uint64(MAX_ARG)
             c = out
-        if int(c.max()) * self._cycles >= MAX_RECORD_CYCLES:
-            raise ValueError(f"access: {int(c.max())} repeats x {self._cycles} cycles per access "
-                             f"overflow the clock (at most {MAX_RECORD_CYCLES} cycles a record)")
-        self.n_accesses += int(c.sum())
-        self.n_writes += int(c[(words & np.uint64(WRITE_BIT)) != 0].sum())
-        self._append(words, c.astype(np.uint32))
+        self._append_runs("access", words, c.astype(np.uint32), int(c.sum()),
+                          int(c[(words & np.uint64(WRITE_BIT)) != 0].sum()), int(c.max()))
 
     def access_runs(self, words: np.ndarray, counts: np.ndarray) -> None:
-        """``access``'s records, built by a compiled generator: ``words`` uint64
-        (n,) page addresses ``| WRITE_BIT`` for writes, ``counts`` (n,) in
-        1..MAX_ARG, equal neighbours merged (``workloads/xsbench_jit.py``).
-        Raises ValueError for any other word or count, or a clock overflow."""
+        """``access``'s records, built by a compiled generator (xsbench_jit.py): ``words``
+        uint64 (n,) page addresses ``| WRITE_BIT`` for writes, ``counts`` (n,) in 1..MAX_ARG,
+        equal neighbours merged.  Raises ValueError for any other word or count, or overflow."""
         if counts.shape != words.shape:
             raise ValueError("access_runs: one count per word")
         total, writes, most, bad = _run_totals(words, counts)
         if bad >= 0:
             raise ValueError(f"access_runs: record {bad} (word {int(words[bad]):#x}, count "
                              f"{int(counts[bad])}) is not a merged access run")
+        self._append_runs("access_runs", words, counts, total, writes, most)
+
+    def _append_runs(self, caller: str, words, counts, total: int, writes: int, most: int):
+        """Append merged records (words uint64, counts uint32 (n,); ``most`` the largest
+        count).  Raises ValueError if a record's repeats x cycles overflow the clock."""
         if most * self._cycles >= MAX_RECORD_CYCLES:
-            raise ValueError(f"access: {most} repeats x {self._cycles} cycles per access "
+            raise ValueError(f"{caller}: {most} repeats x {self._cycles} cycles per access "
                              f"overflow the clock (at most {MAX_RECORD_CYCLES} cycles a record)")
         self.n_accesses += total
         self.n_writes += writes

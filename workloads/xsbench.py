@@ -67,11 +67,10 @@ from workloads.base import Workload, register
 from workloads.graph500 import align_huge
 from workloads.rows import sweep
 from workloads.trace import PAGE_SIZE, RECORD_BYTES
+from workloads.xsbench_jit import DOUBLE_BYTES, INT_BYTES, POINT_BYTES  # their one home
 
 N_GRIDPOINTS = 11303                       # XSBench io.c: default n_gridpoints
 N_ISOTOPES = {"large": 355, "small": 68}   # io.c: -s large / small
-POINT_BYTES = 48                           # NuclideGridPoint: 6 doubles
-INT_BYTES, DOUBLE_BYTES = 4, 8
 # Materials.c load_num_nucs (material 0, fuel: 321 large, 34 small)
 NUM_NUCS_REST = (5, 4, 4, 27, 21, 21, 21, 21, 21, 9, 9)
 FUEL_NUCS = {"large": 321, "small": 34}

@@ -36,7 +36,7 @@ from numba import njit
 PAGE_MASK = -4096          # int64 mask of a 4 KiB page's first byte (hpsim.units.PAGE_SIZE)
 # addrs[] slots of lookup_records: the arrays' (and the materials fields') byte addresses
 UNIONIZED, NUM_NUCS, MATS, CONCS, INDEX_GRID, NUCLIDE_GRID = range(6)
-POINT_BYTES, INT_BYTES, DOUBLE_BYTES = 48, 4, 8   # NuclideGridPoint, int, double
+POINT_BYTES, INT_BYTES, DOUBLE_BYTES = 48, 4, 8   # NuclideGridPoint (6 doubles), int, double
 # buckets per grid point: 4 made lookup_records 1.3x as fast as 1 at the paper's
 # grid, 11 ns a record (64 MB of buckets; 8: 5% faster still), measured on 200k
 # lookups with time.process_time, 2026-11-30
