@@ -91,7 +91,11 @@ def _write_trace(tmp: Path, name: str) -> Path:
     return trace
 
 
-def _chase(bytes_: int, mode: int, stride: int, seed: int) -> float:
+def chase(bytes_: int, mode: int, stride: int, seed: int) -> float:
+    """CPU ns per hop of ``native chase``: CHASE_HOPS dependent loads through
+    one line per ``stride`` bytes of a ``bytes_`` buffer in a random cycle
+    (``seed``), on 4 KiB pages (``mode`` 1, MADV_NOHUGEPAGE) or 2 MiB pages
+    (2, MADV_HUGEPAGE).  Raises RuntimeError if the probe fails."""
     return float(native.run("chase", bytes_, mode, CHASE_HOPS, seed, stride))
 
 
@@ -152,17 +156,17 @@ def measure(repeat: int = 5, workdir=None) -> dict:
                         f"buffer touch ({policy}), free huge blocks, minus {n_zero} x zero_4k_us",
                         lat, "µs per fault"))
     hz = out["cpu_ghz"][0]
-    walk = [(_chase(CHASE_BYTES, 1, 4096, s) - _chase(CHASE_BYTES, 2, 4096, s)) * hz
+    walk = [(chase(CHASE_BYTES, 1, 4096, s) - chase(CHASE_BYTES, 2, 4096, s)) * hz
             for s in range(1, repeat + 1)]
     out["walk_cycles_4k"] = (max(0, round(_stats(walk)[0])),
                              src("pointer chase, one line per page of 512 MiB, 4 KiB minus "
                                  "2 MiB pages", walk, "cycles"))
-    l2 = [(_chase(CHASE_SMALL, 1, 4096, s) - _chase(CHASE_SMALL, 2, 4096, s)) * hz
+    l2 = [(chase(CHASE_SMALL, 1, 4096, s) - chase(CHASE_SMALL, 2, 4096, s)) * hz
           for s in range(1, repeat + 1)]
     out["l2_hit_cycles"] = (max(0, round(_stats(l2)[0])),
                             src("pointer chase, one line per page of 4 MiB, 4 KiB minus 2 MiB "
                                 "pages", l2, "cycles"))
-    dram = [_chase(CHASE_BYTES, 2, 64, s) for s in range(1, repeat + 1)]
+    dram = [chase(CHASE_BYTES, 2, 64, s) for s in range(1, repeat + 1)]
     out["dram_latency_ns"] = (round(_stats(dram)[0], 1),
                               src("pointer chase through every line of 512 MiB on 2 MiB pages",
                                   dram, "ns"))
