@@ -18,7 +18,10 @@ before the next starts, so the run needs the largest policy's memory, not
 the sum.  The decoded traces are kept for the next policies (``TraceCache``)
 only when they fit in the budget beside the machine's estimate
 (``sim.budget.estimate``); each simulation's budget is then ``--mem-mb``
-minus the cache.  Otherwise every policy decodes the traces again.
+minus the cache.  Otherwise a run of one trace replays it with all its
+policies side by side, decoding it once (``sim.lockstep``), when their
+machines together and the decoded window fit the budget; failing that, every
+policy decodes the traces again.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ import gc
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 from hpsim.cli import cli
 from hpsim.io import InputError, atomic_paths
@@ -34,7 +38,7 @@ from hpsim.units import MIB
 from machine import engine
 from machine.constants import C_ACCESSES
 from policies.base import policy_class
-from sim import budget
+from sim import budget, lockstep
 from sim.simulate import (COMPILE_S, TABLES, Simulation, TraceCursor, machine_params,
                           parse_run_args)
 from workloads.trace import RECORD_BYTES, TraceReader
@@ -94,6 +98,18 @@ def cache_fits(spec: dict, traces: list[str], mem_mb: float | None) -> int:
     return cached if need + cached <= budget.budget_bytes(mem_mb) else 0
 
 
+def lockstep_fits(specs: list[dict], traces: list[str], mem_mb: float | None) -> bool:
+    """Whether the run can replay its one trace with all its policies side by
+    side (``sim.lockstep``): more than one policy, and every policy's machine
+    estimate together with the decoded window within the budget."""
+    if len(traces) != 1 or len(specs) < 2:
+        return False
+    reader = TraceReader(traces[0])
+    peak = [int(reader.trailer.get("peak_mapped_bytes", 0))]
+    need = sum(budget.estimate(peak, machine_params(one).n_blocks) for one in specs)
+    return need + lockstep.SharedTrace.bytes_held(reader) <= budget.budget_bytes(mem_mb)
+
+
 def simulate_all(spec: dict, traces: list[str], out_dir, mem_mb: float | None = None,
                  progress: float | bool | None = True) -> dict[str, int]:
     """Run every policy of ``spec`` (see module doc) on ``traces`` and write
@@ -108,27 +124,43 @@ def simulate_all(spec: dict, traces: list[str], out_dir, mem_mb: float | None = 
     specs = policy_specs(spec)
     cached = cache_fits(specs[0], traces, mem_mb)
     cache = TraceCache() if cached else None
+    shared = None
+    if not cached and lockstep_fits(specs, traces, mem_mb):
+        shared = lockstep.SharedTrace(traces[0], len(specs))
     # each simulation's budget: the run's less the cache (None: the host's memory)
     sim_mb = (budget.budget_bytes(mem_mb) - cached) / MIB if cached else mem_mb
+    cursor = cache.cursor if cache else shared.cursor if shared else TraceCursor
     done = {}
     paths = [Path(out_dir, one["policy"]["name"], f) for one in specs for f in TABLES]
-    with atomic_paths(*paths) as tmps:
-        for k, one in enumerate(specs):
+
+    def one_policy(k: int, one: dict, tmps: list) -> Callable[[], None]:
+        name = one["policy"]["name"]
+        print(f"simulating {name} on {', '.join(traces)}", file=sys.stderr, flush=True)
+        sim = Simulation(one, traces, progress=progress, mem_mb=sim_mb, cursor=cursor,
+                         desc=f"{name} [{k + 1}/{len(specs)}]")
+
+        def run() -> None:
+            nonlocal sim
             t0 = time.perf_counter()
-            name = one["policy"]["name"]
-            print(f"simulating {name} on {', '.join(traces)}", file=sys.stderr, flush=True)
-            sim = Simulation(one, traces, progress=progress, mem_mb=sim_mb,
-                             cursor=cache.cursor if cache else TraceCursor,
-                             desc=f"{name} [{k + 1}/{len(specs)}]")
             sim.run()
             for data, tmp in zip(sim.tables().values(), tmps[k * len(TABLES):]):
                 tmp.write_bytes(data)
             done[name] = sum(int(p.C[C_ACCESSES]) for p in sim.m.procs)
             print(f"done {name}: {done[name]:,} accesses in {time.perf_counter() - t0:.2f} s "
                   f"wall, {sim.end_s:.2f} s simulated", file=sys.stderr, flush=True)
-            del sim
-            gc.collect()   # free this machine (its policy refers back to it) before the next
-    return done
+            sim = None     # free this machine before the next (its policy refers back to it)
+            gc.collect()
+        return run
+
+    with atomic_paths(*paths) as tmps:
+        if shared:
+            print(f"{len(specs)} policies side by side on {traces[0]}, decoded once "
+                  "(sim.lockstep)", file=sys.stderr, flush=True)
+            lockstep.run_all(shared, [one_policy(k, one, tmps) for k, one in enumerate(specs)])
+        else:
+            for k, one in enumerate(specs):
+                one_policy(k, one, tmps)()
+    return {one["policy"]["name"]: done[one["policy"]["name"]] for one in specs}
 
 
 @cli

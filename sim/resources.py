@@ -17,6 +17,13 @@ where the decoded traces are all the run's records (12 bytes each) when they
 fit in ``SIM_CACHE_MAX_MB`` beside the estimate (then ``sim.batch`` keeps
 them for every policy: the job's ``--mem-mb`` is this number, so its own
 ``cache_fits`` agrees), else ``DECODE_CHUNKS`` chunks per trace being decoded.
+A run of one trace too big to keep, whose policies' machines together and
+the decoded window (``sim.lockstep``) fit in ``SIM_CACHE_MAX_MB``, asks for
+
+    mem_mb = SIM_BASE_MB + HEADROOM x (policies x estimate + window) / MiB
+
+and replays the trace with all its policies side by side (``sim.batch``'s
+``lockstep_fits`` agrees, given this as ``--mem-mb``).
 
 Measured (``benchmarks/simulate/*.tsv`` of the default profile,
 ``snakemake --cores 2``, 2026-11-29, commit cd8bf96, 2-vCPU EPYC VM): over the
@@ -43,6 +50,7 @@ import os
 from hpsim.units import MIB, PAGE_SIZE
 from sim import budget
 from sim.batch import TraceCache
+from sim.lockstep import SharedTrace
 from workloads.trace import DEFAULT_CHUNK_RECORDS, RECORD_BYTES, TraceReader
 
 SIM_BASE_MB = 256        # the process without its machine or records: measured 135-230 MB
@@ -96,14 +104,21 @@ def trace_readers(traces) -> list[TraceReader]:
     return [TraceReader(t) for t in traces]
 
 
-def simulation_mem_mb(readers: list[TraceReader], n_blocks: int) -> int:
+def simulation_mem_mb(readers: list[TraceReader], n_blocks: int, n_policies: int = 1) -> int:
     """Host memory (MB, Snakemake's mem_mb) of a simulation job replaying the
-    traces of ``readers`` on a machine of ``n_blocks`` 2 MiB blocks (see the
-    module doc for the formula and its measurements)."""
+    traces of ``readers`` with ``n_policies`` policies on a machine of
+    ``n_blocks`` 2 MiB blocks (see the module doc for the formula and its
+    measurements)."""
     need = budget.estimate([int(r.trailer.get("peak_mapped_bytes", 0)) for r in readers],
                            n_blocks)
     cached = TraceCache.nbytes(readers)
-    if need + cached > SIM_CACHE_MAX_MB * MIB:
+    limit = SIM_CACHE_MAX_MB * MIB
+    if need + cached > limit:
+        # too many records to keep: one trace is replayed by all the policies
+        # side by side (sim.lockstep) when their machines and the window fit
+        side = n_policies * need + SharedTrace.bytes_held(readers[0])
+        if len(readers) == 1 and n_policies > 1 and side <= limit:
+            return math.ceil(SIM_BASE_MB + HEADROOM * side / MIB)
         cached = len(readers) * DECODE_CHUNKS * DEFAULT_CHUNK_RECORDS * RECORD_BYTES
     return math.ceil(SIM_BASE_MB + HEADROOM * (need + cached) / MIB)
 

@@ -66,3 +66,30 @@ def test_generator_requests():
     assert resources.generator_mem_mb(230_000_000) == 1000            # the minimum
     assert resources.generator_mem_mb(4_090_000_000) == 4908          # x1.2
     assert resources.generator_runtime_min(1_710_000_000) == 56       # 30 + 15 x 1.71, rounded up
+
+
+def test_simulation_memory_of_one_big_trace_counts_every_policys_machine(tmp_path,
+                                                                         monkeypatch):
+    """A trace too big to keep, replayed by 3 policies side by side: their 3
+    machines and the decoded window; sim.batch, given this as --mem-mb,
+    takes the side-by-side path.  Two traces stream as before."""
+    from sim import batch, lockstep
+    t = small_trace(tmp_path / "a.trace")
+    r = resources.trace_readers([t])
+    need = budget.estimate([4 << 20], 512)
+    held = lockstep.SharedTrace.bytes_held(r[0])
+    assert held == (lockstep.WINDOW + 1) * (1 << 20) * RECORD_BYTES
+    monkeypatch.setattr(resources, "SIM_CACHE_MAX_MB", (3 * need + held) / MIB)
+    # as if its records were more than the limit (12 bytes each)
+    monkeypatch.setattr(resources.TraceCache, "nbytes", staticmethod(lambda rs: 4 * held))
+    want = math.ceil(256 + 1.25 * (3 * need + held) / MIB)
+    assert resources.simulation_mem_mb(r, 512, 3) == want
+    spec = {**small_spec("linux-4k", memory_mib=1024), "policies": []}
+    specs = [{**spec, "policy": {"name": p, "params": {}}} for p in ("linux-4k", "linux-thp",
+                                                                      "ingens")]
+    assert batch.lockstep_fits(specs, [str(t)], want)
+    # one policy, or a window that no longer fits: streamed
+    chunks = 4 * (1 << 20) * RECORD_BYTES
+    assert resources.simulation_mem_mb(r, 512, 1) == math.ceil(256 + 1.25 * (need + chunks) / MIB)
+    monkeypatch.setattr(resources, "SIM_CACHE_MAX_MB", (3 * need + held - 1) / MIB)
+    assert resources.simulation_mem_mb(r, 512, 3) == math.ceil(256 + 1.25 * (need + chunks) / MIB)

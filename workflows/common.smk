@@ -85,7 +85,10 @@ def workload_runtime(wildcards):
 
 def sim_mem_mb(wildcards, input):
     n_blocks = machine_params(RUNS[wildcards.run]).n_blocks
-    return resources.simulation_mem_mb(resources.trace_readers(input.traces), n_blocks)
+    n_policies = len(RUNS[wildcards.run]["policies"])
+    return resources.simulation_mem_mb(
+        resources.trace_readers(input.traces), n_blocks, n_policies
+    )
 
 
 def sim_runtime(wildcards, input):
