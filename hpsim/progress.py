@@ -103,7 +103,11 @@ class Progress:
         self.bar = _Bar(total=total, desc=desc, unit=f" {unit}", unit_scale=total >= 1000,
                         mininterval=first, delay=first, miniters=1, leave=True, note=note,
                         file=stream if tty else _Lines(stream), dynamic_ncols=tty,
-                        bar_format=None if tty else LOG_FORMAT)
+                        bar_format=None if tty else LOG_FORMAT,
+                        # a log has no lines to move between: several bars alive
+                        # at once (sim.lockstep) each write their own line, with
+                        # no cursor-up escapes (tqdm's default for a second bar)
+                        position=None if tty else 0)
 
     def update(self, done: int) -> None:
         """``done`` units of the total are done by now (absolute, not an

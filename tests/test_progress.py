@@ -58,6 +58,25 @@ def test_log_lines_first_after_first_s_then_every_interval():
     assert "\r" not in out.getvalue()
 
 
+def test_bars_alive_at_once_write_plain_lines_in_a_log():
+    # sim.lockstep's policies progress side by side: tqdm gave the second bar
+    # a position and wrote cursor-up escapes into the log around its lines
+    out, clock = io.StringIO(), Clock()
+    bars = [Progress(f"p{k}", 100, interval=1, stream=out) for k in range(3)]
+    for p in bars:
+        _clocked(p, clock)
+    for t in (1.0, 2.0):
+        clock.t = t
+        for p in bars:
+            p.update(int(40 * t))
+    for p in bars:
+        p.close()
+    text = out.getvalue()
+    assert "\x1b" not in text and "\r" not in text
+    lines = text.splitlines()
+    assert [LINE.match(x)["desc"] for x in lines] == ["p0", "p1", "p2"] * 2, lines
+
+
 def test_close_adds_no_copy_of_a_last_line_already_shown():
     out, clock = io.StringIO(), Clock()
     p = Progress("job", 10, interval=1, stream=out)
