@@ -1,7 +1,7 @@
-"""sim.lockstep: a run's policies replaying one trace side by side, decoded
-once, write the bytes each policy writes alone; the decoded window stays
-bounded; a failing policy or a corrupt chunk stops the run with its error
-and writes nothing."""
+"""sim.lockstep: a run's policies replaying its traces side by side, each
+decoded once, write the bytes each policy writes alone; the decoded window
+stays bounded; a failing policy or a corrupt chunk stops the run with its
+error and writes nothing."""
 from __future__ import annotations
 
 import json
@@ -34,26 +34,45 @@ def _trace(path) -> str:
     return str(path)
 
 
-def _spec(policies):
+def _second(path) -> str:
+    """A second process: 2 MiB read page by page, compute, read again."""
+    with TraceWriter(path, {"workload": "test"}, chunk_records=CHUNK) as w:
+        w.mmap(A, 2 * MIB)
+        w.access(pages(0, 512), False)
+        compute(w, 0.01)
+        w.access(pages(0, 512), True)
+    return str(path)
+
+
+def _spec(policies, processes=1):
     one = small_spec("linux-4k", memory_mib=64, sample_interval_s=0.002)
     del one["policy"]
     one["labels"] = {"experiment": "t", "workload": "w"}
+    if processes == 2:
+        one["processes"] = [{"name": "p0", "start_s": 0.0}, {"name": "p1", "start_s": 0.005}]
     one["policies"] = [{"name": p, "params": small_spec(p)["policy"]["params"]}
                        for p in policies]
     return one
 
 
-@pytest.fixture(scope="module")
-def singles(tmp_path_factory):
-    """Each policy run alone by sim.simulate's command line."""
+def _traces(tmp, processes: int) -> list[str]:
+    return [_trace(tmp / "t.trace")] + ([_second(tmp / "u.trace")] if processes == 2 else [])
+
+
+@pytest.fixture(scope="module", params=[1, 2], ids=["one-trace", "two-traces"])
+def singles(request, tmp_path_factory):
+    """Each policy run alone by sim.simulate's command line, on one trace or
+    two (two processes); returns (folder, processes)."""
     tmp = tmp_path_factory.mktemp("single")
-    trace = _trace(tmp / "t.trace")
-    spec = _spec(POLICIES)
+    traces = _traces(tmp, request.param)
+    spec = _spec(POLICIES, request.param)
     for pol in spec.pop("policies"):
         argv = ["--spec", json.dumps({**spec, "policy": pol}), "--out-dir", str(tmp / pol["name"]),
-                "--quiet", "--trace", trace]
+                "--quiet"]
+        for t in traces:
+            argv += ["--trace", t]
         assert simulate.main(argv) == 0
-    return tmp
+    return tmp, request.param
 
 
 @pytest.fixture
@@ -86,22 +105,23 @@ def _bounded(fn, *args, **kw):
 def test_side_by_side_writes_the_tables_of_single_policy_runs(tmp_path, singles, forced,
                                                                monkeypatch, window):
     monkeypatch.setattr(lockstep, "WINDOW", window)
-    trace = _trace(tmp_path / "t.trace")
-    assert TraceReader(trace).n_chunks > 20
-    done = _bounded(batch.simulate_all, _spec(POLICIES), [trace], tmp_path / "run",
+    ref, processes = singles
+    traces = _traces(tmp_path, processes)
+    assert all(TraceReader(t).n_chunks > 10 for t in traces)
+    done = _bounded(batch.simulate_all, _spec(POLICIES, processes), traces, tmp_path / "run",
                     progress=False)
-    assert list(done) == POLICIES and len(set(done.values())) == 1   # same trace, every access
+    assert list(done) == POLICIES and len(set(done.values())) == 1   # same traces, every access
     for pol in POLICIES:
         for name in TABLES:
             assert (tmp_path / "run" / pol / name).read_bytes() == \
-                (singles / pol / name).read_bytes(), (pol, name)
+                (ref / pol / name).read_bytes(), (pol, name)
 
 
 def test_the_trace_is_decoded_once_and_the_window_stays_bounded(tmp_path, forced, monkeypatch):
     monkeypatch.setattr(lockstep, "WINDOW", 2)
     trace = _trace(tmp_path / "t.trace")
     calls, held = [], []
-    real_columns, real_drop = batch.TraceReader.columns, lockstep.SharedTrace._drop
+    real_columns, real_drop = batch.TraceReader.columns, lockstep._Trace.drop
 
     def counting(self, **kw):
         calls.append(str(self.path))
@@ -111,7 +131,7 @@ def test_the_trace_is_decoded_once_and_the_window_stays_bounded(tmp_path, forced
         real_drop(self)
         held.append(len(self.chunks))
     monkeypatch.setattr(batch.TraceReader, "columns", counting)
-    monkeypatch.setattr(lockstep.SharedTrace, "_drop", watching)
+    monkeypatch.setattr(lockstep._Trace, "drop", watching)
     _bounded(batch.simulate_all, _spec(["linux-4k", "linux-thp", "hawkeye-g"]), [trace],
              tmp_path / "run", progress=False)
     assert calls == [trace]
@@ -152,8 +172,48 @@ def test_lockstep_fits_one_trace_several_policies_within_the_budget(tmp_path):
     reader = TraceReader(trace)
     need = 2 * batch.budget.estimate([reader.trailer["peak_mapped_bytes"]],
                                      simulate.machine_params(specs[0]).n_blocks)
-    enough = (need + lockstep.SharedTrace.bytes_held(reader)) / MIB
+    enough = (need + lockstep.bytes_held([reader])) / MIB
     assert batch.lockstep_fits(specs, [trace], enough)
     assert not batch.lockstep_fits(specs, [trace], enough - 1 / MIB)
     assert not batch.lockstep_fits(specs[:1], [trace], 4000)          # one policy
-    assert not batch.lockstep_fits(specs, [trace, trace], 4000)        # two traces
+    # two traces: two windows, and each machine's page tables for both
+    assert not batch.lockstep_fits(specs, [trace, trace], enough)
+
+
+def test_policies_waiting_ahead_on_different_traces_get_unstuck(tmp_path):
+    """Policy 0 reads trace 0 to its end before trace 1, policy 1 the other
+    way round: with a window of one chunk each soon waits ahead of the other
+    on the trace the other has not started, every decoder held.  The run
+    gives a trace a chunk beyond its window then, and both read every chunk
+    of both traces, in order."""
+    paths = [_trace(tmp_path / "t.trace"), _second(tmp_path / "u.trace")]
+    want = [[(w.copy(), a.copy()) for w, a in TraceReader(p).columns()] for p in paths]
+    ls = lockstep.Lockstep(paths, 2, window=1)
+    curs = [[ls.cursor(p) for p in paths] for _ in range(2)]
+    got = [[[], []], [[], []]]
+
+    def reader(k: int, order: list[int]):
+        def job():
+            for t in order:
+                while curs[k][t].next_chunk():
+                    got[k][t].append((curs[k][t].words.copy(), curs[k][t].args.copy()))
+        return job
+    _bounded(lockstep.run_all, ls, [reader(0, [0, 1]), reader(1, [1, 0])])
+    for k in range(2):
+        for t in range(2):
+            assert len(got[k][t]) == len(want[t]) > 3
+            for (w, a), (ww, aa) in zip(got[k][t], want[t]):
+                assert (w == ww).all() and (a == aa).all()
+    assert sum(tr.extra for tr in ls.traces) > 0
+    assert all(not tr.chunks for tr in ls.traces)      # everything dropped at the end
+
+
+def test_a_cursor_asked_out_of_order_is_refused(tmp_path):
+    paths = [_trace(tmp_path / "t.trace"), _second(tmp_path / "u.trace")]
+    ls = lockstep.Lockstep(paths, 1)
+    with pytest.raises(ValueError, match="expected"):
+        ls.cursor(paths[1])                # policy 0's first cursor is trace 0's
+    ls.cursor(paths[0])
+    ls.cursor(paths[1])
+    with pytest.raises(ValueError, match="1 policies"):
+        ls.cursor(paths[0])                # a second policy of a run of one
