@@ -17,22 +17,27 @@ TABLES = simulate.TABLES
 POLICIES = sorted(REGISTRY)
 
 
-def _traces(tmp_path):
-    """Two processes: one writes 4 MiB (1024 pages) then computes and frees
-    half; the other reads 2 MiB (512 pages) starting later."""
-    def p0(w):
-        w.phase("load")
-        w.mmap(A, 4 * MIB)
-        w.access(pages(0, 1024), True)
-        w.phase("run")
-        compute(w, 0.02)
-        w.madvise_dontneed(A + 2 * MIB, 2 * MIB)
-        w.access(pages(0, 512, step=2), False)
+def p0(w):
+    """Process 0: writes 4 MiB (1024 pages), computes, frees half, reads
+    every other page."""
+    w.phase("load")
+    w.mmap(A, 4 * MIB)
+    w.access(pages(0, 1024), True)
+    w.phase("run")
+    compute(w, 0.02)
+    w.madvise_dontneed(A + 2 * MIB, 2 * MIB)
+    w.access(pages(0, 512, step=2), False)
 
-    def p1(w):
-        w.mmap(A, 2 * MIB)
-        w.access(pages(0, 512), True)
-        compute(w, 0.01)
+
+def p1(w):
+    """Process 1: writes 2 MiB (512 pages), computes."""
+    w.mmap(A, 2 * MIB)
+    w.access(pages(0, 512), True)
+    compute(w, 0.01)
+
+
+def _traces(tmp_path):
+    """Two processes: p0, and p1 starting later (``_run_spec``)."""
     return [str(write_trace(tmp_path / "p0.trace", p0)), str(write_trace(tmp_path / "p1.trace", p1))]
 
 
@@ -56,18 +61,23 @@ def _tight_mb(traces) -> float:
     return (need + batch.TraceCache.nbytes(readers) - 1) / MIB
 
 
-@pytest.fixture(scope="module")
-def singles(tmp_path_factory):
-    """Each policy run alone by sim.simulate's command line."""
-    tmp = tmp_path_factory.mktemp("single")
-    traces = _traces(tmp)
-    spec = _run_spec(POLICIES)
+def run_singles(tmp, spec: dict, traces: list[str]) -> None:
+    """Each policy of the run ``spec`` alone, by sim.simulate's command line,
+    its tables into tmp/<policy>/."""
+    spec = dict(spec)
     for pol in spec.pop("policies"):
         argv = ["--spec", json.dumps({**spec, "policy": pol}), "--out-dir", str(tmp / pol["name"]),
                 "--quiet"]
         for t in traces:
             argv += ["--trace", t]
         assert simulate.main(argv) == 0
+
+
+@pytest.fixture(scope="module")
+def singles(tmp_path_factory):
+    """Each policy run alone by sim.simulate's command line."""
+    tmp = tmp_path_factory.mktemp("single")
+    run_singles(tmp, _run_spec(POLICIES), _traces(tmp))
     return tmp
 
 

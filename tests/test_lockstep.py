@@ -4,7 +4,6 @@ stays bounded; a failing policy or a corrupt chunk stops the run with its
 error and writes nothing."""
 from __future__ import annotations
 
-import json
 import threading
 
 import pytest
@@ -12,7 +11,8 @@ import pytest
 from hpsim.units import MIB
 from policies import REGISTRY
 from sim import batch, lockstep, simulate
-from sim.testing import A, compute, pages, small_spec
+from sim.testing import small_spec
+from tests.test_batch import p0, p1, run_singles
 from workloads.trace import TraceFormatError, TraceReader, TraceWriter
 
 TABLES = simulate.TABLES
@@ -21,26 +21,17 @@ CHUNK = 64          # records per chunk: the small trace spans dozens of chunks
 
 
 def _trace(path) -> str:
-    """4 MiB written page by page, compute, half given back, every other
-    page read: 1024 + 512 access records and the rest, 64 to a chunk."""
+    """test_batch's process 0 (1024 + 512 access records and the rest), 64
+    records to a chunk."""
     with TraceWriter(path, {"workload": "test"}, chunk_records=CHUNK) as w:
-        w.phase("load")
-        w.mmap(A, 4 * MIB)
-        w.access(pages(0, 1024), True)
-        w.phase("run")
-        compute(w, 0.02)
-        w.madvise_dontneed(A + 2 * MIB, 2 * MIB)
-        w.access(pages(0, 512, step=2), False)
+        p0(w)
     return str(path)
 
 
 def _second(path) -> str:
-    """A second process: 2 MiB read page by page, compute, read again."""
+    """test_batch's process 1, 64 records to a chunk."""
     with TraceWriter(path, {"workload": "test"}, chunk_records=CHUNK) as w:
-        w.mmap(A, 2 * MIB)
-        w.access(pages(0, 512), False)
-        compute(w, 0.01)
-        w.access(pages(0, 512), True)
+        p1(w)
     return str(path)
 
 
@@ -64,14 +55,7 @@ def singles(request, tmp_path_factory):
     """Each policy run alone by sim.simulate's command line, on one trace or
     two (two processes); returns (folder, processes)."""
     tmp = tmp_path_factory.mktemp("single")
-    traces = _traces(tmp, request.param)
-    spec = _spec(POLICIES, request.param)
-    for pol in spec.pop("policies"):
-        argv = ["--spec", json.dumps({**spec, "policy": pol}), "--out-dir", str(tmp / pol["name"]),
-                "--quiet"]
-        for t in traces:
-            argv += ["--trace", t]
-        assert simulate.main(argv) == 0
+    run_singles(tmp, _spec(POLICIES, request.param), _traces(tmp, request.param))
     return tmp, request.param
 
 
@@ -107,7 +91,7 @@ def test_side_by_side_writes_the_tables_of_single_policy_runs(tmp_path, singles,
     monkeypatch.setattr(lockstep, "WINDOW", window)
     ref, processes = singles
     traces = _traces(tmp_path, processes)
-    assert all(TraceReader(t).n_chunks > 10 for t in traces)
+    assert all(TraceReader(t).n_chunks > 5 for t in traces)
     done = _bounded(batch.simulate_all, _spec(POLICIES, processes), traces, tmp_path / "run",
                     progress=False)
     assert list(done) == POLICIES and len(set(done.values())) == 1   # same traces, every access
