@@ -16,10 +16,15 @@ one core its rule asks for, as before (the decoders may use a second, as
 ``columns_ahead`` did); a policy that needs a chunk not decoded yet hands the
 token on.  A chunk is dropped once every policy is past it.  With several
 traces (processes), policy A can wait ahead on one trace for B while B waits
-ahead on another for A; when every policy waits so and every decoder is held
-by its window, the trace of the waiting policy nearest its window gets one
-chunk more (``_unstick``).  Memory: all the policies' machines at once plus
-the windows (``bytes_held``).
+ahead on another for A: their processes' clocks tie each policy's positions
+in the traces together, differently for each policy.  When every policy
+waits so and every decoder is held by its window, the trace of the waiting
+policy nearest its window gets one chunk more, up to ``WINDOW`` more; beyond
+that the waiting policy leaves the shared stream of that trace and decodes
+it for itself from where it is (``_unstick``; on the paper profile's
+fig_fairness, three traces, the windows had grown by about 70 chunks, 870
+MiB, before this bound).  Memory: all the policies' machines at once plus
+the windows, twice ``WINDOW`` per trace at most (``bytes_held``).
 
 Results: each policy replays the same records in the same order on a machine
 of its own, and nothing is shared but the read-only chunks, so every table is
@@ -28,6 +33,7 @@ only the order in which their progress lines appear changes.
 """
 from __future__ import annotations
 
+import itertools
 import threading
 from typing import Callable
 
@@ -48,11 +54,14 @@ def bytes_held(readers: list[TraceReader], window: int | None = None) -> int:
     decoder holds, each as big as the trace's largest (the writer's chunks
     are all equal but the last)."""
     w = WINDOW if window is None else window
+    # with several traces each window may grow by w chunks (_unstick), and a
+    # policy decoding a trace for itself holds one chunk of it
+    per_trace = w + 2 if len(readers) == 1 else 2 * w + 3
     out = 0
     for r in readers:
         per_chunk = max(DEFAULT_CHUNK_RECORDS,
                         -(-int(r.trailer["n_records"]) // max(1, r.n_chunks)))
-        out += (w + 2) * per_chunk * RECORD_BYTES
+        out += per_trace * per_chunk * RECORD_BYTES
     return out
 
 
@@ -67,6 +76,7 @@ class _Trace:
         self.end: int | None = None   # number of chunks, once decoded to the end
         self.extra = 0                # chunks beyond the window granted by _unstick
         self.blocked = False          # the decoder waits for the window
+        self.private: dict[int, object] = {}   # policy -> its own stream of this trace
 
     def held(self, window: int) -> bool:
         """The decoder waits with its next chunk (number ``decoded``) in hand
@@ -120,6 +130,10 @@ class Lockstep:
                     tr.blocked = False
                     if self.error is not None:
                         return
+                    if min(tr.pos) == DONE:    # nobody reads this stream any more
+                        tr.end = tr.decoded
+                        self.cond.notify_all()
+                        return
                     tr.chunks[j] = cols
                     tr.decoded = j + 1
                     self.cond.notify_all()
@@ -131,17 +145,25 @@ class Lockstep:
 
     def _unstick(self) -> None:
         """(Lock held.)  When nobody replays, every live policy waits for a
-        chunk not decoded and every decoder is held by its window, give the
-        trace of the waiting policy nearest its window one chunk more."""
+        chunk not decoded and every decoder is held by its window: the trace
+        of the waiting policy nearest its window gets one chunk more, or,
+        once it has ``WINDOW`` more, that policy a stream of its own."""
         if self.holder is not None or len(self.waiting) < self.live or self.live == 0:
             return
-        if any(self.traces[t].available(j) for t, j in self.waiting.values()):
+        if any(self.traces[t].available(j) or k in self.traces[t].private
+               for k, (t, j) in self.waiting.items()):
             return
         if not all(tr.end is not None or tr.held(self.window) for tr in self.traces):
             return                    # a decoder is busy, or free to go on: its chunk may be the one
-        t, _ = min(self.waiting.values(),
-                   key=lambda tj: tj[1] - min(self.traces[tj[0]].pos))
-        self.traces[t].extra += 1
+        k, (t, j) = min(self.waiting.items(),
+                        key=lambda kv: kv[1][1] - min(self.traces[kv[1][0]].pos))
+        tr = self.traces[t]
+        if tr.extra < self.window:
+            tr.extra += 1
+        else:                         # k decodes trace t for itself from chunk j on
+            tr.private[k] = itertools.islice(TraceReader(tr.path).columns(), j, None)
+            tr.pos[k] = DONE
+            tr.drop()
         self.cond.notify_all()
 
     def abort(self, error: BaseException) -> None:
@@ -182,23 +204,29 @@ class Lockstep:
         Raises ``Aborted`` when another policy or a decoder failed."""
         tr = self.traces[t]
         with self.cond:
-            j = tr.pos[k]
-            if not tr.available(j):
-                self.holder = None
-                self.waiting[k] = (t, j)
-                self.cond.notify_all()
-                while self.error is None and not (tr.available(j) and self.holder is None):
-                    self._unstick()
-                    self.cond.wait()
-                del self.waiting[k]
-                if self.error is None:
-                    self.holder = k
-            if self.error is not None:
-                raise Aborted()
-            tr.pos[k] = j + 1
-            tr.drop()
-            self.cond.notify_all()     # a decoder may go on
-            return None if j >= tr.decoded else tr.chunks[j]
+            own = tr.private.get(k)
+            if own is None:
+                j = tr.pos[k]
+                if not tr.available(j):
+                    self.holder = None
+                    self.waiting[k] = (t, j)
+                    self.cond.notify_all()
+                    while self.error is None and not (
+                            (tr.available(j) or k in tr.private) and self.holder is None):
+                        self._unstick()
+                        self.cond.wait()
+                    del self.waiting[k]
+                    if self.error is None:
+                        self.holder = k
+                if self.error is not None:
+                    raise Aborted()
+                own = tr.private.get(k)
+                if own is None:
+                    tr.pos[k] = j + 1
+                    tr.drop()
+                    self.cond.notify_all()     # a decoder may go on
+                    return None if j >= tr.decoded else tr.chunks[j]
+        return next(own, None)    # its own stream: decoded here, with the token held
 
     def cursor(self, path) -> TraceCursor:
         """A ``TraceCursor`` (the ``cursor`` factory ``Simulation`` takes):
