@@ -157,6 +157,7 @@ def simulate_all(spec: dict, traces: list[str], out_dir, mem_mb: float | None = 
             print(f"{len(specs)} policies side by side on {', '.join(traces)}, decoded once "
                   "(sim.lockstep)", file=sys.stderr, flush=True)
             lockstep.run_all(shared, [one_policy(k, one, tmps) for k, one in enumerate(specs)])
+            print(shared.summary(), file=sys.stderr, flush=True)
         else:
             for k, one in enumerate(specs):
                 one_policy(k, one, tmps)()

@@ -174,6 +174,15 @@ class Lockstep:
                 self.error = error
             self.cond.notify_all()
 
+    def summary(self) -> str:
+        """One line for the job's log: how far the windows grew and how many
+        policies decoded a trace for themselves (``_unstick``)."""
+        grown = sum(tr.extra for tr in self.traces)
+        own = sum(len(tr.private) for tr in self.traces)
+        return (f"lockstep: {len(self.traces)} trace(s) decoded once for {self.n} policies; "
+                f"windows grown by {grown} chunk(s), {own} trace stream(s) decoded by a "
+                "policy for itself")
+
     # --- the policies' side ----------------------------------------------
     def acquire(self, k: int) -> None:
         """Policy k's first turn: wait for the run token."""

@@ -193,6 +193,10 @@ def test_policies_waiting_ahead_on_different_traces_get_unstuck(tmp_path):
     assert [tr.extra for tr in ls.traces] in ([1, 0], [0, 1], [1, 1])
     assert sum(len(tr.private) for tr in ls.traces) >= 1
     assert all(not tr.chunks for tr in ls.traces)      # everything dropped at the end
+    grown, own = sum(tr.extra for tr in ls.traces), sum(len(tr.private) for tr in ls.traces)
+    assert ls.summary() == ("lockstep: 2 trace(s) decoded once for 2 policies; windows grown "
+                            f"by {grown} chunk(s), {own} trace stream(s) decoded by a policy "
+                            "for itself")
 
 
 def test_a_cursor_asked_out_of_order_is_refused(tmp_path):
