@@ -18,6 +18,7 @@ from machine import engine
 from policies import REGISTRY
 from sim.simulate import COMPILE_S
 from sim.testing import run, small_spec
+from workloads import planes
 
 A = 0x40000000
 
@@ -38,6 +39,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     t0 = time.perf_counter()
     announce_compile(engine.replay, "simulation kernels", COMPILE_S)
+    planes.load_kernels()       # the trace codec's, which small test traces do not reach
     for policy in sorted(REGISTRY):
         sim = run(small_spec(policy, memory_mib=64), [exercise])
         sim.m.check_invariants()

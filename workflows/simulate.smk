@@ -22,6 +22,7 @@ rule compile_kernels:
                 "machine/*.py",
                 "policies/**/*.py",
                 "workloads/trace.py",
+                "workloads/planes.py",
             )
             for f in glob.glob(os.path.join(workflow.basedir, pattern), recursive=True)
         ),

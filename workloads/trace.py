@@ -24,8 +24,9 @@ Chunk payloads by version (the reader takes both; the writer writes the
 newest):
 
     2  zstd frame with its content checksum (``check`` is 0) of the chunk's
-       records as 12 byte planes: n bytes holding byte 0 of every record's
-       word, then byte 1, ... byte 7, then bytes 0..3 of every arg.  Planes
+       records as 12 byte planes (``workloads/planes.py``): n bytes holding
+       byte 0 of every record's word, then byte 1, ... byte 7, then bytes
+       0..3 of every arg.  Planes
        put bytes of like entropy together (the constant high address bytes,
        the kind byte, the mostly-1 repeat counts), so they compress to almost
        nothing and the random ones are stored raw: a random trace over 8 GiB
@@ -54,11 +55,11 @@ from typing import Iterator
 import jsonschema
 import numpy as np
 import zstandard
-from numba import njit
 
 from hpsim.io import temp_path
 from hpsim.units import (ADDRESS_LIMIT, HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT,  # noqa: F401
                          PAGE_SIZE)
+from workloads.planes import compiled, join_planes, split_planes
 
 MAGIC = b"HPTRACE\x00"
 CHUNK_MAGIC = b"CHNK"
@@ -247,7 +248,7 @@ class TraceWriter:
         equal neighbours merged.  Raises ValueError for any other word or count, or overflow."""
         if counts.shape != words.shape:
             raise ValueError("access_runs: one count per word")
-        total, writes, most, bad = _run_totals(words, counts)
+        total, writes, most, bad = compiled(_run_totals)(words, counts)
         if bad >= 0:
             raise ValueError(f"access_runs: record {bad} (word {int(words[bad]):#x}, count "
                              f"{int(counts[bad])}) is not a merged access run")
@@ -295,7 +296,7 @@ class TraceWriter:
         else:
             # byte planes: the (n, 12) byte matrix of the records, transposed
             planes = self._planes[:n * RECORD_BYTES]
-            _split_planes(words, args, planes)
+            split_planes(words, args, planes)
             comp, check = self._cctx.compress(planes), 0
         self._f.write(CHUNK_MAGIC + struct.pack("<III", n, len(comp), check) + comp)
 
@@ -475,7 +476,8 @@ class TraceReader:
                     words[:], args[:] = recs["word"], recs["arg"]
                     bad = _first_unknown_kind(words)
                 else:
-                    bad = _join_planes(np.frombuffer(raw, np.uint8), words, args)
+                    bad = join_planes(np.frombuffer(raw, np.uint8), words, args,
+                                      KIND_MASK, CYCLES)
                 if bad >= 0:
                     raise TraceFormatError(f"{where}: record {bad} has unknown kind "
                                            f"{int(words[bad]) & KIND_MASK} (known: "
@@ -484,7 +486,7 @@ class TraceReader:
 
     def columns_ahead(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """``columns`` with chunk j + 1 decoded on a second thread while the
-        caller works on chunk j (zstd's decompress and ``_join_planes``
+        caller works on chunk j (zstd's decompress and ``planes.join_planes``
         release the GIL, and so does the replay kernel, ``machine.jit``).
 
         Same chunks in the same order as ``columns`` (one decode at a time,
@@ -502,50 +504,10 @@ class TraceReader:
             yield recs
 
 
-@njit(cache=True, nogil=True)
-def _join_planes(planes, words, args):
-    """Rebuild records from a version-2 payload's byte planes into words and
-    args (one compiled pass; numpy's transposed copy is 10x slower).  Returns
-    the index of the first record of an unknown kind, or -1."""
-    n = len(words)
-    b0, b1, b2, b3 = planes[:n], planes[n:2 * n], planes[2 * n:3 * n], planes[3 * n:4 * n]
-    b4, b5, b6, b7 = (planes[4 * n:5 * n], planes[5 * n:6 * n], planes[6 * n:7 * n],
-                      planes[7 * n:8 * n])
-    a0, a1, a2, a3 = (planes[8 * n:9 * n], planes[9 * n:10 * n], planes[10 * n:11 * n],
-                      planes[11 * n:12 * n])
-    u8, u16, u24, u32 = np.uint64(8), np.uint64(16), np.uint64(24), np.uint64(32)
-    u40, u48, u56 = np.uint64(40), np.uint64(48), np.uint64(56)
-    for i in range(n):   # straight-line per record: LLVM vectorises it
-        words[i] = (np.uint64(b0[i]) | (np.uint64(b1[i]) << u8) | (np.uint64(b2[i]) << u16)
-                    | (np.uint64(b3[i]) << u24) | (np.uint64(b4[i]) << u32)
-                    | (np.uint64(b5[i]) << u40) | (np.uint64(b6[i]) << u48)
-                    | (np.uint64(b7[i]) << u56))
-        args[i] = (np.uint32(a0[i]) | (np.uint32(a1[i]) << np.uint32(8))
-                   | (np.uint32(a2[i]) << np.uint32(16)) | (np.uint32(a3[i]) << np.uint32(24)))
-    for i in range(n):   # the kind is the low 4 bits of byte 0
-        if (b0[i] & KIND_MASK) > CYCLES:
-            return i
-    return -1
-
-
-@njit(cache=True, nogil=True)
-def _split_planes(words, args, planes):
-    """Version-2 byte planes (12 n uint8) of records' words and args (n,)."""
-    n = len(words)
-    for b in range(8):   # a plane at a time: LLVM vectorises the inner loop
-        plane, shift = planes[b * n:(b + 1) * n], np.uint64(8 * b)
-        for i in range(n):
-            plane[i] = np.uint8((words[i] >> shift) & np.uint64(0xFF))
-    for b in range(4):
-        plane, shift = planes[(8 + b) * n:(9 + b) * n], np.uint32(8 * b)
-        for i in range(n):
-            plane[i] = np.uint8((args[i] >> shift) & np.uint32(0xFF))
-
-
-@njit(cache=True, nogil=True)
 def _run_totals(words, counts):
-    """``access_runs``'s (accesses, writes, largest count, first record that
-    is no merged access run with a count in 1..MAX_ARG, or -1)."""
+    """``access_runs``'s check, compiled (``planes.compiled``): (accesses, writes,
+    largest count, first record that is no merged access run with a count in
+    1..MAX_ARG, or -1)."""
     total, writes, most = 0, 0, 0
     low = np.uint64(PAGE_SIZE - 1 - WRITE_BIT)
     for i in range(len(words)):

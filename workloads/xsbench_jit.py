@@ -24,7 +24,7 @@ first point whose ``bucket`` is >= b, and ``bucket`` is monotone in the value,
 so the answer lies in [buckets[r, b], buckets[r, b + 1]] for the key's bucket
 b: with 4 buckets a point that is usually no point at all to compare.
 
-Plain ``njit(cache=True, nogil=True)`` as ``trace._join_planes``, not
+Plain ``njit(cache=True, nogil=True)`` as ``planes.compiled``'s kernels, not
 ``jitcache``: these kernels inline nothing from other modules (numba's own
 cache key, this file, is complete), and without the GIL the trace writer's
 compression thread runs beside them.
