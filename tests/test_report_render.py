@@ -238,3 +238,19 @@ def test_inline_svg_makes_ids_unique_and_scalable(tmp_path):
     assert 'href="#elsewhere"' in out
     assert 'width="10pt"' not in out and 'viewBox="0 0 10 5"' in out
     assert 'aria-label="A &lt;caption&gt;"' in out
+
+
+def test_software_versions_read_metadata_without_importing(monkeypatch):
+    import importlib
+    import importlib.metadata
+    import sys
+    from report.render import load
+    imported = []
+    monkeypatch.setattr(load, "SOFTWARE", ["numpy", "yaml", "no_such_package_xyz"])
+    monkeypatch.setattr(importlib, "import_module",
+                        lambda name: imported.append(name) or sys.modules[name])
+    got = dict(load.software_versions())
+    assert got["numpy"] == importlib.metadata.version("numpy")
+    assert got["pyyaml"] == importlib.metadata.version("PyYAML")
+    assert got["no_such_package_xyz"] == "not installed"      # no metadata, import fails
+    assert imported == ["no_such_package_xyz"]                 # the others were not imported
