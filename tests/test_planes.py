@@ -49,16 +49,26 @@ def test_planes_layout_by_hand():
     assert bytes(p[0::2]) == rec
 
 
-def test_small_chunks_take_numpy_until_the_kernel_is_loaded(monkeypatch):
+def test_which_path_codes_a_chunk(monkeypatch):
     monkeypatch.setattr(P, "_KERNELS", {})
-    n = P.COMPILED_MIN_RECORDS
+    # join: chunks below a full default chunk take numpy, until the kernel is loaded
+    n = P.JOIN_COMPILED_MIN_RECORDS
     assert P._use_numpy(P._join_kernel, n - 1)
     assert not P._use_numpy(P._join_kernel, n)
+    # split: numpy for the first SPLIT_NUMPY_RECORDS records of the process
+    monkeypatch.setattr(P, "_split_numpy_records", P.SPLIT_NUMPY_RECORDS - 5)
+    assert P._use_numpy(P._split_kernel, 5)
+    assert not P._use_numpy(P._split_kernel, 6)
+    monkeypatch.setattr(P, "_split_numpy_records", 0)
+    w, a, p = np.arange(3, dtype=np.uint64), np.ones(3, np.uint32), np.empty(36, np.uint8)
+    P.split_planes(w, a, p)
+    assert P._split_numpy_records == 3 and P._KERNELS == {}
     P.compiled(P._join_kernel)
     assert not P._use_numpy(P._join_kernel, 1)
     assert P._use_numpy(P._split_kernel, 1)               # per kernel
     P.load_kernels()
     assert set(P._KERNELS) == {P._split_kernel, P._join_kernel}
+    assert not P._use_numpy(P._split_kernel, 1)
 
 
 def test_a_small_trace_round_trips_without_loading_a_kernel(tmp_path, monkeypatch):

@@ -6,18 +6,25 @@ bytes 0..3 of every arg (the (n, 12) little-endian byte matrix, transposed).
 ``split_planes`` and ``join_planes`` convert both ways, each by one of two
 paths that give the same bytes: a numba kernel, or numpy's transposed copy.
 
-Why two paths (measured 2026-11-30 on the 2-core build machine, load ~1.1,
+Why two paths (measured 2026-11-30 on the 2-core build machine, load ~1.1-1.6,
 numba cache warm): per 1 M records the compiled split takes 1.3 ms and
-numpy's 3.4 ms, the compiled join 1.3 ms and numpy's 8.1 ms (1.0 / 0.8 ms
-per 100 k records).  But the first compiled call of a process that has run
-no numba kernel yet costs about 0.35 s (the cache load and numba's code
-generator starting), the numpy time of some 50 M records: the small jobs
-(a small trace's generator, every native replay) paid it for one chunk.
-After another kernel has run it costs about 2 ms.  So a chunk below
-``COMPILED_MIN_RECORDS`` (a full chunk of the writer's default size: a big
-trace) takes the numpy path until the kernel has been loaded once; big
-chunks, and every chunk after that, the compiled one.  numba is imported
-only then (``compiled``).
+numpy's 3.4 ms, the compiled join 1.3 ms and numpy's 8.1 ms.  But a process
+that has run no numba kernel yet pays 0.26 s for its first compiled call
+(importing numba 0.12 s, loading the kernel 0.14 s), as much as numpy's
+extra time on 124 M records (split) or 38 M (join); with another kernel
+already run, loading this one takes 3 ms.  The small jobs (a small trace's
+generator, every native replay) paid the 0.26 s for one chunk.  So:
+
+- join (reading): a chunk of ``JOIN_COMPILED_MIN_RECORDS`` or more (a full
+  chunk of the writer's default size: a big trace, which simulations read,
+  whose kernels are loaded already) loads the kernel; smaller chunks take
+  numpy's path until it is loaded.
+- split (writing): numpy's path for the first ``SPLIT_NUMPY_RECORDS``
+  records a process writes (its extra time at most the first call's cost:
+  every default-profile trace, numba-free generators such as Graph500's
+  included), the kernel after them (paper-scale traces).
+
+numba is imported only for a kernel (``compiled``).
 """
 from __future__ import annotations
 
@@ -26,12 +33,13 @@ import threading
 
 import numpy as np
 
-# chunks of at least this many records (the writer's DEFAULT_CHUNK_RECORDS)
-# load the compiled kernels; smaller ones use numpy until then (docstring)
-COMPILED_MIN_RECORDS = 1 << 20
+# the two paths' switch-over points (docstring)
+JOIN_COMPILED_MIN_RECORDS = 1 << 20     # the writer's DEFAULT_CHUNK_RECORDS
+SPLIT_NUMPY_RECORDS = 1 << 27
 PLANES_PER_RECORD = 12          # 8 bytes of word, 4 of arg
 
 _KERNELS: dict = {}             # python function -> its numba dispatcher
+_split_numpy_records = 0        # records this process has split with numpy
 _LOCK = threading.Lock()
 
 
@@ -57,15 +65,21 @@ def load_kernels() -> None:
 
 
 def _use_numpy(fn, n: int) -> bool:
-    """Whether n records take numpy's path rather than the kernel ``fn``."""
-    return (n < COMPILED_MIN_RECORDS and fn not in _KERNELS
-            and sys.byteorder == "little")      # the byte views below assume it
+    """Whether n records take numpy's path rather than the kernel ``fn``
+    (``_split_kernel`` or ``_join_kernel``; docstring)."""
+    if fn in _KERNELS or sys.byteorder != "little":     # the byte views assume it
+        return False
+    if fn is _join_kernel:
+        return n < JOIN_COMPILED_MIN_RECORDS
+    return _split_numpy_records + n <= SPLIT_NUMPY_RECORDS
 
 
 def split_planes(words: np.ndarray, args: np.ndarray, planes: np.ndarray) -> None:
     """Write the byte planes of records ``words`` (uint64, (n,)) and ``args``
     (uint32, (n,)) into ``planes`` (uint8, (12 n,), C-contiguous)."""
+    global _split_numpy_records
     if _use_numpy(_split_kernel, len(words)):
+        _split_numpy_records += len(words)
         _split_numpy(words, args, planes)
     else:
         compiled(_split_kernel)(words, args, planes)
