@@ -26,12 +26,11 @@ newest):
     2  zstd frame with its content checksum (``check`` is 0) of the chunk's
        records as 12 byte planes (``workloads/planes.py``): n bytes holding
        byte 0 of every record's word, then byte 1, ... byte 7, then bytes
-       0..3 of every arg.  Planes
-       put bytes of like entropy together (the constant high address bytes,
-       the kind byte, the mostly-1 repeat counts), so they compress to almost
-       nothing and the random ones are stored raw: a random trace over 8 GiB
-       decodes about 6x faster than version 1 and takes 25% less space
-       (``python -m sim.bench``).
+       0..3 of every arg.  Planes put bytes of like entropy together (the
+       constant high address bytes, the kind byte, the mostly-1 repeat
+       counts), so they compress to almost nothing and the random ones are
+       stored raw: a random trace over 8 GiB decodes about 6x faster than
+       version 1 and takes 25% less space (``python -m sim.bench``).
     1  zstd frame of the packed records as they are; ``check`` is the crc32
        of the decompressed records.
 
