@@ -33,6 +33,7 @@ only the order in which their progress lines appear changes.
 """
 from __future__ import annotations
 
+import itertools
 import threading
 from typing import Callable
 
@@ -160,7 +161,7 @@ class Lockstep:
         if tr.extra < self.window:
             tr.extra += 1
         else:                         # k decodes trace t for itself from chunk j on
-            tr.private[k] = TraceReader(tr.path).columns(start=j)
+            tr.private[k] = itertools.islice(TraceReader(tr.path).columns(), j, None)
             tr.pos[k] = DONE
             tr.drop()
         self.cond.notify_all()

@@ -185,19 +185,6 @@ def test_columns_are_contiguous_and_match_chunks(tmp_path):
         assert (words == recs["word"]).all() and (args == recs["arg"]).all()
 
 
-def test_columns_from_a_later_chunk_skip_the_ones_before(tmp_path):
-    p = tmp_path / "t.trace"
-    write_sample(p, chunk_records=3)
-    r = TraceReader(p)
-    every = [(w.copy(), a.copy()) for w, a in r.columns()]
-    assert r.n_chunks == len(every) > 2
-    for start in range(r.n_chunks + 2):
-        got = list(r.columns(start=start))
-        assert len(got) == max(0, r.n_chunks - start)
-        for (w, a), (ww, aa) in zip(got, every[start:]):
-            assert (w == ww).all() and (a == aa).all()
-
-
 def test_writer_refuses_unknown_version(tmp_path):
     with pytest.raises(ValueError, match="version 7"):
         TraceWriter(tmp_path / "t.trace", {}, version=7)

@@ -401,12 +401,10 @@ class TraceReader:
         returns the trailer's bytes."""
         size = os.fstat(f.fileno()).st_size
         i = 0
-        self.chunk_offsets: list[int] = []    # byte position of each chunk (columns' start)
         while True:
             pos = f.tell()
             tag = f.read(4)
             if tag == CHUNK_MAGIC:
-                self.chunk_offsets.append(pos)
                 hdr = f.read(12)
                 if len(hdr) < 12:
                     raise TraceFormatError(f"{self.path}: chunk {i} at byte {pos}: truncated "
@@ -436,10 +434,9 @@ class TraceReader:
     def phases(self) -> list[str]:
         return list(self.trailer.get("phases", []))
 
-    def columns(self, reuse: int = 0, start: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def columns(self, reuse: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield each chunk's validated records as two contiguous columns,
-        words (u64) and args (u32): what the simulator's replay loop reads;
-        from chunk ``start`` on (the chunks before it are skipped unread).
+        words (u64) and args (u32): what the simulator's replay loop reads.
 
         reuse: 0 (default) gives every chunk arrays of its own; k > 0 decodes
         into a ring of k sets of arrays (sized for the largest chunk so far),
@@ -450,10 +447,8 @@ class TraceReader:
         dctx = zstandard.ZstdDecompressor()
         ring: list[tuple[np.ndarray, np.ndarray]] = []
         with open(self.path, "rb") as f:
-            if start >= self.n_chunks:
-                return
-            f.seek(self.chunk_offsets[start])
-            for i in range(start, self.n_chunks):
+            f.seek(self._data_start)
+            for i in range(self.n_chunks):
                 pos = f.tell()
                 tag = f.read(4)
                 n, clen, check = struct.unpack("<III", f.read(12))
