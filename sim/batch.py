@@ -18,10 +18,10 @@ before the next starts, so the run needs the largest policy's memory, not
 the sum.  The decoded traces are kept for the next policies (``TraceCache``)
 only when they fit in the budget beside the machine's estimate
 (``sim.budget.estimate``); each simulation's budget is then ``--mem-mb``
-minus the cache.  Otherwise the run replays its traces with all its policies
-side by side, decoding each once (``sim.lockstep``), when their machines
-together and the decoded windows fit the budget; failing that, every policy
-decodes the traces again.
+minus the cache.  Otherwise a run of one trace replays it with all its
+policies side by side, decoding it once (``sim.lockstep``), when their
+machines together and the decoded window fit the budget; failing that, every
+policy decodes the traces again.
 """
 from __future__ import annotations
 
@@ -99,15 +99,15 @@ def cache_fits(spec: dict, traces: list[str], mem_mb: float | None) -> int:
 
 
 def lockstep_fits(specs: list[dict], traces: list[str], mem_mb: float | None) -> bool:
-    """Whether the run can replay its traces with all its policies side by
+    """Whether the run can replay its one trace with all its policies side by
     side (``sim.lockstep``): more than one policy, and every policy's machine
-    estimate together with the decoded windows within the budget."""
-    if len(specs) < 2:
+    estimate together with the decoded window within the budget."""
+    if len(traces) != 1 or len(specs) < 2:
         return False
-    readers = [TraceReader(t) for t in traces]
-    peaks = [int(r.trailer.get("peak_mapped_bytes", 0)) for r in readers]
-    need = sum(budget.estimate(peaks, machine_params(one).n_blocks) for one in specs)
-    return need + lockstep.bytes_held(readers) <= budget.budget_bytes(mem_mb)
+    reader = TraceReader(traces[0])
+    peak = [int(reader.trailer.get("peak_mapped_bytes", 0))]
+    need = sum(budget.estimate(peak, machine_params(one).n_blocks) for one in specs)
+    return need + lockstep.SharedTrace.bytes_held(reader) <= budget.budget_bytes(mem_mb)
 
 
 def simulate_all(spec: dict, traces: list[str], out_dir, mem_mb: float | None = None,
@@ -126,7 +126,7 @@ def simulate_all(spec: dict, traces: list[str], out_dir, mem_mb: float | None = 
     cache = TraceCache() if cached else None
     shared = None
     if not cached and lockstep_fits(specs, traces, mem_mb):
-        shared = lockstep.Lockstep(traces, len(specs))
+        shared = lockstep.SharedTrace(traces[0], len(specs))
     # each simulation's budget: the run's less the cache (None: the host's memory)
     sim_mb = (budget.budget_bytes(mem_mb) - cached) / MIB if cached else mem_mb
     cursor = cache.cursor if cache else shared.cursor if shared else TraceCursor
@@ -154,10 +154,9 @@ def simulate_all(spec: dict, traces: list[str], out_dir, mem_mb: float | None = 
 
     with atomic_paths(*paths) as tmps:
         if shared:
-            print(f"{len(specs)} policies side by side on {', '.join(traces)}, decoded once "
+            print(f"{len(specs)} policies side by side on {traces[0]}, decoded once "
                   "(sim.lockstep)", file=sys.stderr, flush=True)
             lockstep.run_all(shared, [one_policy(k, one, tmps) for k, one in enumerate(specs)])
-            print(shared.summary(), file=sys.stderr, flush=True)
         else:
             for k, one in enumerate(specs):
                 one_policy(k, one, tmps)()

@@ -17,12 +17,12 @@ where the decoded traces are all the run's records (12 bytes each) when they
 fit in ``SIM_CACHE_MAX_MB`` beside the estimate (then ``sim.batch`` keeps
 them for every policy: the job's ``--mem-mb`` is this number, so its own
 ``cache_fits`` agrees), else ``DECODE_CHUNKS`` chunks per trace being decoded.
-A run of traces too big to keep, whose policies' machines together and the
-decoded windows (``sim.lockstep``) fit in ``SIM_CACHE_MAX_MB``, asks for
+A run of one trace too big to keep, whose policies' machines together and
+the decoded window (``sim.lockstep``) fit in ``SIM_CACHE_MAX_MB``, asks for
 
-    mem_mb = SIM_BASE_MB + HEADROOM x (policies x estimate + windows) / MiB
+    mem_mb = SIM_BASE_MB + HEADROOM x (policies x estimate + window) / MiB
 
-and replays the traces with all its policies side by side (``sim.batch``'s
+and replays the trace with all its policies side by side (``sim.batch``'s
 ``lockstep_fits`` agrees, given this as ``--mem-mb``).
 
 Measured (``benchmarks/simulate/*.tsv`` of the default profile,
@@ -50,7 +50,7 @@ import os
 from hpsim.units import MIB, PAGE_SIZE
 from sim import budget
 from sim.batch import TraceCache
-from sim.lockstep import bytes_held as lockstep_bytes_held
+from sim.lockstep import SharedTrace
 from workloads.trace import DEFAULT_CHUNK_RECORDS, RECORD_BYTES, TraceReader
 
 SIM_BASE_MB = 256        # the process without its machine or records: measured 135-230 MB
@@ -114,10 +114,10 @@ def simulation_mem_mb(readers: list[TraceReader], n_blocks: int, n_policies: int
     cached = TraceCache.nbytes(readers)
     limit = SIM_CACHE_MAX_MB * MIB
     if need + cached > limit:
-        # too many records to keep: the traces are replayed by all the policies
-        # side by side (sim.lockstep) when their machines and the windows fit
-        side = n_policies * need + lockstep_bytes_held(readers)
-        if n_policies > 1 and side <= limit:
+        # too many records to keep: one trace is replayed by all the policies
+        # side by side (sim.lockstep) when their machines and the window fit
+        side = n_policies * need + SharedTrace.bytes_held(readers[0])
+        if len(readers) == 1 and n_policies > 1 and side <= limit:
             return math.ceil(SIM_BASE_MB + HEADROOM * side / MIB)
         cached = len(readers) * DECODE_CHUNKS * DEFAULT_CHUNK_RECORDS * RECORD_BYTES
     return math.ceil(SIM_BASE_MB + HEADROOM * (need + cached) / MIB)

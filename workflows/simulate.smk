@@ -83,9 +83,8 @@ for _exp in sorted({r["experiment"] for r in RUNS.values()}):
         resources:
             # the policies run one after the other: a run needs the largest one's
             # memory (and the decoded traces, kept only if they fit: sim.batch),
-            # or side by side over traces too big to keep: all their machines
-            # and a window of decoded chunks per trace (sim.lockstep); see
-            # sim/resources.py
+            # or side by side over one trace too big to keep: all their machines
+            # and a window of decoded chunks (sim.lockstep); see sim/resources.py
             mem_mb=sim_mem_mb,
             runtime=sim_runtime,
         params:
