@@ -29,7 +29,7 @@ decoding per policy.
 
 Results: each policy replays the same records in the same order on a machine
 of its own, and nothing is shared but the read-only chunks, so every table is
-byte-identical to the policies run one after another (tests/test_batch.py);
+byte-identical to the policies run one after another (tests/test_lockstep.py);
 only the order in which their progress lines appear changes.
 """
 from __future__ import annotations
@@ -71,12 +71,13 @@ class SharedTrace:
 
     @staticmethod
     def bytes_held(reader: TraceReader, window: int | None = None) -> int:
-        """Host bytes of the decoded chunks held at most: the window and the
-        chunk the slowest consumer is on, each as big as the trace's largest
-        (the writer's chunks are all equal but the last)."""
+        """Host bytes of the decoded chunks held at most: the window, the
+        chunk the slowest consumer is on and the one the decoder holds while
+        it waits, each as big as the trace's largest (the writer's chunks are
+        all equal but the last)."""
         n_chunks = max(1, reader.n_chunks)
         per_chunk = max(DEFAULT_CHUNK_RECORDS, -(-int(reader.trailer["n_records"]) // n_chunks))
-        return ((WINDOW if window is None else window) + 1) * per_chunk * RECORD_BYTES
+        return ((WINDOW if window is None else window) + 2) * per_chunk * RECORD_BYTES
 
     def start(self) -> None:
         self._decoder.start()
@@ -175,14 +176,11 @@ def run_all(shared: SharedTrace, jobs: list[Callable[[], None]]) -> None:
     thread each, one at a time by the run token; returns when all are done.
     Raises the first job's error (the others stop with ``Aborted``) or the
     decoder's."""
-    errors: list[BaseException | None] = [None] * len(jobs)
-
     def body(k: int) -> None:
         try:
             shared.acquire(k)
             jobs[k]()
         except BaseException as e:
-            errors[k] = e
             if not isinstance(e, Aborted):
                 shared.abort(e)
         finally:

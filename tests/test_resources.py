@@ -78,7 +78,7 @@ def test_simulation_memory_of_one_big_trace_counts_every_policys_machine(tmp_pat
     r = resources.trace_readers([t])
     need = budget.estimate([4 << 20], 512)
     held = lockstep.SharedTrace.bytes_held(r[0])
-    assert held == (lockstep.WINDOW + 1) * (1 << 20) * RECORD_BYTES
+    assert held == (lockstep.WINDOW + 2) * (1 << 20) * RECORD_BYTES
     monkeypatch.setattr(resources, "SIM_CACHE_MAX_MB", (3 * need + held) / MIB)
     # as if its records were more than the limit (12 bytes each)
     monkeypatch.setattr(resources.TraceCache, "nbytes", staticmethod(lambda rs: 4 * held))
