@@ -56,7 +56,7 @@ class TraceCache:
         self.decoded: dict[str, list] = {}
 
     def cursor(self, path) -> TraceCursor:
-        cur = TraceCursor(path)
+        cur = TraceCursor(path, ahead=False)
         key = str(path)
         if key not in self.decoded:
             self.decoded[key] = list(cur.reader.columns())
@@ -102,12 +102,11 @@ def lockstep_fits(specs: list[dict], traces: list[str], mem_mb: float | None) ->
     """Whether the run can replay its one trace with all its policies side by
     side (``sim.lockstep``): more than one policy, and every policy's machine
     estimate together with the decoded window within the budget."""
-    if len(traces) != 1 or len(specs) < 2:
-        return False
-    reader = TraceReader(traces[0])
-    peak = [int(reader.trailer.get("peak_mapped_bytes", 0))]
-    need = sum(budget.estimate(peak, machine_params(one).n_blocks) for one in specs)
-    return need + lockstep.SharedTrace.bytes_held(reader) <= budget.budget_bytes(mem_mb)
+    readers = [TraceReader(t) for t in traces]
+    peaks = [int(r.trailer.get("peak_mapped_bytes", 0)) for r in readers]
+    side = lockstep.side_by_side_bytes(
+        readers, [budget.estimate(peaks, machine_params(one).n_blocks) for one in specs])
+    return side is not None and side <= budget.budget_bytes(mem_mb)
 
 
 def simulate_all(spec: dict, traces: list[str], out_dir, mem_mb: float | None = None,

@@ -171,6 +171,17 @@ class SharedTrace:
         return cur
 
 
+def side_by_side_bytes(readers: list[TraceReader], needs: list[int]) -> int | None:
+    """Host bytes of a run replaying the traces of ``readers`` side by side
+    with one policy per entry of ``needs`` (each its machine's estimate,
+    ``sim.budget.estimate``): the machines together and the decoded window.
+    None where lockstep does not apply: other than one trace (module doc) or
+    fewer than two policies."""
+    if len(readers) != 1 or len(needs) < 2:
+        return None
+    return sum(needs) + SharedTrace.bytes_held(readers[0])
+
+
 def run_all(shared: SharedTrace, jobs: list[Callable[[], None]]) -> None:
     """Run ``jobs`` (job k replays through ``shared``'s consumer k), one
     thread each, one at a time by the run token; returns when all are done.

@@ -50,7 +50,7 @@ import os
 from hpsim.units import MIB, PAGE_SIZE
 from sim import budget
 from sim.batch import TraceCache
-from sim.lockstep import SharedTrace
+from sim.lockstep import side_by_side_bytes
 from workloads.trace import DEFAULT_CHUNK_RECORDS, RECORD_BYTES, TraceReader
 
 SIM_BASE_MB = 256        # the process without its machine or records: measured 135-230 MB
@@ -116,8 +116,8 @@ def simulation_mem_mb(readers: list[TraceReader], n_blocks: int, n_policies: int
     if need + cached > limit:
         # too many records to keep: one trace is replayed by all the policies
         # side by side (sim.lockstep) when their machines and the window fit
-        side = n_policies * need + SharedTrace.bytes_held(readers[0])
-        if len(readers) == 1 and n_policies > 1 and side <= limit:
+        side = side_by_side_bytes(readers, [need] * n_policies)
+        if side is not None and side <= limit:
             return math.ceil(SIM_BASE_MB + HEADROOM * side / MIB)
         cached = len(readers) * DECODE_CHUNKS * DEFAULT_CHUNK_RECORDS * RECORD_BYTES
     return math.ceil(SIM_BASE_MB + HEADROOM * (need + cached) / MIB)
