@@ -152,6 +152,9 @@ C_DATA_CYCLES = 42   # part of user cycles spent waiting for DRAM (LLC misses x 
 C_DATA_CPA = 43      # data cycles per access from the last CYCLES record
 C_FAULTS_HUGE_ZERO = 38  # read faults that mapped the shared huge zero page
 C_TRIG_LAT = 39      # latency (cycles) of the fault that fired the last ST_TRIGGER
+C_HOT_LO = 40        # [C_HOT_LO, C_HOT_HI): virtual range the process's last fault cleared
+C_HOT_HI = 41        # or copied into, its lines in the cache (machine.fault.cleared); empty
+                     # (0, 0) when that fault cleared nothing
 N_COUNTERS = 48
 
 # fault-latency histogram: log-spaced bins, HIST_RATIO wide, from HIST_MIN_NS

@@ -9,7 +9,9 @@ It never makes a policy decision: the policy's choices arrive as parameters
 
 Cost model per access (cycles): compute (set by the workload) + data
 (the workload's LLC misses per access x the DRAM latency, both from the
-trace's CYCLES record and ``P_DRAM_LATENCY``), the compute at least the
+trace's CYCLES record and ``P_DRAM_LATENCY``; none for an access to the page
+the process's last fault cleared, whose lines are in the cache:
+``fault.cleared``), the compute at least the
 machine's ``P_ACCESS_CYCLES`` (0 unless a host profile measured it; all
 folded into the per-access constant ``cpa`` at each CYCLES record, so the
 loops pay nothing for them) + an L2 TLB hit penalty or
@@ -48,7 +50,8 @@ from hpsim.units import (HPAGE_PMD_ORDER, HUGE_PAGE_MASK, HUGE_SHIFT, HUGE_SIZE,
 from machine import tlb as tlbmod
 from machine.constants import (BLK_RESERVED, C_ACCESSES, C_BLOAT_PAGES, C_CLOCK, C_COMPACT_PENDING,
                                C_CYCLES_PER_ACCESS, C_DATA_CPA, C_DATA_CYCLES, C_FAST_RECORDS,
-                               C_FAULT_CYCLES, C_FREE_CYCLES, C_HIST_BIN, C_HIST_LAT, C_L1_HITS,
+                               C_FAULT_CYCLES, C_FREE_CYCLES, C_HIST_BIN, C_HIST_LAT, C_HOT_HI,
+                               C_HOT_LO, C_L1_HITS,
                                C_L2_HITS, C_LAST_VMA, C_MADVISED_PAGES, C_NVMA, C_REPEAT_DONE,
                                C_SEGV_ADDR, C_TRIG_LAT, C_TRIG_SLOT, C_USER_CYCLES, C_WALKS,
                                C_WALK_CYCLES, C_WRITES, G_FREE_FRAMES, G_WMARK, HIST_BINS,
@@ -237,15 +240,17 @@ def next_path(words, i, pg_state, rhuge, slot_table, vlo, vhi, rb):
 
 
 @kernel
-def fast_run(words, args, i, limit, clock, cpa, vlo, vhi, rb, pg_state, rhuge, slot_table,
-             l1s, l1h, l2, walk_4k, walk_2m, l2_hit):
+def fast_run(words, args, i, limit, clock, cpa, dcpa, hot_lo, hot_hi, vlo, vhi, rb, pg_state,
+             rhuge, slot_table, l1s, l1h, l2, walk_4k, walk_2m, l2_hit):
     """replay's common case: from record i, accesses to mapped pages of the
     VMA [vlo, vhi) (no fault, no event, no run of repeats that crosses the
-    time limit).  Returns (next record, clock, and the added accesses,
-    writes, L1 hits, L2 hits, walks, walk cycles, user cycles, bloat)."""
+    time limit); those in the cache-hot range [hot_lo, hot_hi) pay cpa -
+    dcpa (no data cycles).  Returns (next record, clock, and the added
+    accesses, writes, L1 hits, L2 hits, walks, walk cycles, user cycles,
+    bloat, accesses charged no data cycles)."""
     n = len(words)
     accesses = writes = l1_hits = l2_hits = walks = walk_cycles = user_cycles = 0
-    bloat_delta = 0
+    bloat_delta = hot_accesses = 0
     # TLB tag of the previous record of this run: a record with the same tag
     # (same 4 KiB page, or same 2 MiB mapping) would find it in way 0 of its
     # L1 set, a hit that changes nothing under LRU, so the lookup is skipped
@@ -268,12 +273,15 @@ def fast_run(words, args, i, limit, clock, cpa, vlo, vhi, rb, pg_state, rhuge, s
             break        # the general path's
         prefetch_ahead(words, i, pg_state, slot_table, vlo, vhi, rb)
         vpn = addr >> PAGE_SHIFT
+        hot = hot_lo <= addr and addr < hot_hi
+        a = cpa - dcpa if hot else cpa
+        hot_accesses += cnt if hot else 0
         t = tlbmod.tag_2m(vpn >> HPAGE_PMD_ORDER) if huge else tlbmod.tag_4k(vpn)
         if t == last_t:
-            cyc = cnt * cpa      # tlb_access's L1 hit, without the lookup
+            cyc = cnt * a        # tlb_access's L1 hit, without the lookup
             l1_hits += cnt
         else:
-            cyc, d1, d2, dw, dwc = tlb_access(l1s, l1h, l2, huge, vpn, cnt, cpa,
+            cyc, d1, d2, dw, dwc = tlb_access(l1s, l1h, l2, huge, vpn, cnt, a,
                                               walk_4k, walk_2m, l2_hit)
             l1_hits += d1
             l2_hits += d2
@@ -287,7 +295,7 @@ def fast_run(words, args, i, limit, clock, cpa, vlo, vhi, rb, pg_state, rhuge, s
         clock += cyc
         i += 1
     return (i, clock, accesses, writes, l1_hits, l2_hits, walks, walk_cycles, user_cycles,
-            bloat_delta)
+            bloat_delta, hot_accesses)
 
 
 @kernel
@@ -298,7 +306,9 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
     n = len(words)
     cpa = C[C_CYCLES_PER_ACCESS]       # compute + data cycles per access
     dcpa = C[C_DATA_CPA]               # its data part (C_DATA_CYCLES, flushed per change)
-    acc_mark = np.int64(0)             # accesses already charged to C_DATA_CYCLES
+    acc_mark = np.int64(0)             # accesses (hot ones aside) already in C_DATA_CYCLES
+    hot_lo, hot_hi = C[C_HOT_LO], C[C_HOT_HI]   # cache-hot range (fault.cleared)
+    hot_accesses = np.int64(0)         # accesses to it: no data cycles
     nvma = C[C_NVMA]
     trigger = P[P_POP_TRIGGER]
     zero_pop = P[P_POP_COUNTS_ZERO] != 0   # zero-page PTEs count as populated
@@ -344,11 +354,13 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
                 # a run of first touches (a buffer being filled): one call
                 if path == TOUCH and C[C_COMPACT_PENDING] == 0:
                     i0 = i
-                    (i, clock, d_acc, d_wr, d1, d2, dw, dwc, duc, n_clr, n_pz) = touch_run(
-                        words, args, i, limit, clock, cpa, vlo, vhi, rb, ph, G, rg, P,
-                        slot_table, tlb, trigger, zero_pop)
+                    (i, clock, d_acc, d_wr, d1, d2, dw, dwc, duc, n_clr, n_pz, d_hot,
+                     hot_lo, hot_hi) = touch_run(
+                        words, args, i, limit, clock, cpa, dcpa, hot_lo, hot_hi, vlo, vhi, rb,
+                        ph, G, rg, P, slot_table, tlb, trigger, zero_pop)
                     if i > i0:
                         accesses += d_acc
+                        hot_accesses += d_hot
                         writes += d_wr
                         l1_hits += d1
                         l2_hits += d2
@@ -367,10 +379,11 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
                         continue
             else:
                 i0 = i
-                (i, clock, d_acc, d_wr, d1, d2, dw, dwc, duc, dbl) = fast_run(
-                    words, args, i, limit, clock, cpa, vlo, vhi, rb, pg_state, rhuge, slot_table,
-                    l1s, l1h, l2, walk_4k, walk_2m, l2_hit)
+                (i, clock, d_acc, d_wr, d1, d2, dw, dwc, duc, dbl, d_hot) = fast_run(
+                    words, args, i, limit, clock, cpa, dcpa, hot_lo, hot_hi, vlo, vhi, rb,
+                    pg_state, rhuge, slot_table, l1s, l1h, l2, walk_4k, walk_2m, l2_hit)
                 accesses += d_acc
+                hot_accesses += d_hot
                 writes += d_wr
                 l1_hits += d1
                 l2_hits += d2
@@ -393,8 +406,8 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
             if kind == CYCLES:
                 # data cost: LLC misses per access (millionths, in the word's
                 # address field) x DRAM latency, rounded to whole cycles
-                C[C_DATA_CYCLES] += (accesses - acc_mark) * dcpa
-                acc_mark = accesses
+                C[C_DATA_CYCLES] += (accesses - hot_accesses - acc_mark) * dcpa
+                acc_mark = accesses - hot_accesses
                 dcpa = ((np.int64(w >> PAGE_SHIFT) * P[P_DRAM_LATENCY] + MISS_SCALE // 2)
                         // MISS_SCALE)
                 # an access takes at least P_ACCESS_CYCLES (0 unless a host
@@ -447,6 +460,7 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
         if faults(st, huge, wbit):
             whole = vlo <= (r << HUGE_SHIFT) and ((r + 1) << HUGE_SHIFT) <= vhi
             lat = fault(ph, G, rg, P, C, tlb, slot, pi, wbit != 0, whole)
+            hot_lo, hot_hi = C[C_HOT_LO], C[C_HOT_HI]
             if lat < 0:
                 status = ST_NOMEM if lat == -1 else ST_COMPACT
                 break
@@ -472,7 +486,10 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
             pop = rg.mapped[slot] if zero_pop else rg.mapped[slot] - rg.zpages[slot]
             fired = trigger > 0 and not huge and pop >= trigger and rg.trig[slot] == 0
         # --- TLB: L1 of the page size, then the shared L2 ---
-        cyc, d1, d2, dw, dwc = tlb_access(l1s, l1h, l2, huge, addr >> PAGE_SHIFT, cnt, cpa,
+        hot = hot_lo <= addr and addr < hot_hi
+        hot_accesses += cnt if hot else 0
+        cyc, d1, d2, dw, dwc = tlb_access(l1s, l1h, l2, huge, addr >> PAGE_SHIFT, cnt,
+                                          cpa - dcpa if hot else cpa,
                                           walk_4k, walk_2m, l2_hit)
         l1_hits += d1
         l2_hits += d2
@@ -508,7 +525,9 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
     C[C_WALKS] += walks
     C[C_WALK_CYCLES] += walk_cycles
     C[C_USER_CYCLES] += user_cycles
-    C[C_DATA_CYCLES] += (accesses - acc_mark) * dcpa
+    C[C_DATA_CYCLES] += (accesses - hot_accesses - acc_mark) * dcpa
+    C[C_HOT_LO] = hot_lo
+    C[C_HOT_HI] = hot_hi
     C[C_BLOAT_PAGES] += bloat_delta
     C[C_FAULT_CYCLES] += fault_cycles
     C[C_LAST_VMA] = last

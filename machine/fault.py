@@ -8,6 +8,9 @@ Inlined into the compiled loop (``machine.engine.replay``); the policy's
 choices arrive as parameters (``P_FAULT_MODE``, ``P_DEFRAG``,
 ``P_HUGE_ZERO_PAGE``, ...).  Latency = the base cost of the page size + its
 zeroing unless the frame was pre-zeroed (+ a direct compaction's cost).
+A fault that clears (or copies into) its frame leaves those lines in the
+cache (``cleared``): the accesses that follow to that page pay no data
+cycles until the process's next fault.
 ``touch_run`` takes a run of first-touch faults that all end in
 ``do_anonymous_page``'s private frame (``plain_4k``) in one call: speed
 only, the results of one ``fault`` per record (tests/test_fast_path.py).
@@ -16,10 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from hpsim.units import HUGE_PAGE_MASK, HUGE_SHIFT, PAGE_SHIFT
+from hpsim.units import HUGE_PAGE_MASK, HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT, PAGE_SIZE
 from machine import physmem, tlb as tlbmod
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_COMPACT_PENDING, C_FAULTS_2M,
-                               C_FAULTS_4K, C_FAULTS_COW, C_FAULTS_HUGE_ZERO,
+                               C_FAULTS_4K, C_FAULTS_COW, C_HOT_HI, C_HOT_LO, C_FAULTS_HUGE_ZERO,
                                C_FAULTS_PREZEROED, C_FAULTS_ZEROPAGE, C_RSS_PAGES,
                                C_THP_FALLBACK, C_TLB_INVALIDATIONS, C_ZERO_CYCLES, FAULT_BASE,
                                FAULT_HUGE, FAULT_RESERVE, G_FREE_FRAMES, G_RESERVATIONS, G_WMARK,
@@ -37,15 +40,34 @@ WRITE_SHIFT = WRITE_BIT.bit_length() - 1
 
 
 @kernel(inline="always")
-def huge_fault_done(P, C, z):
-    """Count a 2 MiB page mapped at fault (THP_FAULT_ALLOC) and return its
-    latency: base cost, plus clearing unless the block was pre-zeroed."""
+def cleared(C, lo, nbytes):
+    """The fault being handled cleared (or copied into) the virtual range
+    [lo, lo + nbytes): its lines are now in the cache, so the process's
+    accesses to it pay no data cycles until its next fault (machine.engine).
+    Linux clears with cached stores (x86 clear_page_erms, ``rep stosb``:
+    arch/x86/lib/clear_page_64.S; copy_page for copy-on-write), and
+    clear_huge_page clears the faulting subpage last "to keep its cache
+    lines hot" (mm/memory.c, Linux 4.14+, later process_huge_page), and 2 MiB
+    fits the LLC of every machine modelled here.  A pre-zeroed frame was cleared earlier with
+    non-temporal stores (HawkEye's asynczero.c ``movnti``: "avoids cache
+    pollution and the double cache miss", hawkeye-facts.md §3.1), so a fault
+    onto one leaves the range empty (fault() empties it first)."""
+    C[C_HOT_LO] = lo
+    C[C_HOT_HI] = lo + nbytes
+
+
+@kernel(inline="always")
+def huge_fault_done(P, C, z, rg, slot):
+    """Count a 2 MiB page mapped at fault (THP_FAULT_ALLOC) for region slot
+    and return its latency: base cost, plus clearing unless the block was
+    pre-zeroed."""
     C[C_FAULTS_2M] += 1
     zc = 0
     if z:
         C[C_FAULTS_PREZEROED] += 1
     else:
         zc = P[P_ZERO_2M]
+        cleared(C, rg.vaddr[slot], HUGE_SIZE)
     C[C_ZERO_CYCLES] += zc
     return P[P_FAULT_BASE_2M] + zc
 
@@ -81,11 +103,13 @@ def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
     p = slot * PAGES_PER_HUGE + i
     st = rg.pg_state[p]
     mode = P[P_FAULT_MODE]
+    C[C_HOT_LO] = 0      # nothing cleared yet by this fault (cleared() sets it)
+    C[C_HOT_HI] = 0
     if rg.huge[slot] == HUGE_ZERO:
         # a write: a cleared 2 MiB page, else 512 zero-page PTEs and the COW below
         blk, z = wp_huge_zero(ph, G, rg, P, C, tlb, slot, mode == FAULT_HUGE)
         if blk >= 0:
-            return huge_fault_done(P, C, z)
+            return huge_fault_done(P, C, z, rg, slot)
     if st & PG_MAPPED:
         # write to the shared zero page: copy-on-write into a fresh frame
         f, z = physmem.alloc_frame(ph, G)
@@ -102,6 +126,8 @@ def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
         C[C_RSS_PAGES] += 1
         C[C_FAULTS_COW] += 1
         zc = 0 if z else P[P_ZERO_4K]
+        if not z:
+            cleared(C, rg.vaddr[slot] + (i << PAGE_SHIFT), PAGE_SIZE)
         C[C_ZERO_CYCLES] += zc
         return P[P_FAULT_BASE_4K] + zc
     if not write and whole and rg.mapped[slot] == 0 and P[P_HUGE_ZERO_PAGE]:
@@ -121,7 +147,7 @@ def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
             return -2    # ST_COMPACT: __alloc_pages_direct_compact, then retry
         if blk >= 0:
             map_huge(ph, G, rg, C, tlb, slot, blk)
-            return huge_fault_done(P, C, z) + dc
+            return huge_fault_done(P, C, z, rg, slot) + dc
         C[C_THP_FALLBACK] += 1
     if not write and P[P_ZEROPAGE_ON_READ]:
         rg.pg_state[p] = PG_MAPPED | PG_ZEROPAGE | PG_TOUCHED
@@ -155,13 +181,15 @@ def fault(ph, G, rg, P, C, tlb, slot, i, write, whole):
     if z:
         zc = 0
         C[C_FAULTS_PREZEROED] += 1
+    else:
+        cleared(C, rg.vaddr[slot] + (i << PAGE_SHIFT), PAGE_SIZE)
     C[C_ZERO_CYCLES] += zc
     return P[P_FAULT_BASE_4K] + zc + dc
 
 
 @kernel
-def touch_run(words, args, i, limit, clock, cpa, vlo, vhi, rb, ph, G, rg, P, slot_table,
-              tlb, trigger, zero_pop):
+def touch_run(words, args, i, limit, clock, cpa, dcpa, hot_lo, hot_hi, vlo, vhi, rb, ph, G,
+              rg, P, slot_table, tlb, trigger, zero_pop):
     """replay's first touches (a buffer being filled): from record i, accesses
     that each fault a never-mapped 4 KiB page of the cached VMA [vlo, vhi)
     on fault()'s plain 4 KiB path (``plain_4k``), as replay's general path
@@ -170,13 +198,16 @@ def touch_run(words, args, i, limit, clock, cpa, vlo, vhi, rb, ph, G, rg, P, slo
     mapped page, a run of repeats crossing the time limit, a fault that would
     fire the population trigger, memory exhausted; and after a fault that
     takes free frames below the armed watermark (``G_WMARK``).  (The caller
-    checks that no direct compaction is pending.)  Returns (next record, clock, and the
-    added accesses, writes, L1 hits, L2 hits, walks, walk cycles, user
-    cycles, faults whose frame was cleared, faults onto a pre-zeroed frame)."""
+    checks that no direct compaction is pending.)  A record whose fault
+    cleared its frame pays no data cycles (dcpa of cpa: ``cleared``).
+    Returns (next record, clock, and the added accesses, writes, L1 hits, L2
+    hits, walks, walk cycles, user cycles, faults whose frame was cleared,
+    faults onto a pre-zeroed frame, accesses charged no data cycles, and the
+    cache-hot range [hot_lo, hot_hi) the last fault left)."""
     n = len(words)
     pg_state = rg.pg_state
     accesses = writes = l1_hits = l2_hits = walks = walk_cycles = user_cycles = 0
-    n_cleared = n_prezeroed = 0
+    n_cleared = n_prezeroed = hot_accesses = 0
     lat_cleared = P[P_FAULT_BASE_4K] + P[P_ZERO_4K]
     while i < n and clock < limit:
         w = words[np.uint64(i)]
@@ -201,14 +232,19 @@ def touch_run(words, args, i, limit, clock, cpa, vlo, vhi, rb, ph, G, rg, P, slo
             break
         map_private_4k(ph, rg, slot, p, f)
         lat = lat_cleared
+        a = cpa - dcpa       # the page was just cleared: its lines are in the cache
         if z:
             lat = P[P_FAULT_BASE_4K]
             n_prezeroed += 1
+            a = cpa
+            hot_lo = hot_hi = 0
         else:
             n_cleared += 1
+            hot_accesses += cnt
+            hot_lo, hot_hi = addr, addr + PAGE_SIZE
         # a page never mapped has no translation: both TLB levels miss
         cyc, d1, d2, dw, dwc = tlbmod.tlb_access(tlb.l1s_tag, tlb.l1h_tag, tlb.l2_tag, False,
-                                                 addr >> PAGE_SHIFT, cnt, cpa,
+                                                 addr >> PAGE_SHIFT, cnt, a,
                                                  P[P_WALK_4K], P[P_WALK_2M], P[P_L2_HIT])
         l1_hits += d1
         l2_hits += d2
@@ -223,7 +259,7 @@ def touch_run(words, args, i, limit, clock, cpa, vlo, vhi, rb, ph, G, rg, P, slo
         if G[G_FREE_FRAMES] < G[G_WMARK]:
             break                   # the caller returns ST_WMARK
     return (i, clock, accesses, writes, l1_hits, l2_hits, walks, walk_cycles, user_cycles,
-            n_cleared, n_prezeroed)
+            n_cleared, n_prezeroed, hot_accesses, hot_lo, hot_hi)
 
 
 @kernel(inline="always")

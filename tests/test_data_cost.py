@@ -25,25 +25,32 @@ def _summary(body, policy="linux-4k", fast=True):
 
 
 def one_page(w):
-    """1,000 writes to one page at miss rate 0.5: the first faults and walks,
-    the other 999 hit the L1 TLB."""
+    """1,000 writes to page A at miss rate 0.5, after faults on A and then B:
+    A's lines left the cache when B's fault cleared B, so the 1,000 pay their
+    data cycles (A's first write and B's, each on the page its fault had just
+    cleared, pay none: fault.cleared)."""
     w.cycles(10, 0.5)
-    w.mmap(A, 4096)
+    w.mmap(A, 2 * 4096)
+    w.access([A], True)
+    w.access([A + 4096], True)
     w.access([A], True, counts=[1000])
 
 
 def test_exact_cycles_one_page():
     s = _summary(one_page)
-    # user = 1000 x (10 compute + 0.5 x 184 data) + one 80-cycle walk
-    assert s["user_cycles"] == 1000 * (10 + 92) + WALK == 102_080
+    # user = 2 x 10 (on just-cleared pages) + 1000 x (10 compute + 0.5 x 184 data)
+    # + two 80-cycle walks (A and B; A's 1000 hit the L1: another set than B's)
+    assert s["user_cycles"] == 2 * 10 + 1000 * (10 + 92) + 2 * WALK == 102_180
     assert s["data_cycles"] == 1000 * 92
-    assert s["walk_cycles"] == WALK
-    assert s["mmu_overhead"] == pytest.approx(80 / 102_080)
+    assert s["walk_cycles"] == 2 * WALK
+    assert s["mmu_overhead"] == pytest.approx(160 / 102_180)
 
 
 def two_rates(w):
     w.cycles(10, 0.5)
-    w.mmap(A, 2 * 4096)
+    w.mmap(A, 3 * 4096)
+    w.access([A], True)
+    w.access([A + 2 * 4096], True)           # clears another page: A is no longer hot
     w.access([A], True, counts=[1000])
     w.cycles(20, 0.0)                       # data cost off again: only compute
     w.access([A + 4096], True, counts=[500])
@@ -52,10 +59,10 @@ def two_rates(w):
 @pytest.mark.parametrize("fast", [True, False])
 def test_rate_changes_mid_trace(fast):
     s = _summary(two_rates, fast=fast)
-    # two pages: two faults, two walks; the second page's 500 pay 20 cycles
+    # three pages: three faults, three walks; the third page's 500 pay 20 cycles
     assert s["data_cycles"] == 92_000
-    assert s["user_cycles"] == 1000 * 102 + 500 * 20 + 2 * WALK
-    assert s["walk_cycles"] == 2 * WALK
+    assert s["user_cycles"] == 2 * 10 + 1000 * 102 + 500 * 20 + 3 * WALK
+    assert s["walk_cycles"] == 3 * WALK
 
 
 def test_zero_rate_is_todays_cost():
@@ -95,7 +102,7 @@ def test_lackey_import_carries_the_miss_rate(tmp_path):
 @pytest.mark.parametrize("fast", [True, False])
 def test_access_cycles_are_the_least_an_access_takes(fast):
     """machine.costs.access_cycles (a host profile's measured cost of the replay's own
-    access) is the least compute an access is charged: 15 lifts the first 1,000
+    access) is the least compute an access is charged: 15 lifts the first 1,002
     accesses' 10 compute cycles to 15 and leaves the last 500's 20; data cycles are
     added on top and unchanged."""
     spec = small_spec("linux-4k")
@@ -104,5 +111,5 @@ def test_access_cycles_are_the_least_an_access_takes(fast):
     sim.m.P[P_FAST_PATH] = int(fast)
     sim.run()
     s = sim.summary().iloc[0]
-    assert s["user_cycles"] == 1000 * (15 + 92) + 500 * 20 + 2 * WALK
+    assert s["user_cycles"] == 2 * 15 + 1000 * (15 + 92) + 500 * 20 + 3 * WALK
     assert s["data_cycles"] == 92_000

@@ -22,7 +22,7 @@ B = A + 64 * MIB + 5 * 4096          # a second VMA, not 2 MiB aligned
 
 def body_from(ops):
     def body(w):
-        w.cycles(50)
+        w.cycles(50, 0.5)      # a data cost, so that the cache-hot range (fault.cleared) shows
         w.mmap(A, 16 * MIB)
         w.mmap(B, 6 * MIB)
         for kind, page, write, count in ops:
