@@ -72,9 +72,10 @@ Paper, README and code differ in places; the model follows the code:
   accessed; so here too.
 - The README lists non-temporal bulk zeroing for *synchronous* preparation;
   the async thread uses ``pmap_zero_page_idle`` (also non-temporal) page by
-  page.  Both cost ``zero_4k_us`` per page here: no source gives a bulk
-  rate, and the simulator has no data cache for non-temporal stores to
-  spare.
+  page.  Both cost ``zero_4k_us`` per page here (no source gives a bulk
+  rate) and, being non-temporal, leave no page cache-hot (the machine's
+  only cache model is the page a fault has just cleared,
+  ``machine.fault.cleared``, which they do not set).
 - The artifact sets both thresholds in every script; only the one its
   ``enable_*`` switch turns on acts (sync-64 sets ``pop_threshold=63`` with
   ``enable_prezero=0``): ``variants`` keeps only the one that acts.

@@ -43,10 +43,10 @@ def test_rows_of_the_default_profile():
     # machine: 3 scalars + 3 TLBs x 2 + 14 costs; pressure: unmovable and movable
     # fragmentation, pages per movable block, tenants; policies: linux-4k's empty block is one
     # row, linux-6.12's 17 (3 + khugepaged 7 + shrinker 7), quicksilver's 15 (variant, 4
-    # variants x 2, 6 options); workloads: 26 + the validation experiment's 20 (val_*,
-    # val_gather's and val_redis's llc_misses_per_access included) + fig_fairness's redis_serving's 7 (kind
-    # and six params)
-    assert counts == {"machine": 23, "pressure": 4, "policies": 132, "workloads": 53}
+    # variants x 2, 6 options); workloads: 26 + the validation experiment's 21 (val_*,
+    # val_touch_random's, val_gather's and val_redis's llc_misses_per_access included) +
+    # fig_fairness's redis_serving's 7 (kind and six params)
+    assert counts == {"machine": 23, "pressure": 4, "policies": 132, "workloads": 54}
     df = setup_rows(DEFAULT, SCHEMA, "policies").set_index("key")
     row = df.loc["linux-thp.khugepaged.scan_sleep_millisecs"]
     assert (row.value, row.unit) == (10000, "ms")

@@ -13,9 +13,11 @@ count = 10, i.e. at most 10 x 4 MiB = 40 MiB/s.
 Model: each wake-up zeroes up to ``blocks_per_wake`` free dirty 2 MiB blocks
 (20 = 10 x 4 MiB / 2 MiB, so the rate matches) and sleeps ``sleep_ms``.
 Non-temporal stores: the cost is CPU time of this thread only (512 x the
-machine's ``zero_4k_us`` per block), with no effect on the application (the
-simulator has no data cache to pollute).  A block loses its zeroed state when
-it is allocated (the machine does that).
+machine's ``zero_4k_us`` per block), and nothing of the block is left in the
+cache: a fault onto it leaves no cache-hot page, so the application's first
+accesses to it pay their data cycles, where a fault that clears its page
+leaves it hot (``machine.fault.cleared``).  A block loses its zeroed state
+when it is allocated (the machine does that).
 """
 from __future__ import annotations
 

@@ -37,7 +37,9 @@ def section_mmu_overhead(ctx: Context, df: pd.DataFrame) -> Section:
            "page walks with 4 KiB pages. ", Ref(t.label), " sets that share beside published "
            "measurements. Each access costs its compute cycles, its workload's LLC misses "
            "times the DRAM latency (machine.costs.dram_latency_ns; workload parameter "
-           "llc_misses_per_access), and an L2-TLB hit or a page walk; a walk's own cache misses "
+           "llc_misses_per_access; none on the page the process's last fault has just cleared, "
+           "whose lines are in the cache), and an L2-TLB hit or a page walk; a walk's own "
+           "cache misses "
            "are part of its walk cycles. The published figures come from other machines and "
            "footprints than our reduced-scale runs, so they bound the plausible range rather "
            "than give a target; no constant is tuned to them (config/published.yaml).")

@@ -26,8 +26,9 @@ def _pct(x) -> str:
 # real kernel": the measurements behind each sentence)
 CAUSES = ("The simulator charges an access its compute, an L2 TLB hit or a page walk, and "
           "one DRAM latency for the share of accesses its trace states miss the last-level "
-          "cache; it has no cache model, so accesses that hit the L2 or L3, or miss where "
-          "the trace says they hit, cost the host what they do not cost the model. On a "
+          "cache, except on the page its last fault has just cleared (in the cache); it has "
+          "no other cache model, so accesses that hit the L2 or L3, or miss where the trace "
+          "says they hit, cost the host what they do not cost the model. On a "
           "virtual machine the host's own costs also move with the footprint and between "
           "processes (python -m host.footprint measures the data latency and the 4 KiB "
           "walk at several buffer sizes), and its fault path has a tail of slow faults that "
