@@ -42,9 +42,12 @@
  * no access starts before the previous one has finished (otherwise the core
  * overlaps the next accesses' page walks and misses with the spin, by an amount
  * set by the replay loop's own read/write mix, not by the trace).  The trace
- * records pages, not lines: each access goes to a pseudo-random 8-byte word of
- * its page (`line_of`), so that the accesses spread over the cache's sets as an
- * application's do (always offset 0 would use 1 set in 64).  A page's first
+ * records pages, not lines: a record's accesses go to consecutive units of
+ * ACCESS_BYTES (the trace header's `access_bytes`: 8, a word, or 64, a line)
+ * from a pseudo-random unit of its page (`place`), wrapping within the page,
+ * as the program that made them walked a neighbour list or copied a value;
+ * the pseudo-random start spreads the records over the cache's sets as an
+ * application's (always offset 0 would use 1 set in 64).  A page's first
  * access since it was mapped, and its first write, can fault: only those
  * accesses are timed (rdtsc around the access alone, INSTRUMENT 1).  Whether
  * one faulted is known without a system call (one between two faults slows
@@ -227,6 +230,14 @@ static inline uint64_t line_of(uint64_t n) {
     return ((n * 0x9E3779B97F4A7C15ULL) >> 52) & 0xFF8;
 }
 
+/* The byte offset of access k of a record whose first access is number n of
+ * the run, with accesses of ab bytes (8 or 64): consecutive units from the
+ * pseudo-random unit line_of(n), wrapping within the 4 KiB page.  (A record
+ * is a run of accesses to one page: tests/test_host_lines.py.) */
+static inline uint64_t place(uint64_t n, uint64_t k, uint64_t ab) {
+    return ((line_of(n) & ~(ab - 1)) + k * ab) & 0xFFF;
+}
+
 /* resident pages of this process (/proc/self/statm, field 2) */
 static long statm_resident(void) {
     int fd = open("/proc/self/statm", O_RDONLY);
@@ -302,7 +313,8 @@ typedef struct {
     uint64_t t, accesses, faults, fault_ns, faults_2m;
 } counters;
 
-static int replay(int mode, int instrument, uint64_t sample_ns, uint64_t lo, uint64_t hi) {
+static int replay(int mode, int instrument, uint64_t sample_ns, uint64_t lo, uint64_t hi,
+                  uint64_t ab) {
     int reserved;
     const int64_t offset = reserve_window(lo, hi, &reserved);
     leaves = calloc(N_LEAVES, sizeof *leaves);
@@ -471,7 +483,7 @@ static int replay(int mode, int instrument, uint64_t sample_ns, uint64_t lo, uin
                     for (uint32_t k = 0; k < r; k++) {
                         x = spin(cycles, x);
                         volatile uint64_t *q = (volatile uint64_t *)
-                            ((uint64_t)p + line_of(c.accesses + k) + chained(x));
+                            ((uint64_t)p + place(c.accesses, k, ab) + chained(x));
                         *q = x;
                         x += *q;    /* the next access waits for this one */
                     }
@@ -480,7 +492,7 @@ static int replay(int mode, int instrument, uint64_t sample_ns, uint64_t lo, uin
                     for (uint32_t k = 0; k < r; k++) {
                         x = spin(cycles, x);
                         x += *(volatile uint64_t *)
-                            ((uint64_t)p + line_of(c.accesses + k) + chained(x));
+                            ((uint64_t)p + place(c.accesses, k, ab) + chained(x));
                     }
                 }
                 c.accesses += r;
@@ -618,9 +630,21 @@ static int zero(uint64_t bytes, int reps) {
 }
 
 int main(int argc, char **argv) {
-    if (argc >= 7 && !strcmp(argv[1], "replay"))
+    if (argc >= 8 && !strcmp(argv[1], "replay")) {
+        uint64_t ab = strtoull(argv[7], NULL, 10);
+        if (ab != 8 && ab != 64) {
+            fprintf(stderr, "native replay: ACCESS_BYTES %s: must be 8 or 64\n", argv[7]);
+            return 2;
+        }
         return replay(atoi(argv[2]), atoi(argv[3]), strtoull(argv[4], NULL, 10),
-                      strtoull(argv[5], NULL, 10), strtoull(argv[6], NULL, 10));
+                      strtoull(argv[5], NULL, 10), strtoull(argv[6], NULL, 10), ab);
+    }
+    if (argc >= 5 && !strcmp(argv[1], "place")) {    /* the offsets of a record's accesses */
+        uint64_t n = strtoull(argv[2], NULL, 10), count = strtoull(argv[3], NULL, 10);
+        uint64_t ab = strtoull(argv[4], NULL, 10);
+        for (uint64_t k = 0; k < count; k++) printf("%lu\n", place(n, k, ab));
+        return 0;
+    }
     if (argc >= 3 && !strcmp(argv[1], "spin")) {
         uint64_t n = strtoull(argv[2], NULL, 10);
         uint64_t t0 = cpu_ns();
@@ -633,7 +657,8 @@ int main(int argc, char **argv) {
                      strtoull(argv[5], NULL, 10), strtoull(argv[6], NULL, 10));
     if (argc >= 4 && !strcmp(argv[1], "zero"))
         return zero(strtoull(argv[2], NULL, 10), atoi(argv[3]));
-    fprintf(stderr, "usage: native replay MODE INSTRUMENT SAMPLE_NS OFFSET | spin N | "
-                    "chase BYTES MODE HOPS SEED STRIDE | zero BYTES REPS\n");
+    fprintf(stderr, "usage: native replay MODE INSTRUMENT SAMPLE_NS LO HI ACCESS_BYTES | "
+                    "place N COUNT ACCESS_BYTES | spin N | chase BYTES MODE HOPS SEED STRIDE | "
+                    "zero BYTES REPS\n");
     return 2;
 }

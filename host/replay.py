@@ -11,7 +11,9 @@ never land on the child's own libraries or heap: ``address_span``), applies
 ``MADV_NOHUGEPAGE`` (host-4k: Linux 4 KiB pages) or ``MADV_HUGEPAGE``
 (host-thp: Linux THP, huge pages at fault and khugepaged, with the host's
 own THP ``defrag`` and khugepaged settings), performs the accesses in
-order (8 bytes each at a pseudo-random word of the page, repeats included,
+order (8 bytes each, a record's accesses on consecutive words, or lines for
+a trace whose header says ``access_bytes: 64``, from a pseudo-random one of
+the page; repeats included,
 the trace's compute cycles spun before each, each access waiting for the
 one before: serialized as the simulator charges them), and the munmap /
 madvise(DONTNEED) records.  The records are
@@ -68,6 +70,8 @@ from hpsim.progress import Progress, progress_interval, progress_options
 from host import kernel, native
 from hpsim.units import PAGE_SHIFT
 from workloads.trace import KIND_MASK, MMAP, TraceReader
+
+ACCESS_BYTES_DEFAULT = 8     # a trace header without access_bytes: one access is a word
 
 MODES = {"host-4k": 1, "host-thp": 2}
 BLOCK = 1 << 20                 # records per block sent to the child (native.c MAX_BLOCK)
@@ -179,6 +183,14 @@ def replay_once(trace, policy: str, sample_s: float, span: tuple[int, int] | Non
     raise AssertionError("unreachable")
 
 
+def access_bytes(header: dict) -> int:
+    """What one access of a trace stands for, in bytes (its header's
+    ``access_bytes``: 8, a word, or 64, a cache line; 8 when absent, as in
+    traces written before the field): the native replay places a record's
+    accesses on consecutive units of it (host/native.c ``place``)."""
+    return int(header.get("access_bytes", ACCESS_BYTES_DEFAULT))
+
+
 class _AddressInUse(Exception):
     """The child's mapping met one of its own (ASLR), status ADDRESS_IN_USE."""
 
@@ -189,7 +201,8 @@ def _replay_child(trace, policy, sample_s, lo, hi, instrument, progress, desc) -
     before = kernel.vmstat()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen([str(exe), "replay", str(MODES[policy]), str(int(instrument)),
-                                 str(int(sample_s * 1e9)), str(lo), str(hi)],
+                                 str(int(sample_s * 1e9)), str(lo), str(hi),
+                                 str(access_bytes(reader.header))],
                                 stdin=subprocess.PIPE, stdout=out, stderr=err)
         try:
             with Progress(desc or policy, int(reader.trailer["n_records"]),

@@ -15,6 +15,7 @@ from hpsim import options
 from hpsim.units import MIB, PAGE_SIZE
 from host import calibrate, kernel, native, replay
 from sim.testing import pages, small_spec, write_trace
+from workloads.trace import TraceFormatError, TraceReader
 
 # A 2 MiB-aligned base far from where the loader and libraries map
 # (MAP_FIXED_NOREPLACE at the trace's own addresses).
@@ -78,6 +79,24 @@ def test_4k_fault_counts_exact(tmp_path):
     assert list(ph["faults"]) == [15, 9]
     hist = pd.read_csv(tmp_path / "out" / "fault_hist.csv")
     assert hist["count"].sum() == 24
+
+
+@needs_linux
+def test_line_accesses_fault_exactly_too(tmp_path):
+    """A trace whose accesses are 64-byte lines (header access_bytes 64, as Redis's):
+    the same fault counts; its records' accesses go to consecutive lines."""
+    t = write_trace(tmp_path / "lines.trace", _small_trace,
+                    header={"workload": "test", "access_bytes": 64})
+    assert replay.access_bytes(TraceReader(t).header) == 64
+    s = replay.run(t, "host-4k", tmp_path / "out", repeat=1, sample_s=0.001).iloc[0]
+    assert (s["faults"], s["faults_4k"], s["faults_cow"]) == (24, 17, 2)
+
+
+def test_an_access_size_other_than_a_word_or_a_line_is_refused(tmp_path):
+    t = write_trace(tmp_path / "bad.trace", _small_trace,
+                    header={"workload": "test", "access_bytes": 16})
+    with pytest.raises(TraceFormatError, match="access_bytes"):
+        TraceReader(t)
 
 
 @needs_linux

@@ -65,6 +65,10 @@ class Workload(ABC):
     defaults: ClassVar[dict[str, Any]] = {}
     # what the generator's progress counts (``progress``), plural
     work_unit: ClassVar[str] = "accesses"
+    # what one access of the trace stands for, in bytes: 8, a word (an element of an
+    # array, one load or store), or 64, a cache line (a generator that emits one access
+    # per line touched); in the header, read by the native replay (host.replay)
+    access_bytes: ClassVar[int] = 8
     # progress off unless ``write`` turns it on (``generate`` called by hand)
     _interval: float | bool | None = False
     _bar: Progress | None = None
@@ -95,7 +99,8 @@ class Workload(ABC):
         return 0
 
     def header(self) -> dict:
-        return {"workload": self.kind, "params": self.params, "seed": self.seed}
+        return {"workload": self.kind, "params": self.params, "seed": self.seed,
+                "access_bytes": self.access_bytes}
 
     @abstractmethod
     def generate(self, out: TraceWriter) -> None:

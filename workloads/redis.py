@@ -255,6 +255,7 @@ HOST_BYTES_PER_KEY = 350
 class Redis(Workload):
     __doc__ = __doc__  # the module docstring documents parameters and phases
     work_unit = "operations"
+    access_bytes = 64        # one access per 64-byte line touched (the module's doc)
     defaults = {
         "n_keys": 65536,
         "key_bytes": 10,
