@@ -3,8 +3,8 @@
     python -m host.lines TRACE [TRACE ...]
 
 A trace records pages, not lines: a record is ``count`` accesses to one
-4 KiB page, each standing for ``access_bytes`` (its header's: 8, a word,
-or 64, a line; 8 when absent).  ``host.replay`` (``host/native.c``,
+4 KiB page, each standing for ``access_bytes`` (its generator's: 8, a
+word, or 64, a line for Redis: ``host.replay.access_bytes``).  ``host.replay`` (``host/native.c``,
 ``place``) puts a record's accesses on consecutive units from a
 pseudo-random one of the page, as the program walked a neighbour list or
 copied a value: ``1 + (count - 1) / 8`` lines for words (from a random

@@ -12,8 +12,8 @@ never land on the child's own libraries or heap: ``address_span``), applies
 (host-thp: Linux THP, huge pages at fault and khugepaged, with the host's
 own THP ``defrag`` and khugepaged settings), performs the accesses in
 order (8 bytes each, a record's accesses on consecutive words, or lines for
-a trace whose header says ``access_bytes: 64``, from a pseudo-random one of
-the page; repeats included,
+a generator whose accesses are lines (``access_bytes``: Redis), from a
+pseudo-random one of the page; repeats included,
 the trace's compute cycles spun before each, each access waiting for the
 one before: serialized as the simulator charges them), and the munmap /
 madvise(DONTNEED) records.  The records are
@@ -71,7 +71,7 @@ from host import kernel, native
 from hpsim.units import PAGE_SHIFT
 from workloads.trace import KIND_MASK, MMAP, TraceReader
 
-ACCESS_BYTES_DEFAULT = 8     # a trace header without access_bytes: one access is a word
+ACCESS_BYTES_DEFAULT = 8     # a trace of no known generator: one access is a word
 
 MODES = {"host-4k": 1, "host-thp": 2}
 BLOCK = 1 << 20                 # records per block sent to the child (native.c MAX_BLOCK)
@@ -184,11 +184,16 @@ def replay_once(trace, policy: str, sample_s: float, span: tuple[int, int] | Non
 
 
 def access_bytes(header: dict) -> int:
-    """What one access of a trace stands for, in bytes (its header's
-    ``access_bytes``: 8, a word, or 64, a cache line; 8 when absent, as in
-    traces written before the field): the native replay places a record's
-    accesses on consecutive units of it (host/native.c ``place``)."""
-    return int(header.get("access_bytes", ACCESS_BYTES_DEFAULT))
+    """What one access of a trace stands for, in bytes: its generator's
+    ``Workload.access_bytes`` (8, a word, or 64, a cache line: Redis), by the
+    header's ``workload`` kind; 8 for a kind no generator has (a hand-made
+    trace).  The native replay places a record's accesses on consecutive
+    units of it (host/native.c ``place``)."""
+    from workloads import base
+    kind = header.get("workload")
+    if kind in base.GENERATORS:
+        return int(base.get(kind).access_bytes)
+    return ACCESS_BYTES_DEFAULT
 
 
 class _AddressInUse(Exception):

@@ -15,7 +15,6 @@ from hpsim import options
 from hpsim.units import MIB, PAGE_SIZE
 from host import calibrate, kernel, native, replay
 from sim.testing import pages, small_spec, write_trace
-from workloads.trace import TraceFormatError, TraceReader
 
 # A 2 MiB-aligned base far from where the loader and libraries map
 # (MAP_FIXED_NOREPLACE at the trace's own addresses).
@@ -81,22 +80,20 @@ def test_4k_fault_counts_exact(tmp_path):
     assert hist["count"].sum() == 24
 
 
+def test_what_an_access_stands_for_comes_from_the_generator():
+    # Redis emits one access per 64-byte line; the others (and hand-made traces) words
+    assert replay.access_bytes({"workload": "redis"}) == 64
+    assert replay.access_bytes({"workload": "graph500"}) == 8
+    assert replay.access_bytes({"workload": "test"}) == 8
+
+
 @needs_linux
 def test_line_accesses_fault_exactly_too(tmp_path):
-    """A trace whose accesses are 64-byte lines (header access_bytes 64, as Redis's):
-    the same fault counts; its records' accesses go to consecutive lines."""
-    t = write_trace(tmp_path / "lines.trace", _small_trace,
-                    header={"workload": "test", "access_bytes": 64})
-    assert replay.access_bytes(TraceReader(t).header) == 64
+    """A trace whose accesses are 64-byte lines (a Redis header): the same fault
+    counts; its records' accesses go to consecutive lines."""
+    t = write_trace(tmp_path / "lines.trace", _small_trace, header={"workload": "redis"})
     s = replay.run(t, "host-4k", tmp_path / "out", repeat=1, sample_s=0.001).iloc[0]
     assert (s["faults"], s["faults_4k"], s["faults_cow"]) == (24, 17, 2)
-
-
-def test_an_access_size_other_than_a_word_or_a_line_is_refused(tmp_path):
-    t = write_trace(tmp_path / "bad.trace", _small_trace,
-                    header={"workload": "test", "access_bytes": 16})
-    with pytest.raises(TraceFormatError, match="access_bytes"):
-        TraceReader(t)
 
 
 @needs_linux

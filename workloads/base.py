@@ -67,7 +67,8 @@ class Workload(ABC):
     work_unit: ClassVar[str] = "accesses"
     # what one access of the trace stands for, in bytes: 8, a word (an element of an
     # array, one load or store), or 64, a cache line (a generator that emits one access
-    # per line touched); in the header, read by the native replay (host.replay)
+    # per line touched); the native replay places a record's accesses by it
+    # (host.replay.access_bytes, from the trace header's workload kind)
     access_bytes: ClassVar[int] = 8
     # progress off unless ``write`` turns it on (``generate`` called by hand)
     _interval: float | bool | None = False
@@ -99,8 +100,7 @@ class Workload(ABC):
         return 0
 
     def header(self) -> dict:
-        return {"workload": self.kind, "params": self.params, "seed": self.seed,
-                "access_bytes": self.access_bytes}
+        return {"workload": self.kind, "params": self.params, "seed": self.seed}
 
     @abstractmethod
     def generate(self, out: TraceWriter) -> None:

@@ -340,12 +340,8 @@ class TraceWriter:
 
 # What a reader needs of the header and trailer (other keys are free-form).
 _COUNT = {"type": "integer", "minimum": 0}
-HEADER_SCHEMA = {"type": "object", "properties": {
-    "params": {"type": "object"}, "workload": {"type": "string"},
-    # what one access stands for (bytes): an 8-byte word, or a 64-byte cache line; the
-    # simulator ignores it, the native replay places a record's accesses by it
-    # (workloads.base.Workload.access_bytes, host/native.c place)
-    "access_bytes": {"enum": [8, 64]}}}
+HEADER_SCHEMA = {"type": "object", "properties": {"params": {"type": "object"},
+                                                  "workload": {"type": "string"}}}
 TRAILER_SCHEMA = {
     "type": "object",
     "required": ["n_records", "n_accesses", "phases"],
