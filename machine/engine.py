@@ -240,17 +240,19 @@ def next_path(words, i, pg_state, rhuge, slot_table, vlo, vhi, rb):
 
 
 @kernel
-def fast_run(words, args, i, limit, clock, cpa, dcpa, hot_lo, hot_hi, vlo, vhi, rb, pg_state,
+def fast_run(words, args, i, limit, clock, cpa, hot_lo, hot_len, vlo, vhi, rb, pg_state,
              rhuge, slot_table, l1s, l1h, l2, walk_4k, walk_2m, l2_hit):
     """replay's common case: from record i, accesses to mapped pages of the
     VMA [vlo, vhi) (no fault, no event, no run of repeats that crosses the
-    time limit); those in the cache-hot range [hot_lo, hot_hi) pay cpa -
-    dcpa (no data cycles).  Returns (next record, clock, and the added
-    accesses, writes, L1 hits, L2 hits, walks, walk cycles, user cycles,
-    bloat, accesses charged no data cycles)."""
+    time limit), outside the cache-hot range [hot_lo, hot_lo + hot_len)
+    (whose records, which pay no data cycles, the general path takes: a
+    compare here costs less than their accounting; hot_len, unsigned, is 0
+    when the range is empty or accesses have no data cost).  Returns (next record, clock,
+    and the added accesses, writes, L1 hits, L2 hits, walks, walk cycles,
+    user cycles, bloat)."""
     n = len(words)
     accesses = writes = l1_hits = l2_hits = walks = walk_cycles = user_cycles = 0
-    bloat_delta = hot_accesses = 0
+    bloat_delta = 0
     # TLB tag of the previous record of this run: a record with the same tag
     # (same 4 KiB page, or same 2 MiB mapping) would find it in way 0 of its
     # L1 set, a hit that changes nothing under LRU, so the lookup is skipped
@@ -261,7 +263,8 @@ def fast_run(words, args, i, limit, clock, cpa, dcpa, hot_lo, hot_hi, vlo, vhi, 
         addr = np.int64(w >> PAGE_SHIFT) << PAGE_SHIFT
         cnt = np.int64(args[U(i)])
         if ((w & KIND_MASK) != ACCESS or addr < vlo or addr >= vhi
-                or (cnt > 1 and clock + cnt * cpa > limit)):
+                or (cnt > 1 and clock + cnt * cpa > limit)
+                or np.uint64(addr - hot_lo) < hot_len):
             break
         r = addr >> HUGE_SHIFT
         slot = slot_table[U(rb + r)]
@@ -273,15 +276,12 @@ def fast_run(words, args, i, limit, clock, cpa, dcpa, hot_lo, hot_hi, vlo, vhi, 
             break        # the general path's
         prefetch_ahead(words, i, pg_state, slot_table, vlo, vhi, rb)
         vpn = addr >> PAGE_SHIFT
-        hot = hot_lo <= addr and addr < hot_hi
-        a = cpa - dcpa if hot else cpa
-        hot_accesses += cnt if hot else 0
         t = tlbmod.tag_2m(vpn >> HPAGE_PMD_ORDER) if huge else tlbmod.tag_4k(vpn)
         if t == last_t:
-            cyc = cnt * a        # tlb_access's L1 hit, without the lookup
+            cyc = cnt * cpa      # tlb_access's L1 hit, without the lookup
             l1_hits += cnt
         else:
-            cyc, d1, d2, dw, dwc = tlb_access(l1s, l1h, l2, huge, vpn, cnt, a,
+            cyc, d1, d2, dw, dwc = tlb_access(l1s, l1h, l2, huge, vpn, cnt, cpa,
                                               walk_4k, walk_2m, l2_hit)
             l1_hits += d1
             l2_hits += d2
@@ -295,7 +295,7 @@ def fast_run(words, args, i, limit, clock, cpa, dcpa, hot_lo, hot_hi, vlo, vhi, 
         clock += cyc
         i += 1
     return (i, clock, accesses, writes, l1_hits, l2_hits, walks, walk_cycles, user_cycles,
-            bloat_delta, hot_accesses)
+            bloat_delta)
 
 
 @kernel
@@ -379,11 +379,13 @@ def replay(words, args, i, limit, ph, G, rg, P, pa, tlb):
                         continue
             else:
                 i0 = i
-                (i, clock, d_acc, d_wr, d1, d2, dw, dwc, duc, dbl, d_hot) = fast_run(
-                    words, args, i, limit, clock, cpa, dcpa, hot_lo, hot_hi, vlo, vhi, rb,
+                # (without a data cost the hot range changes nothing: fast_run
+                # may take its records too, and without the test)
+                (i, clock, d_acc, d_wr, d1, d2, dw, dwc, duc, dbl) = fast_run(
+                    words, args, i, limit, clock, cpa, hot_lo,
+                    np.uint64(max(hot_hi - hot_lo, 0) if dcpa > 0 else 0), vlo, vhi, rb,
                     pg_state, rhuge, slot_table, l1s, l1h, l2, walk_4k, walk_2m, l2_hit)
                 accesses += d_acc
-                hot_accesses += d_hot
                 writes += d_wr
                 l1_hits += d1
                 l2_hits += d2
