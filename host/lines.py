@@ -56,7 +56,8 @@ def summarise(path) -> dict:
     require_file(path, "trace")
     reader = TraceReader(path)
     unit = access_bytes(reader.header)
-    out = {"access_bytes": unit, "records": 0, "accesses": 0, "random_words": 0.0, "consecutive_words": 0.0}
+    out = {"access_bytes": unit, "records": 0, "accesses": 0, "random_words": 0.0,
+           "consecutive_words": 0.0}
     by_count = np.zeros(COUNT_BINS, dtype=np.int64)
     for chunk in reader.chunks():
         cnt = chunk["arg"][(chunk["word"] & np.uint64(KIND_MASK)) == ACCESS]
@@ -86,7 +87,8 @@ def main(argv=None) -> int:
     for t in a.traces:
         s = summarise(t)
         n = max(s["accesses"], 1)
-        print(f"| {t} | {s['access_bytes']} | {s['records']:,} | {s['accesses']:,} | {s['random_words'] / n:.3f} "
+        print(f"| {t} | {s['access_bytes']} | {s['records']:,} | {s['accesses']:,} "
+              f"| {s['random_words'] / n:.3f} "
               f"| {s['consecutive_words'] / n:.3f} | {' '.join(map(str, s['by_count']))} |")
     return 0
 

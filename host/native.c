@@ -43,8 +43,9 @@
  * overlaps the next accesses' page walks and misses with the spin, by an amount
  * set by the replay loop's own read/write mix, not by the trace).  The trace
  * records pages, not lines: a record's accesses go to consecutive units of
- * ACCESS_BYTES (the trace header's `access_bytes`: 8, a word, or 64, a line)
- * from a pseudo-random unit of its page (`place`), wrapping within the page,
+ * ACCESS_BYTES (what the trace's generator's accesses stand for, 8, a word, or
+ * 64, a line: host.replay.access_bytes) from a pseudo-random unit of its page
+ * (`place`), wrapping within the page,
  * as the program that made them walked a neighbour list or copied a value;
  * the pseudo-random start spreads the records over the cache's sets as an
  * application's (always offset 0 would use 1 set in 64).  A page's first

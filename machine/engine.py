@@ -247,9 +247,9 @@ def fast_run(words, args, i, limit, clock, cpa, hot_lo, hot_len, vlo, vhi, rb, p
     time limit), outside the cache-hot range [hot_lo, hot_lo + hot_len)
     (whose records, which pay no data cycles, the general path takes: a
     compare here costs less than their accounting; hot_len, unsigned, is 0
-    when the range is empty or accesses have no data cost).  Returns (next record, clock,
-    and the added accesses, writes, L1 hits, L2 hits, walks, walk cycles,
-    user cycles, bloat)."""
+    when the range is empty or accesses have no data cost).  Returns (next
+    record, clock, and the added accesses, writes, L1 hits, L2 hits, walks,
+    walk cycles, user cycles, bloat)."""
     n = len(words)
     accesses = writes = l1_hits = l2_hits = walks = walk_cycles = user_cycles = 0
     bloat_delta = 0

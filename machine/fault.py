@@ -22,8 +22,9 @@ import numpy as np
 from hpsim.units import HUGE_PAGE_MASK, HUGE_SHIFT, HUGE_SIZE, PAGE_SHIFT, PAGE_SIZE
 from machine import physmem, tlb as tlbmod
 from machine.constants import (BLK_HUGE, BLK_RESERVED, C_COMPACT_PENDING, C_FAULTS_2M,
-                               C_FAULTS_4K, C_FAULTS_COW, C_HOT_HI, C_HOT_LO, C_FAULTS_HUGE_ZERO,
-                               C_FAULTS_PREZEROED, C_FAULTS_ZEROPAGE, C_RSS_PAGES,
+                               C_FAULTS_4K, C_FAULTS_COW, C_FAULTS_HUGE_ZERO,
+                               C_FAULTS_PREZEROED, C_FAULTS_ZEROPAGE, C_HOT_HI, C_HOT_LO,
+                               C_RSS_PAGES,
                                C_THP_FALLBACK, C_TLB_INVALIDATIONS, C_ZERO_CYCLES, FAULT_BASE,
                                FAULT_HUGE, FAULT_RESERVE, G_FREE_FRAMES, G_RESERVATIONS, G_WMARK,
                                HUGE_ZERO, P_DEFRAG,
@@ -48,10 +49,12 @@ def cleared(C, lo, nbytes):
     arch/x86/lib/clear_page_64.S; copy_page for copy-on-write), and
     clear_huge_page clears the faulting subpage last "to keep its cache
     lines hot" (mm/memory.c, Linux 4.14+, later process_huge_page), and 2 MiB
-    fits the LLC of every machine modelled here.  A pre-zeroed frame was cleared earlier with
-    non-temporal stores (HawkEye's asynczero.c ``movnti``: "avoids cache
-    pollution and the double cache miss", hawkeye-facts.md §3.1), so a fault
-    onto one leaves the range empty (fault() empties it first)."""
+    fits the LLC of every machine modelled here.  A pre-zeroed frame was
+    cleared earlier with non-temporal stores (HawkEye's asynczero.c
+    ``movnti``: "avoids cache pollution and the double cache miss",
+    hawkeye-facts.md §3.1), so a fault onto one leaves the range empty
+    (fault() empties it first).  Only the last fault's range is kept: a
+    one-entry model of the cache, not an LRU of the LLC."""
     C[C_HOT_LO] = lo
     C[C_HOT_HI] = lo + nbytes
 
