@@ -71,8 +71,6 @@ from host import kernel, native
 from hpsim.units import PAGE_SHIFT
 from workloads.trace import KIND_MASK, MMAP, TraceReader
 
-ACCESS_BYTES_DEFAULT = 8     # a trace of no known generator: one access is a word
-
 MODES = {"host-4k": 1, "host-thp": 2}
 BLOCK = 1 << 20                 # records per block sent to the child (native.c MAX_BLOCK)
 TOUCH_ONLY = 2                  # native.c's INSTRUMENT value of the warm-up
@@ -186,14 +184,13 @@ def replay_once(trace, policy: str, sample_s: float, span: tuple[int, int] | Non
 def access_bytes(header: dict) -> int:
     """What one access of a trace stands for, in bytes: its generator's
     ``Workload.access_bytes`` (8, a word, or 64, a cache line: Redis), by the
-    header's ``workload`` kind; 8 for a kind no generator has (a hand-made
-    trace).  The native replay places a record's accesses on consecutive
-    units of it (host/native.c ``place``)."""
+    header's ``workload`` kind; the base class's (a word) for a kind no
+    generator has (a hand-made trace).  The native replay places a record's
+    accesses on consecutive units of it (host/native.c ``place``)."""
     from workloads import base
     kind = header.get("workload")
-    if kind in base.GENERATORS:
-        return int(base.get(kind).access_bytes)
-    return ACCESS_BYTES_DEFAULT
+    cls = base.get(kind) if kind in base.GENERATORS else base.Workload
+    return int(cls.access_bytes)
 
 
 class _AddressInUse(Exception):

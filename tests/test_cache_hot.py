@@ -6,19 +6,10 @@ nothing in the cache.  Exact cycles on hand-made traces, with the fast path on
 and off."""
 import pytest
 
-from machine.constants import P_FAST_PATH
-from sim.testing import A, MIB, pages, run, small_spec
+from sim.testing import A, MIB, pages
+from tests.test_data_cost import DRAM, WALK, _summary
 
-DRAM = 184      # the default profile: 2.3 GHz x 80 ns
-WALK = 80       # its 4 KiB walk
 MISS = DRAM // 2     # miss rate 0.5 below
-
-
-def _summary(body, policy="linux-4k", fast=True, **kw):
-    sim = run(small_spec(policy, **kw), [body], run_sim=False)
-    sim.m.P[P_FAST_PATH] = int(fast)
-    sim.run()
-    return sim.summary().iloc[0]
 
 
 @pytest.mark.parametrize("fast", [True, False])

@@ -14,8 +14,10 @@ DRAM = 184
 WALK = 80
 
 
-def _summary(body, policy="linux-4k", fast=True):
-    spec = small_spec(policy)
+def _summary(body, policy="linux-4k", fast=True, **spec_options):
+    """body's one-process summary row under policy (small_spec with
+    spec_options), with the fast path on or off."""
+    spec = small_spec(policy, **spec_options)
     assert round(spec["machine"]["costs"]["dram_latency_ns"] * spec["machine"]["cpu_ghz"]) == DRAM
     assert spec["machine"]["costs"]["walk_cycles_4k"] == WALK
     sim = run(spec, [body], run_sim=False)
